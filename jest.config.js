@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/tests'],
+  modulePathIgnorePatterns: ['<rootDir>/.tools', '<rootDir>/.data', '<rootDir>/dist'],
+  testMatch: ['**/*.test.ts'],
+  // Type checking runs once in `npm test` (tsc --noEmit); transpile-only keeps jest fast.
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,112 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
+import { CustomerRepository, CustomerService, customerRoutes } from './customers';
+import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
+import type { Config } from './platform/config';
+import { createHttpApp } from './platform/http/app';
+import { RouteRegistry } from './platform/http/route';
+import { createLogger, type Logger } from './platform/logger';
+import { connectMongo, pingMongo } from './platform/mongo';
+import { createRedis, pingRedis } from './platform/redis';
+import { version } from './platform/version';
+
+export interface Services {
+  auth: AuthService;
+  customers: CustomerService;
+  interactions: InteractionService;
+}
+
+export interface Switchboard {
+  config: Config;
+  log: Logger;
+  mongo: Connection;
+  redis: Redis;
+  services: Services;
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
+  url?: string;
+  /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Builds the domain services on open store connections; shared by the server, scripts and benchmarks. */
+export function buildServices(config: Config, stores: { mongo: Connection; redis: Redis; log: Logger }): Services {
+  const { mongo, redis, log } = stores;
+  const tokenSecret = config.AUTH_TOKEN_SECRET ?? ephemeralSecret(log);
+  const auth = new AuthService(new UserRepository(mongo), redis, { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX }, log.child({ module: 'auth' }));
+  const customers = new CustomerService(new CustomerRepository(mongo), config.DEFAULT_PHONE_REGION, log.child({ module: 'customers' }));
+  const interactions = new InteractionService(new InteractionRepository(mongo), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
+  customers.onMerge((merge) => interactions.moveCustomerInteractions(merge));
+  return { auth, customers, interactions };
+}
+
+let cachedEphemeralSecret: string | undefined;
+function ephemeralSecret(log: Logger): string {
+  if (!cachedEphemeralSecret) {
+    cachedEphemeralSecret = randomBytes(32).toString('hex');
+    log.warn('AUTH_TOKEN_SECRET is not set: using a per-process secret (demo/test only); tokens die with this process');
+  }
+  return cachedEphemeralSecret;
+}
+
+export async function startSwitchboard(config: Config, options: { log?: Logger } = {}): Promise<Switchboard> {
+  const log = options.log ?? createLogger(config.LOG_LEVEL);
+  const mongo = await connectMongo(config.MONGODB_URI, log);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  // Indexes are part of correctness (unique email); build them before taking traffic.
+  await Promise.all(Object.values(mongo.models).map((model) => model.init()));
+
+  const services = buildServices(config, { mongo, redis, log });
+  const runsApi = config.ROLES.includes('all') || config.ROLES.includes('api');
+  let draining = false;
+  let server: http.Server | undefined;
+  let url: string | undefined;
+
+  if (runsApi) {
+    const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+    const app = createHttpApp({
+      log,
+      version,
+      registry,
+      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers)],
+      readiness: [
+        { name: 'mongo', check: () => pingMongo(mongo) },
+        { name: 'redis', check: () => pingRedis(redis) },
+      ],
+      isDraining: () => draining,
+    });
+    server = http.createServer(app);
+    // Longer than a typical load balancer's idle timeout, so the balancer closes first.
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${address.port}`;
+    log.info({ port: address.port, roles: config.ROLES }, 'http listening');
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        // In-flight requests get a bounded time to finish; then remaining sockets are cut.
+        const deadline = setTimeout(() => server!.closeAllConnections(), 10_000);
+        await closed;
+        clearTimeout(deadline);
+      }
+      await redis.quit().catch(() => redis.disconnect());
+      await mongo.close();
+      log.info('switchboard stopped');
+    })());
+
+  return { config, log, mongo, redis, services, url, close };
+}

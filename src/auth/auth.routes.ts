@@ -1,0 +1,55 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { RouteRegistry } from '../platform/http/route';
+import type { AuthService } from './auth.service';
+import {
+  apiKeyParams,
+  apiKeySchema,
+  createApiKeyBody,
+  createUserBody,
+  idParams,
+  listUsersQuery,
+  loginBody,
+  loginResponse,
+  publicUserSchema,
+  updateUserBody,
+} from './auth.schemas';
+
+/** Pulls credentials out of the request for `AuthService.authenticate`. */
+export function credentialsFrom(req: Request): { bearer?: string; apiKey?: string } {
+  const header = req.headers.authorization;
+  const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+  const apiKeyHeader = req.headers['x-api-key'];
+  return { bearer, apiKey: typeof apiKeyHeader === 'string' ? apiKeyHeader : undefined };
+}
+
+export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
+  const router = Router();
+  const tag = 'Auth and users';
+
+  registry.add(router, { method: 'post', path: '/api/auth/login', summary: 'Sign in with email and password', tag, access: 'public', body: loginBody, response: loginResponse },
+    ({ body }) => auth.login(body.email, body.password));
+
+  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string() })) },
+    async ({ principal }) => (principal.kind === 'api_key' ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name } : auth.getUser(principal.id)));
+
+  registry.add(router, { method: 'get', path: '/api/users', summary: 'List users', tag, access: ['admin', 'supervisor'], query: listUsersQuery, response: z.object({ items: z.array(publicUserSchema) }) },
+    async ({ query }) => ({ items: await auth.listUsers(query) }));
+
+  registry.add(router, { method: 'post', path: '/api/users', summary: 'Create a user', tag, access: ['admin'], body: createUserBody, response: publicUserSchema, successStatus: 201 },
+    ({ body }) => auth.createUser(body));
+
+  registry.add(router, { method: 'patch', path: '/api/users/:id', summary: 'Change a user (role, department, password, disable)', tag, access: ['admin'], params: idParams, body: updateUserBody, response: publicUserSchema },
+    ({ params, body }) => auth.updateUser(params.id, body));
+
+  registry.add(router, { method: 'get', path: '/api/api-keys', summary: 'List integration API keys', tag, access: ['admin'], response: z.object({ items: z.array(apiKeySchema) }) },
+    async () => ({ items: await auth.listApiKeys() }));
+
+  registry.add(router, { method: 'post', path: '/api/api-keys', summary: 'Create an API key (the key is shown once)', tag, access: ['admin'], body: createApiKeyBody, response: z.object({ key: z.string(), apiKey: apiKeySchema }), successStatus: 201 },
+    ({ body, principal }) => auth.createApiKey({ ...body, createdBy: principal.id }));
+
+  registry.add(router, { method: 'delete', path: '/api/api-keys/:id', summary: 'Revoke an API key', tag, access: ['admin'], params: apiKeyParams, response: apiKeySchema },
+    ({ params }) => auth.revokeApiKey(params.id));
+
+  return router;
+}

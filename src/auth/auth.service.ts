@@ -1,0 +1,240 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import argon2 from 'argon2';
+import jwt, { type SignOptions } from 'jsonwebtoken';
+import type { Redis } from 'ioredis';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import type { Principal, Role } from '../platform/http/principal';
+import type { StoredApiKey, StoredUser, UserRepository } from './user.repository';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  departmentId?: string;
+  active: boolean;
+  locale: 'en' | 'zh-CN';
+}
+
+export interface AuthSettings {
+  tokenSecret: string;
+  tokenTtl: string;
+  redisKeyPrefix: string;
+}
+
+export interface NewUserInput {
+  email: string;
+  name: string;
+  role: Role;
+  password: string;
+  departmentId?: string;
+  locale?: 'en' | 'zh-CN';
+}
+
+// Failed logins allowed per email within the window before we answer 429; slows password guessing
+// without letting an attacker lock a real agent out for long.
+const maxFailedLogins = 10;
+const failedLoginWindowSeconds = 15 * 60;
+export const minPasswordLength = 12;
+
+export function toPublicUser(user: StoredUser): PublicUser {
+  return {
+    id: user._id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    ...(user.departmentId ? { departmentId: user.departmentId } : {}),
+    active: user.active,
+    locale: user.locale,
+  };
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class AuthService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly redis: Redis,
+    private readonly settings: AuthSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async createUser(input: NewUserInput): Promise<PublicUser> {
+    if (input.role === 'department' && !input.departmentId) {
+      throw AppError.validation([{ field: 'departmentId', message: 'is required for department users' }]);
+    }
+    if (input.password.length < minPasswordLength) {
+      throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
+    }
+    const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
+    const user = await this.users.insert({
+      email: input.email,
+      name: input.name,
+      role: input.role,
+      departmentId: input.departmentId,
+      passwordHash,
+      locale: input.locale,
+    });
+    this.log.info({ userId: user._id, role: user.role }, 'user created');
+    return toPublicUser(user);
+  }
+
+  /** Creates the first admin, or resets its password when the email already belongs to an admin. */
+  async ensureAdmin(input: { email: string; name: string; password: string }): Promise<{ user: PublicUser; created: boolean }> {
+    const existing = await this.users.findByEmail(input.email);
+    if (!existing) return { user: await this.createUser({ ...input, role: 'admin' }), created: true };
+    if (existing.role !== 'admin') {
+      throw new AppError('conflict', 'That email belongs to a non-admin user; choose another email', [{ field: 'email', message: 'is not an admin' }]);
+    }
+    await this.setPassword(existing._id, input.password);
+    return { user: toPublicUser(existing), created: false };
+  }
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    if (password.length < minPasswordLength) {
+      throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
+    }
+    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const updated = await this.users.update(userId, { passwordHash });
+    if (!updated) throw AppError.notFound('User', userId);
+  }
+
+  async login(email: string, password: string): Promise<{ token: string; user: PublicUser }> {
+    const throttleKey = `${this.settings.redisKeyPrefix}login-failures:${hashSecret(email.toLowerCase())}`;
+    const failures = Number((await this.redis.get(throttleKey)) ?? 0);
+    if (failures >= maxFailedLogins) {
+      throw new AppError('rate_limited', 'Too many failed logins for this account; wait 15 minutes or ask an admin to reset the password');
+    }
+    const user = await this.users.findByEmail(email);
+    // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
+    const valid = user
+      ? await argon2.verify(user.passwordHash, password)
+      : (await argon2.verify(await dummyHash, password), false);
+    if (!user || !valid || !user.active) {
+      await this.redis.multi().incr(throttleKey).expire(throttleKey, failedLoginWindowSeconds).exec();
+      this.log.info({ userId: user?._id }, 'login failed');
+      throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
+    }
+    await this.redis.del(throttleKey);
+    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId }, this.settings.tokenSecret, {
+      subject: user._id,
+      expiresIn: this.settings.tokenTtl as SignOptions['expiresIn'],
+      algorithm: 'HS256',
+    });
+    this.log.info({ userId: user._id, role: user.role }, 'login succeeded');
+    return { token, user: toPublicUser(user) };
+  }
+
+  /**
+   * Resolves a bearer token or API key to a principal. The user is re-read on every call so a
+   * disabled account or a changed role takes effect at once, not when the token expires.
+   */
+  async authenticate(credentials: { bearer?: string; apiKey?: string }): Promise<Principal> {
+    if (credentials.apiKey) return this.authenticateApiKey(credentials.apiKey);
+    if (!credentials.bearer) {
+      throw new AppError('unauthenticated', 'Sign in first: send Authorization: Bearer <token> or X-Api-Key');
+    }
+    let subject: string;
+    try {
+      const claims = jwt.verify(credentials.bearer, this.settings.tokenSecret, { algorithms: ['HS256'] });
+      if (typeof claims === 'string' || !claims.sub) throw new Error('token without subject');
+      subject = claims.sub;
+    } catch {
+      throw new AppError('unauthenticated', 'Your session has expired or the token is invalid; sign in again');
+    }
+    const user = await this.users.findById(subject);
+    if (!user || !user.active) throw new AppError('unauthenticated', 'This account no longer exists or is disabled');
+    return { kind: 'user', id: user._id, role: user.role, departmentId: user.departmentId, name: user.name };
+  }
+
+  private async authenticateApiKey(rawKey: string): Promise<Principal> {
+    const match = /^sb_([a-f0-9]{16})_([A-Za-z0-9_-]{32,})$/.exec(rawKey);
+    const key = match ? await this.users.findApiKey(match[1]) : null;
+    if (!match || !key || key.revokedAt || !safeEqual(key.secretHash, hashSecret(match[2]))) {
+      throw new AppError('unauthenticated', 'The API key is invalid or revoked');
+    }
+    // Fire-and-forget: a failed timestamp update must not fail the integration's request.
+    this.users.touchApiKey(key._id, new Date()).catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
+    return { kind: 'api_key', id: key._id, role: key.role, name: key.name };
+  }
+
+  /** Returns the full key once; only its hash is stored. */
+  async createApiKey(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const stored = await this.users.insertApiKey({ _id: id, name: input.name, role: input.role, secretHash: hashSecret(secret), createdBy: input.createdBy });
+    this.log.info({ apiKeyId: id, role: input.role }, 'api key created');
+    return { key: `sb_${id}_${secret}`, apiKey: toPublicApiKey(stored) };
+  }
+
+  async listApiKeys(): Promise<PublicApiKey[]> {
+    return (await this.users.listApiKeys()).map(toPublicApiKey);
+  }
+
+  async revokeApiKey(id: string): Promise<PublicApiKey> {
+    const revoked = await this.users.revokeApiKey(id, new Date());
+    if (!revoked) throw AppError.notFound('API key', id);
+    this.log.info({ apiKeyId: id }, 'api key revoked');
+    return toPublicApiKey(revoked);
+  }
+
+  async listUsers(filter: { role?: Role; departmentId?: string }): Promise<PublicUser[]> {
+    return (await this.users.list(filter)).map(toPublicUser);
+  }
+
+  async getUser(id: string): Promise<PublicUser> {
+    const user = await this.users.findById(id);
+    if (!user) throw AppError.notFound('User', id);
+    return toPublicUser(user);
+  }
+
+  async updateUser(
+    id: string,
+    changes: { name?: string; role?: Role; departmentId?: string; active?: boolean; locale?: 'en' | 'zh-CN'; password?: string },
+  ): Promise<PublicUser> {
+    const { password, ...fields } = changes;
+    const existing = await this.users.findById(id);
+    if (!existing) throw AppError.notFound('User', id);
+    if ((fields.role ?? existing.role) === 'department' && !(fields.departmentId ?? existing.departmentId)) {
+      throw AppError.validation([{ field: 'departmentId', message: 'is required for department users' }]);
+    }
+    if (password) await this.setPassword(id, password);
+    const updated = await this.users.update(id, fields);
+    if (!updated) throw AppError.notFound('User', id);
+    this.log.info({ userId: id, fields: Object.keys(changes) }, 'user updated');
+    return toPublicUser(updated);
+  }
+}
+
+export interface PublicApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+function toPublicApiKey(key: StoredApiKey): PublicApiKey {
+  return {
+    id: key._id,
+    name: key.name,
+    role: key.role,
+    createdBy: key.createdBy,
+    createdAt: key.createdAt.toISOString(),
+    ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt.toISOString() } : {}),
+    ...(key.revokedAt ? { revokedAt: key.revokedAt.toISOString() } : {}),
+  };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+const dummyHash = argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id });

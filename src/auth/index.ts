@@ -1,0 +1,3 @@
+export { AuthService, toPublicUser, type PublicUser, type NewUserInput } from './auth.service';
+export { UserRepository } from './user.repository';
+export { authRoutes, credentialsFrom } from './auth.routes';

@@ -1,0 +1,168 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export const channels = ['voice', 'sms', 'email', 'web', 'fax', 'manual'] as const;
+export type Channel = (typeof channels)[number];
+
+export const directions = ['inbound', 'outbound', 'internal'] as const;
+export type Direction = (typeof directions)[number];
+
+/** Lifecycle of one contact; routing and channels move it forward. */
+export const interactionStatuses = ['open', 'queued', 'offered', 'active', 'wrap_up', 'closed', 'abandoned', 'failed'] as const;
+export type InteractionStatus = (typeof interactionStatuses)[number];
+
+export const entryKinds = ['message', 'call_event', 'note', 'status_change', 'attachment', 'system'] as const;
+export type EntryKind = (typeof entryKinds)[number];
+
+export interface AttachmentMeta {
+  name?: string;
+  contentType: string;
+  size?: number;
+  url?: string;
+}
+
+export interface EntryDocument {
+  _id: string;
+  kind: EntryKind;
+  at: Date;
+  direction?: Direction;
+  text?: string;
+  /** User id for notes and agent replies; absent for customer and system entries. */
+  authorId?: string;
+  /** The external event behind this entry (CallSid, MessageSid, Message-ID). */
+  externalId?: string;
+  /** Channel-specific facts, e.g. call status, SMS segments, email headers. */
+  data?: Record<string, unknown>;
+  attachments?: AttachmentMeta[];
+  /** Raw input that could not be parsed is kept and flagged here rather than dropped. */
+  flags?: string[];
+}
+
+export interface InteractionDocument {
+  _id: string;
+  customerId: string;
+  channel: Channel;
+  direction: Direction;
+  status: InteractionStatus;
+  subject?: string;
+  queue?: string;
+  agentId?: string;
+  externalIds: string[];
+  entries: EntryDocument[];
+  entryCount: number;
+  flags: string[];
+  createdAt: Date;
+  queuedAt?: Date;
+  offeredAt?: Date;
+  answeredAt?: Date;
+  endedAt?: Date;
+  lastActivityAt: Date;
+  updatedAt: Date;
+}
+
+const attachmentSchema = new Schema<AttachmentMeta>(
+  { name: String, contentType: { type: String, required: true }, size: Number, url: String },
+  { _id: false },
+);
+
+const entrySchema = new Schema<EntryDocument>(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, enum: entryKinds, required: true },
+    at: { type: Date, required: true },
+    direction: { type: String, enum: directions },
+    text: String,
+    authorId: String,
+    externalId: String,
+    data: Schema.Types.Mixed,
+    attachments: { type: [attachmentSchema], default: undefined },
+    flags: { type: [String], default: undefined },
+  },
+  { versionKey: false },
+);
+
+const interactionSchema = new Schema<InteractionDocument>(
+  {
+    _id: { type: String, required: true },
+    customerId: { type: String, required: true },
+    channel: { type: String, enum: channels, required: true },
+    direction: { type: String, enum: directions, required: true },
+    status: { type: String, enum: interactionStatuses, required: true },
+    subject: String,
+    queue: String,
+    agentId: String,
+    externalIds: { type: [String], default: [] },
+    entries: { type: [entrySchema], default: [] },
+    entryCount: { type: Number, default: 0 },
+    flags: { type: [String], default: [] },
+    queuedAt: Date,
+    offeredAt: Date,
+    answeredAt: Date,
+    endedAt: Date,
+    lastActivityAt: { type: Date, required: true },
+  },
+  { timestamps: true, versionKey: false, minimize: false },
+);
+// Serves the generic listing (`GET /api/interactions` by status/channel, newest first) on MongoDB.
+// The per-customer timeline does not use it: it reads the customer's timeline document instead.
+interactionSchema.index({ status: 1, createdAt: -1 });
+interactionSchema.index({ channel: 1, createdAt: -1 });
+
+/**
+ * One document per customer listing their interactions. The timeline is then two primary-key
+ * reads plus one per shown interaction, whatever the size of the log: FerretDB's SQLite backend
+ * only pushes `_id` equality down to its index, so a `customerId` query would scan everything.
+ */
+export interface TimelineDocument {
+  _id: string;
+  items: TimelineItem[];
+}
+
+export interface TimelineItem {
+  interactionId: string;
+  at: Date;
+  channel: Channel;
+}
+
+const timelineSchema = new Schema<TimelineDocument>(
+  {
+    _id: { type: String, required: true },
+    items: { type: [{ _id: false, interactionId: String, at: Date, channel: String }], default: [] },
+  },
+  { versionKey: false },
+);
+
+/**
+ * The idempotency record of one external event (CallSid, MessageSid, Message-ID…). Claimed before
+ * any write, with the ids it will produce, so a retry after a crash reuses the same ids and every
+ * later step is an idempotent upsert.
+ */
+export interface InboundKeyDocument {
+  _id: string;
+  interactionId: string;
+  entryId: string;
+  at: Date;
+  recordedAt?: Date;
+}
+
+const inboundKeySchema = new Schema<InboundKeyDocument>(
+  {
+    _id: { type: String, required: true },
+    interactionId: { type: String, required: true },
+    entryId: { type: String, required: true },
+    at: { type: Date, required: true },
+    recordedAt: Date,
+  },
+  { versionKey: false },
+);
+
+export function interactionModels(connection: Connection): {
+  Interaction: Model<InteractionDocument>;
+  Timeline: Model<TimelineDocument>;
+  InboundKey: Model<InboundKeyDocument>;
+} {
+  return {
+    Interaction: connection.models.Interaction ?? connection.model<InteractionDocument>('Interaction', interactionSchema, 'interactions'),
+    Timeline: connection.models.Timeline ?? connection.model<TimelineDocument>('Timeline', timelineSchema, 'customer_timelines'),
+    InboundKey: connection.models.InboundKey ?? connection.model<InboundKeyDocument>('InboundKey', inboundKeySchema, 'inbound_keys'),
+  };
+}

@@ -1,0 +1,253 @@
+import { Types } from 'mongoose';
+import type { Redis } from 'ioredis';
+import { AppError } from '../platform/errors';
+import { withLock } from '../platform/locks';
+import type { Logger } from '../platform/logger';
+import type {
+  AttachmentMeta,
+  Channel,
+  Direction,
+  EntryKind,
+  InteractionStatus,
+} from './interaction.model';
+import type { InteractionRepository, StoredEntry, StoredInteraction } from './interaction.repository';
+import { pageTimeline } from './timeline';
+
+export interface Entry {
+  id: string;
+  kind: EntryKind;
+  at: string;
+  direction?: Direction;
+  text?: string;
+  authorId?: string;
+  externalId?: string;
+  data?: Record<string, unknown>;
+  attachments?: AttachmentMeta[];
+  flags?: string[];
+}
+
+export interface Interaction {
+  id: string;
+  customerId: string;
+  channel: Channel;
+  direction: Direction;
+  status: InteractionStatus;
+  subject?: string;
+  queue?: string;
+  agentId?: string;
+  externalIds: string[];
+  flags: string[];
+  createdAt: string;
+  queuedAt?: string;
+  offeredAt?: string;
+  answeredAt?: string;
+  endedAt?: string;
+  lastActivityAt: string;
+  entryCount: number;
+  /** In time order, oldest first. Absent in list summaries. */
+  entries?: Entry[];
+}
+
+export interface NewEntry {
+  kind: EntryKind;
+  at?: Date;
+  direction?: Direction;
+  text?: string;
+  authorId?: string;
+  data?: Record<string, unknown>;
+  attachments?: AttachmentMeta[];
+  flags?: string[];
+}
+
+/** One event from outside (a call, a text, an email, an integrator's record). */
+export interface InboundEvent {
+  /**
+   * Source-qualified external id, e.g. `twilio-call:CA…`, `twilio-sms:SM…`, `email:<message-id>`.
+   * Recording the same id twice changes nothing.
+   */
+  externalId: string;
+  customerId: string;
+  channel: Channel;
+  direction: Direction;
+  status?: InteractionStatus;
+  subject?: string;
+  queue?: string;
+  /** Append to this interaction (an open SMS conversation, an email thread) instead of opening one. */
+  appendTo?: string;
+  entry: NewEntry;
+}
+
+export interface RecordedEvent {
+  interaction: Interaction;
+  entryId: string;
+  duplicate: boolean;
+  created: boolean;
+}
+
+const iso = (date: Date | undefined) => (date ? new Date(date).toISOString() : undefined);
+
+function toEntry(entry: StoredEntry): Entry {
+  return {
+    id: entry._id,
+    kind: entry.kind,
+    at: new Date(entry.at).toISOString(),
+    ...(entry.direction ? { direction: entry.direction } : {}),
+    ...(entry.text !== undefined ? { text: entry.text } : {}),
+    ...(entry.authorId ? { authorId: entry.authorId } : {}),
+    ...(entry.externalId ? { externalId: entry.externalId } : {}),
+    ...(entry.data ? { data: entry.data } : {}),
+    ...(entry.attachments?.length ? { attachments: entry.attachments } : {}),
+    ...(entry.flags?.length ? { flags: entry.flags } : {}),
+  };
+}
+
+export function toInteraction(stored: StoredInteraction): Interaction {
+  const optional = {
+    subject: stored.subject,
+    queue: stored.queue,
+    agentId: stored.agentId,
+    queuedAt: iso(stored.queuedAt),
+    offeredAt: iso(stored.offeredAt),
+    answeredAt: iso(stored.answeredAt),
+    endedAt: iso(stored.endedAt),
+  };
+  return {
+    id: stored._id,
+    customerId: stored.customerId,
+    channel: stored.channel,
+    direction: stored.direction,
+    status: stored.status,
+    externalIds: stored.externalIds ?? [],
+    flags: stored.flags ?? [],
+    createdAt: new Date(stored.createdAt).toISOString(),
+    lastActivityAt: new Date(stored.lastActivityAt).toISOString(),
+    entryCount: stored.entryCount ?? stored.entries?.length ?? 0,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+    ...(stored.entries
+      ? { entries: [...stored.entries].sort((left, right) => new Date(left.at).getTime() - new Date(right.at).getTime()).map(toEntry) }
+      : {}),
+  };
+}
+
+const newId = () => new Types.ObjectId().toHexString();
+
+/** The unified interaction log: every contact of every customer on every channel. */
+export class InteractionService {
+  constructor(
+    private readonly interactions: InteractionRepository,
+    private readonly redis: Redis,
+    private readonly redisKeyPrefix: string,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Records an external event exactly once. Concurrent deliveries of the same id are serialized by a
+   * Redis lock; the durable claim in `inbound_keys` carries the interaction and entry ids, so a
+   * retry after a crash finishes the same writes instead of duplicating them.
+   */
+  async recordInboundEvent(event: InboundEvent): Promise<RecordedEvent> {
+    const lockKey = `${this.redisKeyPrefix}lock:inbound:${event.externalId}`;
+    return withLock(this.redis, lockKey, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
+      const existing = await this.interactions.findKey(event.externalId);
+      if (existing?.recordedAt) {
+        const interaction = await this.interactions.findById(existing.interactionId);
+        if (!interaction) throw new AppError('internal', 'Recorded event points at a missing interaction', { externalId: event.externalId }, false);
+        this.log.info({ interactionId: existing.interactionId, externalId: event.externalId }, 'duplicate inbound event ignored');
+        return { interaction: toInteraction(interaction), entryId: existing.entryId, duplicate: true, created: false };
+      }
+      if (event.appendTo && !existing && !(await this.interactions.findById(event.appendTo))) {
+        throw AppError.notFound('Interaction', event.appendTo);
+      }
+      const at = event.entry.at ?? new Date();
+      const claim =
+        existing ??
+        (await this.interactions.claimKey({ _id: event.externalId, interactionId: event.appendTo ?? newId(), entryId: newId(), at }));
+      const created = !event.appendTo;
+      if (created) {
+        await this.interactions.upsert(
+          claim.interactionId,
+          { customerId: event.customerId, channel: event.channel, direction: event.direction, status: event.status ?? 'open', subject: event.subject, queue: event.queue },
+          claim.at,
+        );
+        await this.interactions.addToTimeline(event.customerId, [{ interactionId: claim.interactionId, at: claim.at, channel: event.channel }]);
+      }
+      await this.interactions.appendEntryOnce(
+        claim.interactionId,
+        { ...event.entry, _id: claim.entryId, at: claim.at, externalId: event.externalId },
+        event.externalId,
+      );
+      await this.interactions.markKeyRecorded(event.externalId, new Date());
+      const interaction = await this.interactions.findById(claim.interactionId);
+      if (!interaction) throw new AppError('internal', 'Interaction vanished while recording', { interactionId: claim.interactionId }, false);
+      this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
+      return { interaction: toInteraction(interaction), entryId: claim.entryId, duplicate: false, created };
+    });
+  }
+
+  /** Logs a contact that has no external id (walk-in, letter, an agent's manual record). */
+  async createInteraction(input: {
+    customerId: string;
+    channel: Channel;
+    direction: Direction;
+    subject?: string;
+    status?: InteractionStatus;
+    firstEntry?: NewEntry;
+  }): Promise<Interaction> {
+    const id = newId();
+    const at = new Date();
+    await this.interactions.upsert(
+      id,
+      { customerId: input.customerId, channel: input.channel, direction: input.direction, status: input.status ?? 'open', subject: input.subject },
+      at,
+    );
+    await this.interactions.addToTimeline(input.customerId, [{ interactionId: id, at, channel: input.channel }]);
+    if (input.firstEntry) await this.interactions.appendEntryOnce(id, { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at });
+    this.log.info({ interactionId: id, channel: input.channel }, 'interaction created');
+    return this.getInteraction(id);
+  }
+
+  async appendEntry(interactionId: string, entry: NewEntry): Promise<Entry> {
+    const interaction = await this.interactions.findById(interactionId);
+    if (!interaction) throw AppError.notFound('Interaction', interactionId);
+    const stored: StoredEntry = { ...entry, _id: newId(), at: entry.at ?? new Date() };
+    await this.interactions.appendEntryOnce(interactionId, stored);
+    return toEntry(stored);
+  }
+
+  async addNote(interactionId: string, note: { text: string; authorId: string }): Promise<Entry> {
+    const entry = await this.appendEntry(interactionId, { kind: 'note', direction: 'internal', text: note.text, authorId: note.authorId });
+    this.log.info({ interactionId, entryId: entry.id, authorId: note.authorId }, 'note added');
+    return entry;
+  }
+
+  async getInteraction(id: string): Promise<Interaction> {
+    const stored = await this.interactions.findById(id);
+    if (!stored) throw AppError.notFound('Interaction', id);
+    return toInteraction(stored);
+  }
+
+  /** Every interaction of the customer on every channel, newest first, one page at a time. */
+  async getTimeline(customerId: string, page: { limit: number; cursor?: string; channel?: Channel }): Promise<{ items: Interaction[]; nextCursor: string | null }> {
+    const refs = (await this.interactions.readTimeline(customerId))
+      .filter((item) => !page.channel || item.channel === page.channel)
+      .map((item) => ({ interactionId: item.interactionId, at: new Date(item.at) }));
+    const { page: pageRefs, nextCursor } = pageTimeline(refs, page.limit, page.cursor);
+    const stored = await this.interactions.findManyByIds(pageRefs.map((ref) => ref.interactionId));
+    const byId = new Map(stored.map((interaction) => [interaction._id, interaction]));
+    const items = pageRefs.flatMap((ref) => {
+      const interaction = byId.get(ref.interactionId);
+      return interaction ? [toInteraction(interaction)] : [];
+    });
+    return { items, nextCursor };
+  }
+
+  async listInteractions(filter: { status?: InteractionStatus; channel?: Channel; before?: Date; limit: number }): Promise<Interaction[]> {
+    return (await this.interactions.list(filter, filter.limit)).map(toInteraction);
+  }
+
+  /** Moves a merged customer's interactions to the survivor; registered as a customer merge listener. */
+  async moveCustomerInteractions(merge: { fromCustomerId: string; intoCustomerId: string }): Promise<void> {
+    const moved = await this.interactions.moveCustomer(merge.fromCustomerId, merge.intoCustomerId);
+    this.log.info({ customerId: merge.intoCustomerId, mergedCustomerId: merge.fromCustomerId, moved }, 'interactions moved after merge');
+  }
+}

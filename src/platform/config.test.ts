@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig } from './config';
+
+const valid = { NODE_ENV: 'test' } as const;
+
+describe('configuration', () => {
+  it('when the environment is empty in test mode, then defaults from config/ apply', () => {
+    const config = loadConfig({ ...valid });
+    expect(config.PORT).toBe(3000);
+    expect(config.SMTP_PORT).toBe(2525);
+    expect(config.MONGODB_URI).toMatch(/^mongodb:\/\//);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('when several variables are bad, then one error names every one of them', () => {
+    try {
+      loadConfig({ ...valid, PORT: 'eighty', REDIS_URL: 'http://nope', PUBLIC_BASE_URL: 'not a url', DEFAULT_PHONE_REGION: 'XX' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const variables = (error as ConfigError).problems.map((problem) => problem.variable).sort();
+      expect(variables).toEqual(['DEFAULT_PHONE_REGION', 'PORT', 'PUBLIC_BASE_URL', 'REDIS_URL']);
+      expect((error as Error).message).toContain('REDIS_URL: must be a redis:// or rediss:// URL');
+    }
+  });
+
+  it('when production runs without a token secret, then start is refused naming AUTH_TOKEN_SECRET', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_TOKEN_SECRET: is required/);
+  });
+
+  it('when demo mode is asked for in production, then start is refused', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DEMO: '1', AUTH_TOKEN_SECRET: 'x'.repeat(40) })).toThrow(/DEMO/);
+  });
+
+  it('when a Twilio account sid is malformed, then it is named', () => {
+    expect(() => loadConfig({ ...valid, TWILIO_ACCOUNT_SID: 'AC123' })).toThrow(/TWILIO_ACCOUNT_SID/);
+  });
+
+  it('when roles list an unknown role, then ROLES is named', () => {
+    expect(() => loadConfig({ ...valid, ROLES: 'api,fax' })).toThrow(/ROLES/);
+  });
+});

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+
+/**
+ * The only place that reads `process.env`. Values come from the environment first, then from
+ * `config/default.json`; the merged result is validated once and frozen.
+ */
+const durationPattern = /^\d+(ms|s|m|h|d)$/;
+
+const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']),
+  PORT: z.coerce.number().int().min(0).max(65535),
+  SMTP_PORT: z.coerce.number().int().min(0).max(65535),
+  HOST: z.string().min(1),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL'),
+  REDIS_KEY_PREFIX: z.string().min(1).max(40),
+  PUBLIC_BASE_URL: z.url({ message: 'must be an absolute URL, the address Twilio calls' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  DEFAULT_PHONE_REGION: z
+    .string()
+    .refine((region) => isSupportedCountry(region), 'must be an ISO 3166-1 alpha-2 region, e.g. CN or US')
+    .transform((region) => region as CountryCode),
+  // Signing key for login tokens; required (no default) outside demo and test runs.
+  AUTH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUTH_TOKEN_TTL: z.string().regex(durationPattern, 'must look like 30m, 12h or 7d'),
+  ROLES: z
+    .string()
+    .transform((roles) => roles.split(',').map((role) => role.trim()))
+    .pipe(z.array(z.enum(['all', 'api', 'smtp', 'worker'])).min(1)),
+  DEMO: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((flag) => flag === '1' || flag === 'true'),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  SMTP_OUT_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_FROM: z.string().min(3).optional(),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Thrown at start when configuration is invalid; lists every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((problem) => `  - ${problem.variable}: ${problem.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** The folder holding package.json, found from this file whether it runs from src/ or dist/. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+function readDefaults(configDir: string): Record<string, unknown> {
+  const file = path.join(configDir, 'default.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+}
+
+/**
+ * Builds the configuration from `env` over the defaults file. Pass `overrides` in tests instead of
+ * mutating `process.env`.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Record<string, string | number | undefined> = {},
+  configDir = path.join(projectRoot(), 'config'),
+): Config {
+  const defaults = readDefaults(configDir);
+  const raw: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(configSchema.shape)) {
+    const fromEnv = env[key];
+    if (fromEnv !== undefined && fromEnv !== '') raw[key] = fromEnv;
+    if (overrides[key] !== undefined) raw[key] = overrides[key];
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(root)'),
+        message: issue.code === 'invalid_type' && raw[String(issue.path[0])] === undefined ? 'is required' : issue.message,
+      })),
+    );
+  }
+  const config = parsed.data;
+  if (config.NODE_ENV === 'production' && config.DEMO) {
+    throw new ConfigError([{ variable: 'DEMO', message: 'demo mode (fixed demo passwords) cannot run with NODE_ENV=production' }]);
+  }
+  if (!config.AUTH_TOKEN_SECRET && !config.DEMO && config.NODE_ENV !== 'test') {
+    throw new ConfigError([
+      { variable: 'AUTH_TOKEN_SECRET', message: 'is required: set it to a random string of 32+ characters (e.g. `openssl rand -hex 32`)' },
+    ]);
+  }
+  return Object.freeze(config);
+}

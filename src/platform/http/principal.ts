@@ -1,0 +1,12 @@
+/** Who is calling: a logged-in user or an integration's API key. Set by the auth middleware. */
+export const roles = ['admin', 'supervisor', 'agent', 'department'] as const;
+export type Role = (typeof roles)[number];
+
+export interface Principal {
+  // 'anonymous' only reaches handlers of public routes, which never look at the role.
+  kind: 'user' | 'api_key' | 'anonymous';
+  id: string;
+  role: Role;
+  departmentId?: string;
+  name: string;
+}

@@ -1,0 +1,28 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { Logger } from './logger';
+
+// Fail fast instead of queueing commands while disconnected: a webhook must get an error it can
+// retry, not hang. sanitizeFilter strips `$`-operators smuggled in through user input.
+mongoose.set('bufferCommands', false);
+mongoose.set('sanitizeFilter', true);
+mongoose.set('strictQuery', true);
+
+/** Opens a dedicated connection (not the global one), so tests can run one database per app. */
+export async function connectMongo(uri: string, log: Logger): Promise<Connection> {
+  const connection = mongoose.createConnection(uri, {
+    bufferCommands: false,
+    autoIndex: true,
+    serverSelectionTimeoutMS: 5_000,
+    maxPoolSize: 20,
+  });
+  connection.on('disconnected', () => log.warn('mongo disconnected'));
+  connection.on('reconnected', () => log.info('mongo reconnected'));
+  await connection.asPromise();
+  log.info({ db: connection.name }, 'mongo connected');
+  return connection;
+}
+
+export async function pingMongo(connection: Connection): Promise<void> {
+  if (!connection.db) throw new Error('mongo not connected');
+  await connection.db.admin().command({ ping: 1 });
+}
