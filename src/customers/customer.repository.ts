@@ -45,30 +45,27 @@ export class CustomerRepository {
 
   /**
    * Creates the customer if absent. Racing callers that won the same identity converge on the same
-   * document: `$setOnInsert` makes the second write a no-op.
+   * document: the second insert hits the duplicate `_id` and reads the first. (Insert-or-read rather
+   * than an upsert with `$setOnInsert`: FerretDB 1.24 drops empty arrays from `$setOnInsert`.)
    */
   async upsert(id: string, seed: CustomerSeed): Promise<StoredCustomer> {
-    const now = new Date();
-    const stored = await this.models.Customer.findOneAndUpdate(
-      { _id: id },
-      {
-        $setOnInsert: {
-          name: seed.name,
-          phones: seed.phones,
-          emails: seed.emails,
-          tier: seed.tier ?? 'standard',
-          tags: seed.tags ?? [],
-          attributes: seed.attributes ?? {},
-          createdAt: now,
-          updatedAt: now,
-        },
-      },
-      { upsert: true, returnDocument: 'after', timestamps: false },
-    )
-      .lean<StoredCustomer>()
-      .exec();
-    if (!stored) throw new Error(`customer upsert returned nothing for ${id}`);
-    return stored;
+    try {
+      const created = await this.models.Customer.create({
+        _id: id,
+        name: seed.name,
+        phones: seed.phones,
+        emails: seed.emails,
+        tier: seed.tier ?? 'standard',
+        tags: seed.tags ?? [],
+        attributes: seed.attributes ?? {},
+      });
+      return created.toObject();
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const stored = await this.findById(id);
+      if (!stored) throw error;
+      return stored;
+    }
   }
 
   update(id: string, changes: Partial<Pick<CustomerDocument, 'name' | 'tier' | 'tags' | 'attributes' | 'mergedInto' | 'mergingInto'>>): Promise<StoredCustomer | null> {

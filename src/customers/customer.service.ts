@@ -23,11 +23,11 @@ export function toCustomer(stored: StoredCustomer): Customer {
   return {
     id: stored._id,
     name: stored.name,
-    phones: stored.phones,
-    emails: stored.emails,
+    phones: stored.phones ?? [],
+    emails: stored.emails ?? [],
     tier: stored.tier,
-    tags: stored.tags,
-    attributes: stored.attributes,
+    tags: stored.tags ?? [],
+    attributes: stored.attributes ?? {},
     ...(stored.mergedInto ? { mergedInto: stored.mergedInto } : {}),
     createdAt: new Date(stored.createdAt).toISOString(),
     updatedAt: new Date(stored.updatedAt).toISOString(),
@@ -198,14 +198,16 @@ export class CustomerService {
     }
 
     await this.customers.update(fromId, { mergingInto: intoId });
-    for (const phone of from.phones) await this.customers.pointIdentity(identityKey({ kind: 'phone', value: phone.value }), intoId);
-    for (const email of from.emails) await this.customers.pointIdentity(identityKey({ kind: 'email', value: email }), intoId);
-    await this.customers.addIdentifiers(intoId, { phones: from.phones, emails: from.emails });
+    const fromCustomer = toCustomer(from);
+    for (const phone of fromCustomer.phones) await this.customers.pointIdentity(identityKey({ kind: 'phone', value: phone.value }), intoId);
+    for (const email of fromCustomer.emails) await this.customers.pointIdentity(identityKey({ kind: 'email', value: email }), intoId);
+    await this.customers.addIdentifiers(intoId, { phones: fromCustomer.phones, emails: fromCustomer.emails });
+    const intoCustomer = toCustomer(into);
     await this.customers.update(intoId, {
-      name: into.name || from.name,
-      tier: tierRank[from.tier] > tierRank[into.tier] ? from.tier : into.tier,
-      tags: [...new Set([...into.tags, ...from.tags])],
-      attributes: { ...from.attributes, ...into.attributes },
+      name: intoCustomer.name || fromCustomer.name,
+      tier: tierRank[fromCustomer.tier] > tierRank[intoCustomer.tier] ? fromCustomer.tier : intoCustomer.tier,
+      tags: [...new Set([...intoCustomer.tags, ...fromCustomer.tags])],
+      attributes: { ...fromCustomer.attributes, ...intoCustomer.attributes },
     });
     for (const listener of this.mergeListeners) await listener({ fromCustomerId: fromId, intoCustomerId: intoId });
     await this.customers.finishMerge(fromId, intoId);

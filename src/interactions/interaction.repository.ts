@@ -53,25 +53,27 @@ export class InteractionRepository {
     return found.filter((interaction): interaction is StoredInteraction => interaction !== null);
   }
 
-  /** Creates the interaction if absent (a retried event converges on the same document). */
+  /**
+   * Creates the interaction if absent, so a retried event converges on the same document.
+   * Insert-or-ignore rather than an upsert: FerretDB 1.24 drops empty arrays from `$setOnInsert`.
+   */
   async upsert(id: string, seed: InteractionSeed, at: Date): Promise<void> {
-    await this.models.Interaction.updateOne(
-      { _id: id },
-      {
-        $setOnInsert: {
-          ...seed,
-          externalIds: [],
-          entries: [],
-          entryCount: 0,
-          flags: [],
-          createdAt: at,
-          updatedAt: at,
-          lastActivityAt: at,
-          ...(seed.status === 'queued' ? { queuedAt: at } : {}),
-        },
-      },
-      { upsert: true, timestamps: false },
-    ).exec();
+    try {
+      await this.models.Interaction.create({
+        _id: id,
+        ...seed,
+        externalIds: [],
+        entries: [],
+        entryCount: 0,
+        flags: [],
+        createdAt: at,
+        updatedAt: at,
+        lastActivityAt: at,
+        ...(seed.status === 'queued' ? { queuedAt: at } : {}),
+      });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
   }
 
   /** Appends the entry unless an entry with its id is already there. Callers hold the event's lock. */
