@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
+import { DepartmentService, departmentRoutes } from './tasks';
 import type { Config } from './platform/config';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry } from './platform/http/route';
@@ -18,6 +19,7 @@ export interface Services {
   auth: AuthService;
   customers: CustomerService;
   interactions: InteractionService;
+  departments: DepartmentService;
 }
 
 export interface Switchboard {
@@ -36,11 +38,18 @@ export interface Switchboard {
 export function buildServices(config: Config, stores: { mongo: Connection; redis: Redis; log: Logger }): Services {
   const { mongo, redis, log } = stores;
   const tokenSecret = config.AUTH_TOKEN_SECRET ?? ephemeralSecret(log);
-  const auth = new AuthService(new UserRepository(mongo), redis, { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX }, log.child({ module: 'auth' }));
+  const departments = new DepartmentService(mongo, log.child({ module: 'departments' }));
+  const auth = new AuthService(
+    new UserRepository(mongo),
+    redis,
+    { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX },
+    log.child({ module: 'auth' }),
+    (id) => departments.exists(id),
+  );
   const customers = new CustomerService(new CustomerRepository(mongo), config.DEFAULT_PHONE_REGION, log.child({ module: 'customers' }));
   const interactions = new InteractionService(new InteractionRepository(mongo), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
   customers.onMerge((merge) => interactions.moveCustomerInteractions(merge));
-  return { auth, customers, interactions };
+  return { auth, customers, interactions, departments };
 }
 
 let cachedEphemeralSecret: string | undefined;
@@ -72,7 +81,7 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
       log,
       version,
       registry,
-      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers)],
+      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments)],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
         { name: 'redis', check: () => pingRedis(redis) },

@@ -60,6 +60,8 @@ export class AuthService {
     private readonly redis: Redis,
     private readonly settings: AuthSettings,
     private readonly log: Logger,
+    /** Injected by the composition root so auth does not depend on the tasks module. */
+    private readonly departmentExists: (id: string) => Promise<boolean> = async () => true,
   ) {}
 
   async createUser(input: NewUserInput): Promise<PublicUser> {
@@ -69,6 +71,7 @@ export class AuthService {
     if (input.password.length < minPasswordLength) {
       throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
     }
+    await this.checkDepartment(input.departmentId);
     const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
     const user = await this.users.insert({
       email: input.email,
@@ -150,6 +153,12 @@ export class AuthService {
     return { kind: 'user', id: user._id, role: user.role, departmentId: user.departmentId, name: user.name };
   }
 
+  private async checkDepartment(departmentId: string | undefined): Promise<void> {
+    if (departmentId && !(await this.departmentExists(departmentId))) {
+      throw AppError.validation([{ field: 'departmentId', message: 'names no department; create it first (POST /api/departments)' }]);
+    }
+  }
+
   private async authenticateApiKey(rawKey: string): Promise<Principal> {
     const match = /^sb_([a-f0-9]{16})_([A-Za-z0-9_-]{32,})$/.exec(rawKey);
     const key = match ? await this.users.findApiKey(match[1]) : null;
@@ -201,6 +210,7 @@ export class AuthService {
     if ((fields.role ?? existing.role) === 'department' && !(fields.departmentId ?? existing.departmentId)) {
       throw AppError.validation([{ field: 'departmentId', message: 'is required for department users' }]);
     }
+    await this.checkDepartment(fields.departmentId);
     if (password) await this.setPassword(id, password);
     const updated = await this.users.update(id, fields);
     if (!updated) throw AppError.notFound('User', id);

@@ -59,6 +59,23 @@ describe('auth and roles', () => {
     expect(response.body.error.details).toEqual([expect.objectContaining({ field: 'departmentId' })]);
   });
 
+  it('when a department user names a department that does not exist, then 400; with a real one, 201', async () => {
+    const body = { email: 'warranty.desk@example.com', name: 'Warranty desk', role: 'department', password: 'long-enough-password' };
+    const missing = await request(app, 'POST', '/api/users', { token: admin.token, body: { ...body, departmentId: 'a'.repeat(24) } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details[0].field).toBe('departmentId');
+    const department = await request(app, 'POST', '/api/departments', { token: admin.token, body: { code: 'warranty', name: 'Warranty claims' } });
+    expect(department.status).toBe(201);
+    expect(department.body.timezone).toBe('Asia/Shanghai');
+    const created = await request(app, 'POST', '/api/users', { token: admin.token, body: { ...body, departmentId: department.body.id } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ role: 'department', departmentId: department.body.id });
+    const duplicate = await request(app, 'POST', '/api/departments', { token: admin.token, body: { code: 'warranty', name: 'Again' } });
+    expect(duplicate.status).toBe(409);
+    const badZone = await request(app, 'POST', '/api/departments', { token: admin.token, body: { code: 'finance', name: 'Finance', timezone: 'Mars/Olympus' } });
+    expect(badZone.body.error.details[0].field).toBe('timezone');
+  });
+
   it('when an admin disables a user, then that user’s existing token stops working at once', async () => {
     const victim = await createUserAndLogin(app, 'agent');
     const disabled = await request(app, 'PATCH', `/api/users/${victim.id}`, { token: admin.token, body: { active: false } });

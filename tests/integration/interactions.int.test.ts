@@ -9,7 +9,8 @@ describe('the unified interaction log', () => {
   beforeAll(async () => {
     app = await startTestApp();
     agent = await createUserAndLogin(app, 'agent');
-    department = await createUserAndLogin(app, 'department', { departmentId: 'a'.repeat(24) });
+    const parts = await app.services.departments.create({ code: 'parts', name: 'Parts', timezone: 'Asia/Shanghai' });
+    department = await createUserAndLogin(app, 'department', { departmentId: parts.id });
   });
   afterAll(() => app.destroy());
 

@@ -1,0 +1,2 @@
+export { DepartmentService, type Department } from './department.service';
+export { departmentRoutes } from './department.routes';
