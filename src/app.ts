@@ -7,11 +7,13 @@ import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, departmentRoutes } from './tasks';
+import { createChannels, replyRoutes, type ChannelModule } from './channels';
+import { QueueFactory } from './platform/queues';
 import type { Config } from './platform/config';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
-import { connectMongo, pingMongo } from './platform/mongo';
+import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
 import { createRedis, pingRedis } from './platform/redis';
 import { version } from './platform/version';
 
@@ -28,6 +30,8 @@ export interface Switchboard {
   mongo: Connection;
   redis: Redis;
   services: Services;
+  queues: QueueFactory;
+  channels: ChannelModule[];
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
@@ -70,18 +74,22 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
   await Promise.all(Object.values(mongo.models).map((model) => model.init()));
 
   const services = buildServices(config, { mongo, redis, log });
-  const runsApi = config.ROLES.includes('all') || config.ROLES.includes('api');
+  const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
+  const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
+  const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+  const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions });
+  if (config.UNSAFE_SKIP_TWILIO_SIGNATURE) log.warn('UNSAFE_SKIP_TWILIO_SIGNATURE is on: Twilio webhooks are NOT verified (development only)');
+  if (!config.TWILIO_AUTH_TOKEN) log.warn('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: Twilio webhooks answer 503 and SMS/calls cannot be sent');
   let draining = false;
   let server: http.Server | undefined;
   let url: string | undefined;
 
-  if (runsApi) {
-    const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+  if (runs('api')) {
     const app = createHttpApp({
       log,
       version,
       registry,
-      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments)],
+      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers)],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
         { name: 'redis', check: () => pingRedis(redis) },
@@ -100,6 +108,8 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
     log.info({ port: address.port, roles: config.ROLES }, 'http listening');
   }
 
+  for (const channel of channels) await channel.start();
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -112,10 +122,12 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
         await closed;
         clearTimeout(deadline);
       }
+      for (const channel of channels) await channel.close();
+      await queues.close();
       await redis.quit().catch(() => redis.disconnect());
-      await mongo.close();
+      await closeMongo(mongo);
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, url, close };
+  return { config, log, mongo, redis, services, queues, channels, url, close };
 }

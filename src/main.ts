@@ -3,9 +3,9 @@ import { createLogger } from './platform/logger';
 import { startSwitchboard, type Switchboard } from './app';
 
 /** Loads config or exits with a message naming every bad variable. */
-export function configOrExit(): Config {
+export function configOrExit(overrides: Record<string, string> = {}): Config {
   try {
-    return loadConfig();
+    return loadConfig(process.env, overrides);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\nSet these in the environment (see README, "Configuration").\n`);

@@ -94,6 +94,20 @@ export class InteractionRepository {
     return true;
   }
 
+  /** Sets fields of one entry, addressed by position (entries are append-only, positions never move). */
+  async setEntryFields(interactionId: string, entryIndex: number, fields: Record<string, unknown>): Promise<void> {
+    const set = Object.fromEntries(Object.entries(fields).map(([path, value]) => [`entries.${entryIndex}.${path}`, value]));
+    await this.models.Interaction.updateOne({ _id: interactionId }, { $set: { ...set, updatedAt: new Date() } }, { timestamps: false }).exec();
+  }
+
+  async update(id: string, set: Record<string, unknown>, addFlags: string[] = []): Promise<void> {
+    await this.models.Interaction.updateOne(
+      { _id: id },
+      { $set: { ...set, updatedAt: new Date() }, ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}) },
+      { timestamps: false },
+    ).exec();
+  }
+
   async setStatus(id: string, status: InteractionStatus, timestamps: Partial<Record<'queuedAt' | 'offeredAt' | 'answeredAt' | 'endedAt', Date>>): Promise<void> {
     await this.models.Interaction.updateOne({ _id: id }, { $set: { status, ...timestamps } }).exec();
   }

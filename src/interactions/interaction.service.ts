@@ -129,6 +129,8 @@ export function toInteraction(stored: StoredInteraction): Interaction {
   };
 }
 
+const closedStatuses = new Set<InteractionStatus>(['closed', 'abandoned', 'failed']);
+
 const newId = () => new Types.ObjectId().toHexString();
 
 /** The unified interaction log: every contact of every customer on every channel. */
@@ -243,6 +245,72 @@ export class InteractionService {
 
   async listInteractions(filter: { status?: InteractionStatus; channel?: Channel; before?: Date; limit: number }): Promise<Interaction[]> {
     return (await this.interactions.list(filter, filter.limit)).map(toInteraction);
+  }
+
+  /** The interaction and entry an external id was recorded as (inbound or linked outbound), if any. */
+  async findByExternalId(externalId: string): Promise<{ interactionId: string; entryId: string } | null> {
+    const key = await this.interactions.findKey(externalId);
+    return key?.recordedAt ? { interactionId: key.interactionId, entryId: key.entryId } : null;
+  }
+
+  /**
+   * Makes an id we were given for our own outbound message (a MessageSid, our email Message-ID)
+   * resolve to its interaction and entry, so status callbacks and replies find them.
+   */
+  async linkExternalId(externalId: string, target: { interactionId: string; entryId: string }): Promise<void> {
+    const claim = await this.interactions.claimKey({ _id: externalId, interactionId: target.interactionId, entryId: target.entryId, at: new Date() });
+    if (claim.interactionId !== target.interactionId || claim.entryId !== target.entryId) {
+      throw new AppError('conflict', 'External id already belongs to another entry', { externalId });
+    }
+    await this.interactions.markKeyRecorded(externalId, new Date());
+  }
+
+  /**
+   * The customer's most recent interaction on `channel` that is still open and had activity since
+   * `activeSince` (e.g. the SMS conversation a new text should join).
+   */
+  async findOpenConversation(customerId: string, channel: Channel, activeSince: Date): Promise<Interaction | null> {
+    const refs = (await this.interactions.readTimeline(customerId))
+      .filter((item) => item.channel === channel)
+      .map((item) => ({ interactionId: item.interactionId, at: new Date(item.at) }));
+    // Only the newest few can be open and recent; older ones are not worth a read.
+    const { page } = pageTimeline(refs, 3);
+    for (const interaction of await this.interactions.findManyByIds(page.map((ref) => ref.interactionId))) {
+      const open = !closedStatuses.has(interaction.status);
+      if (open && new Date(interaction.lastActivityAt) >= activeSince) return toInteraction(interaction);
+    }
+    return null;
+  }
+
+  /** Changes status, lifecycle timestamps, queue or agent; flags are added, never removed. */
+  async updateInteraction(
+    id: string,
+    changes: Partial<{ status: InteractionStatus; queue: string; agentId: string; subject: string; queuedAt: Date; offeredAt: Date; answeredAt: Date; endedAt: Date }>,
+    addFlags: string[] = [],
+  ): Promise<Interaction> {
+    const existing = await this.interactions.findById(id);
+    if (!existing) throw AppError.notFound('Interaction', id);
+    await this.interactions.update(id, changes, addFlags);
+    return this.getInteraction(id);
+  }
+
+  /**
+   * Updates fields of one entry (e.g. an outbound SMS's delivery status) under a per-interaction
+   * lock, since the entry is addressed by its position read just before.
+   */
+  async updateEntry(interactionId: string, entryId: string, fields: { data?: Record<string, unknown>; flags?: string[] }): Promise<Entry> {
+    const lockKey = `${this.redisKeyPrefix}lock:interaction:${interactionId}`;
+    return withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+      const interaction = await this.interactions.findById(interactionId);
+      const index = interaction?.entries.findIndex((entry) => entry._id === entryId) ?? -1;
+      if (!interaction || index < 0) throw AppError.notFound('Entry', entryId);
+      const current = interaction.entries[index];
+      const set: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(fields.data ?? {})) set[`data.${key}`] = value;
+      if (fields.flags) set.flags = [...new Set([...(current.flags ?? []), ...fields.flags])];
+      await this.interactions.setEntryFields(interactionId, index, set);
+      return toEntry({ ...current, data: { ...current.data, ...fields.data }, ...(set.flags ? { flags: set.flags as string[] } : {}) });
+    });
   }
 
   /** Moves a merged customer's interactions to the survivor; registered as a customer merge listener. */

@@ -34,10 +34,40 @@ const configSchema = z.object({
     .enum(['0', '1', 'true', 'false'])
     .optional()
     .transform((flag) => flag === '1' || flag === 'true'),
+  DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(100_000).default(1000),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  /** Where the twilio SDK sends REST calls; unset means api.twilio.com. Tests and the demo point it at the stand-in. */
+  TWILIO_API_BASE_URL: z.url().optional(),
+  /** Development only: accept unsigned Twilio webhooks. Refused in production; warned about at start. */
+  UNSAFE_SKIP_TWILIO_SIGNATURE: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((flag) => flag === '1' || flag === 'true'),
+  /** For browser softphone tokens (Twilio Voice JS SDK); optional. */
+  TWILIO_API_KEY_SID: z.string().regex(/^SK[0-9a-fA-F]{32}$/, 'must look like SK followed by 32 hex digits').optional(),
+  TWILIO_API_KEY_SECRET: z.string().min(16).optional(),
+  TWILIO_TWIML_APP_SID: z.string().regex(/^AP[0-9a-fA-F]{32}$/, 'must look like AP followed by 32 hex digits').optional(),
+  /** Our Twilio numbers (E.164, comma separated); the first sends SMS and places outbound calls. */
+  TWILIO_NUMBERS: z.string().default(''),
+  /** Texts from one customer within this window join the open SMS conversation. */
+  SMS_CONVERSATION_WINDOW: z.string().regex(durationPattern, 'must look like 30m, 12h or 7d').default('30m'),
+  /** Address customers write to; replies go out from it, with plus-address reply tokens. */
+  SUPPORT_EMAIL: z.email({ message: 'must be an email address' }).default('support@switchboard.local'),
+  /** Largest inbound email accepted by the SMTP listener, in bytes; bigger ones get 552. */
+  EMAIL_MAX_BYTES: z.coerce.number().int().min(10_000).max(100_000_000).default(25_000_000),
+  /** Where attachment files are kept (a folder; use shared storage when running several nodes). */
+  ATTACHMENTS_DIR: z.string().min(1).default('.data/attachments'),
+  EMAIL_ACKNOWLEDGE: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((flag) => flag === '1' || flag === 'true'),
   SMTP_OUT_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_FROM: z.string().min(3).optional(),
+  // Read only by `npm run admin:create` (and setup), never by the server.
+  ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  ADMIN_NAME: z.string().min(1).max(120).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -97,6 +127,9 @@ export function loadConfig(
   const config = parsed.data;
   if (config.NODE_ENV === 'production' && config.DEMO) {
     throw new ConfigError([{ variable: 'DEMO', message: 'demo mode (fixed demo passwords) cannot run with NODE_ENV=production' }]);
+  }
+  if (config.NODE_ENV === 'production' && config.UNSAFE_SKIP_TWILIO_SIGNATURE) {
+    throw new ConfigError([{ variable: 'UNSAFE_SKIP_TWILIO_SIGNATURE', message: 'cannot be on with NODE_ENV=production: webhooks must be verified' }]);
   }
   if (!config.AUTH_TOKEN_SECRET && !config.DEMO && config.NODE_ENV !== 'test') {
     throw new ConfigError([

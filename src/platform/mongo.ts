@@ -7,6 +7,9 @@ mongoose.set('bufferCommands', false);
 mongoose.set('sanitizeFilter', true);
 mongoose.set('strictQuery', true);
 
+// Connections we are closing on purpose, whose disconnect is not worth a warning.
+const closing = new WeakSet<Connection>();
+
 /** Opens a dedicated connection (not the global one), so tests can run one database per app. */
 export async function connectMongo(uri: string, log: Logger): Promise<Connection> {
   const connection = mongoose.createConnection(uri, {
@@ -15,11 +18,19 @@ export async function connectMongo(uri: string, log: Logger): Promise<Connection
     serverSelectionTimeoutMS: 5_000,
     maxPoolSize: 20,
   });
-  connection.on('disconnected', () => log.warn('mongo disconnected'));
+  connection.on('disconnected', () => {
+    if (!closing.has(connection)) log.warn('mongo disconnected');
+  });
   connection.on('reconnected', () => log.info('mongo reconnected'));
   await connection.asPromise();
   log.info({ db: connection.name }, 'mongo connected');
   return connection;
+}
+
+/** Closes on purpose, so the disconnect is not reported as a problem. */
+export async function closeMongo(connection: Connection): Promise<void> {
+  closing.add(connection);
+  await connection.close();
 }
 
 export async function pingMongo(connection: Connection): Promise<void> {

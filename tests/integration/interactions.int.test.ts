@@ -137,6 +137,33 @@ describe('the unified interaction log', () => {
     expect(unknownCustomer.status).toBe(404);
   });
 
+  it('when a channel updates an outbound entry and links its external id, then both are found again', async () => {
+    const customer = await newCustomer('+8613811110008');
+    const conversation = await app.services.interactions.createInteraction({ customerId: customer.id, channel: 'sms', direction: 'outbound' });
+    await app.services.interactions.appendEntry(conversation.id, { kind: 'message', direction: 'inbound', text: 'first' });
+    const reply = await app.services.interactions.appendEntry(conversation.id, { kind: 'message', direction: 'outbound', text: 'reply', data: { deliveryStatus: 'queued' } });
+    await app.services.interactions.linkExternalId('twilio-sms:SMout1', { interactionId: conversation.id, entryId: reply.id });
+    expect(await app.services.interactions.findByExternalId('twilio-sms:SMout1')).toEqual({ interactionId: conversation.id, entryId: reply.id });
+    await Promise.all([
+      app.services.interactions.updateEntry(conversation.id, reply.id, { data: { deliveryStatus: 'undelivered', errorCode: 30003 } }),
+      app.services.interactions.updateEntry(conversation.id, reply.id, { flags: ['undelivered'] }),
+    ]);
+    const stored = await app.services.interactions.getInteraction(conversation.id);
+    expect(stored.entries?.[1]).toMatchObject({ id: reply.id, text: 'reply', data: { deliveryStatus: 'undelivered', errorCode: 30003 }, flags: ['undelivered'] });
+    expect(stored.entries?.[0].data).toBeUndefined();
+  });
+
+  it('when looking for an open conversation, then only a recent, open one on that channel is returned', async () => {
+    const customer = await newCustomer('+8613811110009');
+    const sms = await app.services.interactions.createInteraction({ customerId: customer.id, channel: 'sms', direction: 'inbound' });
+    await app.services.interactions.createInteraction({ customerId: customer.id, channel: 'email', direction: 'inbound' });
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    expect((await app.services.interactions.findOpenConversation(customer.id, 'sms', hourAgo))?.id).toBe(sms.id);
+    expect(await app.services.interactions.findOpenConversation(customer.id, 'sms', new Date(Date.now() + 1000))).toBeNull();
+    await app.services.interactions.updateInteraction(sms.id, { status: 'closed', endedAt: new Date() });
+    expect(await app.services.interactions.findOpenConversation(customer.id, 'sms', hourAgo)).toBeNull();
+  });
+
   it('when a department user lists interactions, then 403', async () => {
     expect((await request(app, 'GET', '/api/interactions?status=open', { token: department.token })).status).toBe(403);
   });

@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { DatasetMarker, DatasetSize } from './dataset';
+import type { LatencySummary } from './stats';
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  ramGiB: number;
+  os: string;
+  node: string;
+  ferretdb: string | null;
+  /** The MongoDB version the server claims to speak. */
+  wireVersion: string;
+  redis: string | null;
+}
+
+export async function describeMachine(connection: Connection, redis: Redis): Promise<Machine> {
+  if (!connection.db) throw new Error('mongo not connected');
+  const build = (await connection.db.admin().command({ buildInfo: 1 })) as { version: string; ferretdbVersion?: string };
+  const redisInfo = await redis.info('server').catch(() => '');
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    ramGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    ferretdb: build.ferretdbVersion ?? null,
+    wireVersion: build.version,
+    redis: /redis_version:(\S+)/.exec(redisInfo)?.[1] ?? null,
+  };
+}
+
+export interface ScenarioResult extends LatencySummary {
+  id: string;
+  title: string;
+  does: string;
+  transport: 'service' | 'http' | 'driver';
+  targetP99Ms?: number;
+  pass?: boolean;
+}
+
+export interface BenchResult {
+  benchmark: 'customer-lookup-and-timeline';
+  startedAt: string;
+  finishedAt: string;
+  machine: Machine;
+  database: string;
+  dataset: {
+    size: DatasetSize;
+    version: number;
+    loadedThisRun: boolean;
+    loadSeconds: number | null;
+    indexSeconds: number | null;
+    loadedAt: string | null;
+    storageBytes: number | null;
+  };
+  method: { warmup: number; samples: number; concurrency: 1; clock: 'process.hrtime.bigint'; mongoPoolSize: number };
+  scenarios: ScenarioResult[];
+  notes: string[];
+}
+
+export function datasetSummary(marker: DatasetMarker, loadedThisRun: boolean, storageBytes: number | null): BenchResult['dataset'] {
+  return {
+    size: marker.size,
+    version: marker.version,
+    loadedThisRun,
+    loadSeconds: marker.loadSeconds ?? null,
+    indexSeconds: marker.indexSeconds ?? null,
+    loadedAt: marker.completedAt ? new Date(marker.completedAt).toISOString() : null,
+    storageBytes,
+  };
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+export function toMarkdown(result: BenchResult): string {
+  const { machine, dataset } = result;
+  const loaded = dataset.loadedThisRun
+    ? `loaded by this run in ${dataset.loadSeconds?.toFixed(0)} s (+ ${dataset.indexSeconds?.toFixed(0)} s indexes)`
+    : `reused (loaded ${dataset.loadedAt?.slice(0, 16).replace('T', ' ')} UTC in ${dataset.loadSeconds?.toFixed(0)} s)`;
+  const storage = dataset.storageBytes ? `, ${(dataset.storageBytes / 2 ** 30).toFixed(2)} GiB stored` : '';
+  const lines = [
+    '# Benchmark: customer lookup and timeline',
+    '',
+    `${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · \`npm run bench\``,
+    '',
+    `- **Dataset**: ${n(dataset.size.customers)} customers, ${n(dataset.size.interactions)} interactions, ${n(dataset.size.entries)} entries ` +
+      `in \`${result.database}\`${storage}; ${loaded}.`,
+    `- **Machine**: ${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; ` +
+      `FerretDB ${machine.ferretdb ?? 'n/a (not FerretDB)'} (wire ${machine.wireVersion}); Redis ${machine.redis ?? 'n/a'}. Client and servers on the same machine.`,
+    `- **Method**: one operation at a time; ${n(result.method.warmup)} warm-up then ${n(result.method.samples)} timed samples per row ` +
+      `(process.hrtime.bigint); every answer checked; mongoose pool ${result.method.mongoPoolSize}. Times in ms.`,
+    '',
+    '| scenario | p50 | p99 | target p99 | | min | p90 | max | mean | ops/s |',
+    '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|',
+    ...result.scenarios.map(
+      (row) =>
+        `| ${row.title} | ${ms(row.p50Ms)} | **${ms(row.p99Ms)}** | ${row.targetP99Ms !== undefined ? `< ${row.targetP99Ms}` : ''} | ` +
+        `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} | ${n(row.opsPerSec)} |`,
+    ),
+    '',
+    ...result.notes.map((note) => `- ${note}`),
+    '',
+    'What each row does:',
+    '',
+    ...result.scenarios.map((row) => `- *${row.title}*: ${row.does}.`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes through a temporary file and a rename, so a crashed run never leaves half a report. */
+function writeAtomically(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, content);
+  fs.renameSync(temporary, file);
+}
+
+/** `latest.*` for the full-size dataset, `latest-<customers>.*` for smaller tries, plus a dated JSON. */
+export function writeResults(resultsDir: string, result: BenchResult, fullSize: boolean): string[] {
+  const base = fullSize ? 'latest' : `latest-${result.dataset.size.customers}`;
+  const stamp = result.startedAt.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const files = [
+    path.join(resultsDir, `${base}.json`),
+    path.join(resultsDir, `${base}.md`),
+    path.join(resultsDir, 'runs', `${stamp}-c${result.dataset.size.customers}.json`),
+  ];
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeAtomically(files[0], json);
+  writeAtomically(files[1], toMarkdown(result));
+  writeAtomically(files[2], json);
+  return files;
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import mongoose, { type Connection } from 'mongoose';
+import { buildServices, startSwitchboard } from '../src/app';
+import { loadConfig, projectRoot, type Config } from '../src/platform/config';
+import { createLogger } from '../src/platform/logger';
+import { connectMongo } from '../src/platform/mongo';
+import { createRedis } from '../src/platform/redis';
+import { datasetSize, ensureDataset, type DatasetSize } from './dataset';
+import { datasetSummary, describeMachine, toMarkdown, writeResults, type BenchResult, type ScenarioResult } from './report';
+import { floorScenarios, httpClient, httpScenarios, serviceScenarios, type Scenario } from './scenarios';
+import { measure, summarize } from './stats';
+
+/**
+ * `npm run bench`: loads (once) a dataset of 100,000 customers and 1,000,000 interaction entries
+ * into its own database, then measures customer lookup by phone and the timeline's first page
+ * through the real services and over real HTTP. Writes bench/results/latest.{json,md}.
+ */
+
+const fullCustomers = 100_000;
+const mongoPoolSize = 20; // src/platform/mongo.ts; reported, not changed here
+const usage = `usage: npm run bench -- [options]
+
+  --customers N   dataset size in customers, a multiple of 100 (default ${fullCustomers.toLocaleString('en-US')}; env BENCH_CUSTOMERS)
+                  interactions = 2 × customers, entries = 10 × customers
+  --samples N     timed samples per scenario (default 2000; env BENCH_SAMPLES)
+  --warmup N      untimed iterations before them (default 200; env BENCH_WARMUP)
+  --reload        drop and reload the dataset even if it is already there
+  --batch N       customers per insert batch while loading (default 1000)
+  --db NAME       database (default switchboard_bench, or switchboard_bench_<customers> for other sizes)
+  --no-http       skip the HTTP scenarios
+
+MONGODB_URI and REDIS_URL name the servers (the database part of MONGODB_URI is replaced).`;
+
+interface Options {
+  customers: number;
+  samples: number;
+  warmup: number;
+  reload: boolean;
+  batch: number;
+  db?: string;
+  http: boolean;
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const options: Options = {
+    customers: Number(env.BENCH_CUSTOMERS ?? fullCustomers),
+    samples: Number(env.BENCH_SAMPLES ?? 2000),
+    warmup: Number(env.BENCH_WARMUP ?? 200),
+    reload: false,
+    batch: 1000,
+    http: true,
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    const count = () => {
+      const raw = value();
+      const parsed = Number(raw.replace(/[_,]/g, ''));
+      if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`${flag} must be a whole number, got ${raw}`);
+      return parsed;
+    };
+    switch (flag) {
+      case '--customers': options.customers = count(); break;
+      case '--samples': options.samples = count(); break;
+      case '--warmup': options.warmup = count(); break;
+      case '--batch': options.batch = Math.max(1, count()); break;
+      case '--reload': options.reload = true; break;
+      case '--db': options.db = value(); break;
+      case '--no-http': options.http = false; break;
+      case '--help': case '-h': process.stdout.write(`${usage}\n`); process.exit(0); break;
+      default: throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (options.samples < 1) throw new UsageError('--samples must be at least 1');
+  return options;
+}
+
+class UsageError extends Error {}
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** The configured server with another database, as the tests do it. */
+function withDatabase(uri: string, database: string): string {
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${database}`);
+}
+
+function benchConfig(database: string): Config {
+  const quiet = { NODE_ENV: 'test', LOG_LEVEL: 'silent' };
+  const base = loadConfig(process.env, quiet);
+  return loadConfig(process.env, {
+    ...quiet,
+    MONGODB_URI: withDatabase(base.MONGODB_URI, database),
+    REDIS_KEY_PREFIX: 'sbbench:',
+    HOST: '127.0.0.1',
+    PORT: 0,
+    AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'),
+  });
+}
+
+async function runScenarios(scenarios: Scenario[], transport: ScenarioResult['transport'] | ((scenario: Scenario) => ScenarioResult['transport']), options: Options): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    const began = Date.now();
+    const durations = await measure(scenario.operation, { warmup: options.warmup, samples: options.samples });
+    const summary = summarize(durations);
+    results.push({
+      id: scenario.id,
+      title: scenario.title,
+      does: scenario.does,
+      transport: typeof transport === 'function' ? transport(scenario) : transport,
+      ...summary,
+      ...(scenario.targetP99Ms !== undefined ? { targetP99Ms: scenario.targetP99Ms, pass: summary.p99Ms < scenario.targetP99Ms } : {}),
+    });
+    progress(`${scenario.id.padEnd(24)} p50 ${summary.p50Ms.toFixed(2).padStart(7)} ms  p99 ${summary.p99Ms.toFixed(2).padStart(7)} ms  (${((Date.now() - began) / 1000).toFixed(1)} s)`);
+  }
+  return results;
+}
+
+async function openLoaderConnection(uri: string): Promise<Connection> {
+  // autoIndex off: the loader builds secondary indexes once, after the bulk insert.
+  const connection = mongoose.createConnection(uri, { autoIndex: false, maxPoolSize: 4, serverSelectionTimeoutMS: 5_000, bufferCommands: false });
+  try {
+    await connection.asPromise();
+  } catch (error) {
+    throw new Error(`cannot reach MongoDB/FerretDB at ${uri.replace(/\/\/[^@/]*@/, '//***@')}: ${(error as Error).message}\n  start the local servers with: bash scripts/services.sh start`);
+  }
+  return connection;
+}
+
+function notesFor(results: ScenarioResult[], size: DatasetSize): string[] {
+  const byId = new Map(results.map((row) => [row.id, row]));
+  const notes: string[] = [];
+  const verdict = (label: string, ids: string[]) => {
+    const rows = ids.flatMap((id) => byId.get(id) ?? []);
+    if (rows.length === 0) return;
+    const target = rows[0].targetP99Ms;
+    const parts = rows.map((row) => `${row.transport} ${ms(row.p99Ms)} ms ${row.pass ? 'pass' : 'FAIL'}`);
+    notes.push(`**${label}** p99 (target < ${target} ms): ${parts.join(', ')}.`);
+  };
+  verdict('Lookup by phone', ['lookup.service', 'lookup.http']);
+  verdict('Timeline first page, full (worst case)', ['timeline.service.full', 'timeline.http.full']);
+  verdict('Timeline first page, random customer', ['timeline.service.any', 'timeline.http.any']);
+  const findById = byId.get('floor.driver.findById');
+  const ping = byId.get('floor.driver.ping');
+  if (findById && ping) {
+    notes.push(
+      `Store floor: a bare round trip (ping) costs p50 ${ms(ping.p50Ms)} ms and one primary-key read p50 ${ms(findById.p50Ms)} ms on ` +
+        `${size.customers.toLocaleString('en-US')} identities. A lookup is 2 such reads in sequence (identity, customer); a full timeline page is 1 + 20 ` +
+        '(the timeline document, then 20 findById in parallel over the pool); HTTP adds 1 read for the token\'s user, and the timeline route 1 for the customer.',
+    );
+  }
+  return notes;
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const size = datasetSize(options.customers);
+  const fullSize = options.customers === fullCustomers;
+  const database = options.db ?? (fullSize ? 'switchboard_bench' : `switchboard_bench_${options.customers}`);
+  const config = benchConfig(database);
+  const startedAt = new Date().toISOString();
+  const log = createLogger(config.LOG_LEVEL);
+
+  // 1. The dataset.
+  const loader = await openLoaderConnection(config.MONGODB_URI);
+  const load = await ensureDataset(loader, { size, reload: options.reload, batchCustomers: options.batch, progress });
+  if (!load.loaded) progress(`dataset already loaded in ${database} (${size.customers.toLocaleString('en-US')} customers); --reload to load again`);
+  const stats = (await loader.db!.command({ dbStats: 1 }).catch(() => null)) as { totalSize?: number; storageSize?: number } | null;
+  await loader.close();
+
+  // 2. In-process, through the services the app builds.
+  const mongo = await connectMongo(config.MONGODB_URI, log);
+  const redis = createRedis(config.REDIS_URL);
+  const results: ScenarioResult[] = [];
+  const created: string[] = [];
+  let machine: BenchResult['machine'] | undefined;
+  try {
+    const services = buildServices(config, { mongo, redis, log });
+    // The repositories register their models; let their index checks finish before timing.
+    await Promise.all(Object.values(mongo.models).map((model) => model.init()));
+    machine = await describeMachine(mongo, redis);
+    progress(`measuring: ${options.warmup} warm-up + ${options.samples} samples per scenario`);
+    results.push(...(await runScenarios(floorScenarios(mongo, size), 'driver', options)));
+    results.push(...(await runScenarios(serviceScenarios(services, size, created), 'service', options)));
+  } finally {
+    // New callers created by the create-path scenario are removed, so the dataset stays as loaded.
+    for (const id of created) {
+      const customer = await mongo.collection('customers').findOne({ _id: id as never });
+      for (const phone of (customer?.phones as { value: string }[] | undefined) ?? []) {
+        await mongo.collection('customer_identities').deleteOne({ _id: `phone:${phone.value}` as never });
+      }
+      await mongo.collection('customers').deleteOne({ _id: id as never });
+    }
+    await redis.quit().catch(() => redis.disconnect());
+    await mongo.close();
+  }
+
+  // 3. Over HTTP, through the whole app.
+  if (options.http) {
+    const app = await startSwitchboard(config, { log });
+    const email = `bench-agent-${Date.now().toString(36)}@bench.switchboard.local`;
+    const password = randomBytes(16).toString('hex');
+    const user = await app.services.auth.createUser({ email, password, role: 'agent', name: 'Bench Agent' });
+    try {
+      const login = await fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+      if (login.status !== 200) throw new Error(`bench login failed: HTTP ${login.status} ${await login.text()}`);
+      const { token } = (await login.json()) as { token: string };
+      const client = httpClient(app.url!, token);
+      try {
+        results.push(...(await runScenarios(httpScenarios(client, size), 'http', options)));
+      } finally {
+        client.close();
+      }
+    } finally {
+      await app.mongo.collection('users').deleteOne({ _id: user.id as never }).catch(() => undefined);
+      await app.close();
+    }
+  }
+
+  // 4. The report.
+  if (!machine) throw new Error('machine description missing');
+  const result: BenchResult = {
+    benchmark: 'customer-lookup-and-timeline',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    database,
+    dataset: datasetSummary(load.marker, load.loaded, stats?.totalSize ?? stats?.storageSize ?? null),
+    method: { warmup: options.warmup, samples: options.samples, concurrency: 1, clock: 'process.hrtime.bigint', mongoPoolSize },
+    scenarios: results,
+    notes: notesFor(results, size),
+  };
+  const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, fullSize);
+  process.stdout.write(toMarkdown(result));
+  progress(`wrote ${files.map((file) => path.relative(projectRoot(), file)).join(', ')}`);
+  const failed = results.filter((row) => row.pass === false);
+  if (failed.length > 0) progress(`targets missed: ${failed.map((row) => row.id).join(', ')}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] ${error instanceof UsageError ? `${error.message}\n\n${usage}` : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

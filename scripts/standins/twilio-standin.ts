@@ -1,0 +1,218 @@
+/**
+ * A local stand-in for Twilio's REST API, for tests and the demo (Twilio is unreachable here).
+ * It accepts the calls the real `twilio` SDK makes (send a message, create or update a call),
+ * answers in Twilio's JSON shapes, and posts status callbacks back signed exactly as Twilio signs
+ * them. Point Switchboard at it with TWILIO_API_BASE_URL.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request, type Response } from 'express';
+import { signTwilioWebhook } from '../../src/channels/twilio/twilio-webhook';
+
+export interface StandinMessage {
+  sid: string;
+  to: string;
+  from?: string;
+  messagingServiceSid?: string;
+  body?: string;
+  mediaUrls: string[];
+  statusCallback?: string;
+  status: string;
+  receivedAt: Date;
+}
+
+export interface StandinCall {
+  sid: string;
+  to?: string;
+  from?: string;
+  url?: string;
+  twiml?: string;
+  statusCallback?: string;
+  status: string;
+  updates: Record<string, string>[];
+}
+
+export interface TwilioStandin {
+  /** Base URL to put in TWILIO_API_BASE_URL. */
+  url: string;
+  accountSid: string;
+  authToken: string;
+  messages: StandinMessage[];
+  calls: Map<string, StandinCall>;
+  /** Destination numbers whose messages end `undelivered` with error 30003 (unreachable handset). */
+  undeliverable: Set<string>;
+  /** Answers the next `count` REST calls with this HTTP status (e.g. 500, 503) before behaving. */
+  failNext(count: number, status?: number): void;
+  /** Posts a webhook to `url` with Twilio's signature, as Twilio would. */
+  sendWebhook(url: string, params: Record<string, string>, options?: { signatureUrl?: string; signature?: string }): Promise<globalThis.Response>;
+  close(): Promise<void>;
+}
+
+const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
+
+export async function startTwilioStandin(options: { accountSid: string; authToken: string; port?: number; callbackDelayMs?: number }): Promise<TwilioStandin> {
+  const { accountSid, authToken } = options;
+  const callbackDelayMs = options.callbackDelayMs ?? 20;
+  const messages: StandinMessage[] = [];
+  const calls = new Map<string, StandinCall>();
+  const undeliverable = new Set<string>();
+  let failures: { count: number; status: number } = { count: 0, status: 500 };
+  const pending = new Set<Promise<unknown>>();
+
+  const sendWebhook = async (url: string, params: Record<string, string>, signing: { signatureUrl?: string; signature?: string } = {}) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': signing.signature ?? signTwilioWebhook(authToken, signing.signatureUrl ?? url, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+
+  /** Status callbacks in order, each after a short delay, like Twilio's asynchronous progress. */
+  const playCallbacks = (url: string | undefined, steps: Record<string, string>[]) => {
+    if (!url) return;
+    const run = (async () => {
+      for (const params of steps) {
+        await new Promise((resolve) => setTimeout(resolve, callbackDelayMs));
+        await sendWebhook(url, params).catch(() => undefined);
+      }
+    })();
+    pending.add(run);
+    void run.finally(() => pending.delete(run));
+  };
+
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+
+  const twilioError = (res: Response, status: number, code: number, message: string) =>
+    res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+
+  app.use('/2010-04-01/Accounts/:accountSid', (req, res, next) => {
+    const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
+    if (req.headers.authorization !== expected || req.params.accountSid !== accountSid) {
+      twilioError(res, 401, 20003, 'Authenticate');
+      return;
+    }
+    if (failures.count > 0) {
+      failures.count -= 1;
+      twilioError(res, failures.status, 20500, 'Internal Server Error');
+      return;
+    }
+    next();
+  });
+
+  app.post('/2010-04-01/Accounts/:accountSid/Messages.json', (req: Request, res: Response) => {
+    const body = req.body as Record<string, string | string[]>;
+    const to = String(body.To ?? '');
+    if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
+    if (!body.Body && !body.MediaUrl) return twilioError(res, 400, 21602, 'Message body is required.');
+    const message: StandinMessage = {
+      sid: sid('SM'),
+      to,
+      from: body.From ? String(body.From) : undefined,
+      messagingServiceSid: body.MessagingServiceSid ? String(body.MessagingServiceSid) : undefined,
+      body: body.Body ? String(body.Body) : undefined,
+      mediaUrls: ([] as string[]).concat(body.MediaUrl ?? []),
+      statusCallback: body.StatusCallback ? String(body.StatusCallback) : undefined,
+      status: 'queued',
+      receivedAt: new Date(),
+    };
+    messages.push(message);
+    const base = { MessageSid: message.sid, SmsSid: message.sid, AccountSid: accountSid, To: to, From: message.from ?? '' };
+    const final = undeliverable.has(to) ? { ...base, MessageStatus: 'undelivered', ErrorCode: '30003' } : { ...base, MessageStatus: 'delivered' };
+    playCallbacks(message.statusCallback, [{ ...base, MessageStatus: 'sent' }, final]);
+    message.status = final.MessageStatus;
+    res.status(201).json({
+      sid: message.sid,
+      account_sid: accountSid,
+      to,
+      from: message.from ?? null,
+      messaging_service_sid: message.messagingServiceSid ?? null,
+      body: message.body ?? '',
+      status: 'queued',
+      direction: 'outbound-api',
+      num_segments: '1',
+      num_media: String(message.mediaUrls.length),
+      error_code: null,
+      error_message: null,
+      date_created: new Date().toUTCString(),
+      date_updated: new Date().toUTCString(),
+      date_sent: null,
+      price: null,
+      price_unit: 'USD',
+      api_version: '2010-04-01',
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
+      subresource_uris: {},
+    });
+  });
+
+  const callJson = (call: StandinCall) => ({
+    sid: call.sid,
+    account_sid: accountSid,
+    to: call.to ?? null,
+    from: call.from ?? null,
+    status: call.status,
+    direction: 'outbound-api',
+    api_version: '2010-04-01',
+    date_created: new Date().toUTCString(),
+    uri: `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`,
+    subresource_uris: {},
+  });
+
+  app.post('/2010-04-01/Accounts/:accountSid/Calls.json', (req: Request, res: Response) => {
+    const body = req.body as Record<string, string>;
+    if (!body.To || !body.From) return twilioError(res, 400, 21201, 'To and From are required.');
+    if (!body.Url && !body.Twiml) return twilioError(res, 400, 21205, 'Url or Twiml is required.');
+    const call: StandinCall = { sid: sid('CA'), to: body.To, from: body.From, url: body.Url, twiml: body.Twiml, statusCallback: body.StatusCallback, status: 'queued', updates: [] };
+    calls.set(call.sid, call);
+    const base = { CallSid: call.sid, AccountSid: accountSid, To: body.To, From: body.From, Direction: 'outbound-api' };
+    playCallbacks(call.statusCallback, [
+      { ...base, CallStatus: 'initiated', SequenceNumber: '0' },
+      { ...base, CallStatus: 'ringing', SequenceNumber: '1' },
+      { ...base, CallStatus: 'in-progress', SequenceNumber: '2' },
+    ]);
+    res.status(201).json(callJson(call));
+  });
+
+  app.post('/2010-04-01/Accounts/:accountSid/Calls/:callSid.json', (req: Request, res: Response) => {
+    const body = req.body as Record<string, string>;
+    const callSid = String(req.params.callSid);
+    const call = calls.get(callSid) ?? { sid: callSid, status: 'in-progress', updates: [] };
+    call.updates.push(body);
+    if (body.Status === 'completed' || body.Status === 'canceled') call.status = body.Status;
+    if (body.Twiml) call.twiml = body.Twiml;
+    if (body.Url) call.url = body.Url;
+    calls.set(callSid, call);
+    res.json(callJson(call));
+  });
+
+  app.use((_req, res) => twilioError(res, 404, 20404, 'The requested resource was not found'));
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    accountSid,
+    authToken,
+    messages,
+    calls,
+    undeliverable,
+    failNext: (count, status = 500) => {
+      failures = { count, status };
+    },
+    sendWebhook,
+    close: async () => {
+      await Promise.allSettled([...pending]);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Credentials that look like Twilio's, for the stand-in only. */
+export function standinCredentials(): { accountSid: string; authToken: string } {
+  return { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex') };
+}

@@ -1,0 +1,35 @@
+import type { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { CustomerService } from '../customers';
+import type { InteractionService } from '../interactions';
+import type { Config } from '../platform/config';
+import type { RouteRegistry } from '../platform/http/route';
+import type { Logger } from '../platform/logger';
+import type { QueueFactory } from '../platform/queues';
+
+/** What every channel module gets from the composition root. */
+export interface ChannelDeps {
+  config: Config;
+  log: Logger;
+  mongo: Connection;
+  redis: Redis;
+  queues: QueueFactory;
+  registry: RouteRegistry;
+  customers: CustomerService;
+  interactions: InteractionService;
+}
+
+/** Sends an agent's reply on the interaction's own channel. */
+export interface ReplySender {
+  reply(input: { interactionId: string; text: string; authorId: string }): Promise<{ entryId: string; status: string }>;
+}
+
+export interface ChannelModule extends Partial<ReplySender> {
+  name: 'voice' | 'sms' | 'email';
+  /** Webhooks (signature-verified, not under /api) and authenticated /api routes. */
+  routers: Router[];
+  /** Starts listeners and workers this process's roles ask for. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
