@@ -388,6 +388,7 @@ export interface DatasetMarker {
   nextCustomer: number;
   startedAt: Date;
   completedAt?: Date;
+  /** Insert time of all attempts together (a resumed load adds to it after every batch). */
   loadSeconds?: number;
   indexSeconds?: number;
 }
@@ -448,8 +449,10 @@ export async function ensureDataset(connection: Connection, options: LoadOptions
   if (!options.reload && sameDataset && existing.state === 'complete') return { loaded: false, marker: existing };
 
   let start = 0;
+  let earlierSeconds = 0;
   if (!options.reload && sameDataset && existing.state === 'loading') {
     start = existing.nextCustomer;
+    earlierSeconds = existing.loadSeconds ?? 0;
     progress(`resuming an interrupted load at customer ${start.toLocaleString('en-US')}`);
   } else {
     if (existing || options.reload) progress(`dropping database ${connection.name} (${options.reload ? '--reload' : 'different dataset version or size'})`);
@@ -481,7 +484,7 @@ export async function ensureDataset(connection: Connection, options: LoadOptions
     await insertAll((docs) => Identity.insertMany(docs, { ordered: false, lean: true }), batch.identities);
     await insertAll((docs) => Interaction.insertMany(docs, { ordered: false, lean: true }), batch.interactions);
     await insertAll((docs) => Timeline.insertMany(docs, { ordered: false, lean: true }), batch.timelines);
-    await meta.updateOne({ _id: 'dataset' }, { $set: { nextCustomer: to } });
+    await meta.updateOne({ _id: 'dataset' }, { $set: { nextCustomer: to, loadSeconds: earlierSeconds + seconds() } });
     customersDone += to - from;
     entriesDone += batch.entries;
     docsDone += batch.customers.length + batch.identities.length + batch.interactions.length + batch.timelines.length;
@@ -495,7 +498,7 @@ export async function ensureDataset(connection: Connection, options: LoadOptions
         `elapsed ${elapsed.toFixed(0)} s  eta ${eta.toFixed(0)} s`,
     );
   }
-  const loadSeconds = seconds();
+  const loadSeconds = earlierSeconds + seconds();
 
   // Secondary indexes after the bulk load, as bulk loads do (the loader's connection has autoIndex
   // off); the app's own startup then finds them in place.

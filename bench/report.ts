@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
+import { projectRoot } from '../src/platform/config';
 import type { DatasetMarker, DatasetSize } from './dataset';
 import type { LatencySummary } from './stats';
 
@@ -13,12 +14,24 @@ export interface Machine {
   os: string;
   node: string;
   ferretdb: string | null;
+  /** Build recipe of the local FerretDB started by scripts/services.sh (e.g. with its _id patch), if that is the server. */
+  ferretdbLocalBuild: string | null;
   /** The MongoDB version the server claims to speak. */
   wireVersion: string;
   redis: string | null;
 }
 
-export async function describeMachine(connection: Connection, redis: Redis): Promise<Machine> {
+/** Reads the build id scripts/services.sh writes beside the FerretDB it started; null for other servers. */
+function localFerretdbBuild(uri: string): string | null {
+  if (!/^mongodb:\/\/(127\.0\.0\.1|localhost)(:27017)?\//.test(uri)) return null;
+  try {
+    return fs.readFileSync(path.join(projectRoot(), '.data', 'ferretdb', 'ferretdb.build'), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+export async function describeMachine(connection: Connection, redis: Redis, uri: string): Promise<Machine> {
   if (!connection.db) throw new Error('mongo not connected');
   const build = (await connection.db.admin().command({ buildInfo: 1 })) as { version: string; ferretdbVersion?: string };
   const redisInfo = await redis.info('server').catch(() => '');
@@ -30,6 +43,7 @@ export async function describeMachine(connection: Connection, redis: Redis): Pro
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     ferretdb: build.ferretdbVersion ?? null,
+    ferretdbLocalBuild: build.ferretdbVersion ? localFerretdbBuild(uri) : null,
     wireVersion: build.version,
     redis: /redis_version:(\S+)/.exec(redisInfo)?.[1] ?? null,
   };
@@ -40,6 +54,8 @@ export interface ScenarioResult extends LatencySummary {
   title: string;
   does: string;
   transport: 'service' | 'http' | 'driver';
+  /** The time budget ran out before all samples were taken. */
+  truncated: boolean;
   targetP99Ms?: number;
   pass?: boolean;
 }
@@ -59,7 +75,9 @@ export interface BenchResult {
     loadedAt: string | null;
     storageBytes: number | null;
   };
-  method: { warmup: number; samples: number; concurrency: 1; clock: 'process.hrtime.bigint'; mongoPoolSize: number };
+  method: { warmup: number; samples: number; maxSecondsPerScenario: number; concurrency: 1; clock: 'process.hrtime.bigint'; mongoPoolSize: number };
+  /** 1-minute load average when measuring began and ended: other work on the machine skews results. */
+  loadAverage: { start: number; end: number };
   scenarios: ScenarioResult[];
   notes: string[];
 }
@@ -93,16 +111,18 @@ export function toMarkdown(result: BenchResult): string {
     `- **Dataset**: ${n(dataset.size.customers)} customers, ${n(dataset.size.interactions)} interactions, ${n(dataset.size.entries)} entries ` +
       `in \`${result.database}\`${storage}; ${loaded}.`,
     `- **Machine**: ${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; ` +
-      `FerretDB ${machine.ferretdb ?? 'n/a (not FerretDB)'} (wire ${machine.wireVersion}); Redis ${machine.redis ?? 'n/a'}. Client and servers on the same machine.`,
-    `- **Method**: one operation at a time; ${n(result.method.warmup)} warm-up then ${n(result.method.samples)} timed samples per row ` +
-      `(process.hrtime.bigint); every answer checked; mongoose pool ${result.method.mongoPoolSize}. Times in ms.`,
+      `FerretDB ${machine.ferretdb ?? 'n/a (not FerretDB)'}${machine.ferretdbLocalBuild ? ` (local build ${machine.ferretdbLocalBuild})` : ''} (wire ${machine.wireVersion}); Redis ${machine.redis ?? 'n/a'}. Client and servers on the same machine; ` +
+      `load average ${result.loadAverage.start.toFixed(1)} when measuring began, ${result.loadAverage.end.toFixed(1)} at the end.`,
+    `- **Method**: one operation at a time; ${n(result.method.warmup)} warm-up then ${n(result.method.samples)} timed samples per row, ` +
+      `or fewer when a row's ${result.method.maxSecondsPerScenario} s budget runs out (column n; * = cut short); process.hrtime.bigint; every answer checked; ` +
+      `mongoose pool ${result.method.mongoPoolSize}. Times in ms.`,
     '',
-    '| scenario | p50 | p99 | target p99 | | min | p90 | max | mean | ops/s |',
-    '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|',
+    '| scenario | p50 | p99 | target p99 | | n | min | p90 | max | mean | ops/s |',
+    '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|',
     ...result.scenarios.map(
       (row) =>
         `| ${row.title} | ${ms(row.p50Ms)} | **${ms(row.p99Ms)}** | ${row.targetP99Ms !== undefined ? `< ${row.targetP99Ms}` : ''} | ` +
-        `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} | ${n(row.opsPerSec)} |`,
+        `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${n(row.samples)}${row.truncated ? '*' : ''} | ${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} | ${n(row.opsPerSec)} |`,
     ),
     '',
     ...result.notes.map((note) => `- ${note}`),
@@ -123,9 +143,9 @@ function writeAtomically(file: string, content: string): void {
   fs.renameSync(temporary, file);
 }
 
-/** `latest.*` for the full-size dataset, `latest-<customers>.*` for smaller tries, plus a dated JSON. */
-export function writeResults(resultsDir: string, result: BenchResult, fullSize: boolean): string[] {
-  const base = fullSize ? 'latest' : `latest-${result.dataset.size.customers}`;
+/** `latest.*`, or `latest-<tag>.*` for smaller sizes and experiments, plus a dated JSON of every run. */
+export function writeResults(resultsDir: string, result: BenchResult, tag?: string): string[] {
+  const base = tag ? `latest-${tag}` : 'latest';
   const stamp = result.startedAt.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
   const files = [
     path.join(resultsDir, `${base}.json`),

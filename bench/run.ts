@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import { buildServices, startSwitchboard } from '../src/app';
@@ -25,10 +26,13 @@ const usage = `usage: npm run bench -- [options]
                   interactions = 2 × customers, entries = 10 × customers
   --samples N     timed samples per scenario (default 2000; env BENCH_SAMPLES)
   --warmup N      untimed iterations before them (default 200; env BENCH_WARMUP)
+  --max-seconds N time budget per scenario, warm-up included (default 45); fewer samples if it runs out
   --reload        drop and reload the dataset even if it is already there
   --batch N       customers per insert batch while loading (default 1000)
   --db NAME       database (default switchboard_bench, or switchboard_bench_<customers> for other sizes)
   --no-http       skip the HTTP scenarios
+  --tag NAME      write bench/results/latest-NAME.* instead of latest.* (for experiments)
+  --note TEXT     add a line to the report's notes (what was different about this run)
 
 MONGODB_URI and REDIS_URL name the servers (the database part of MONGODB_URI is replaced).`;
 
@@ -36,9 +40,12 @@ interface Options {
   customers: number;
   samples: number;
   warmup: number;
+  maxSeconds: number;
   reload: boolean;
   batch: number;
   db?: string;
+  tag?: string;
+  notes: string[];
   http: boolean;
 }
 
@@ -47,8 +54,10 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     customers: Number(env.BENCH_CUSTOMERS ?? fullCustomers),
     samples: Number(env.BENCH_SAMPLES ?? 2000),
     warmup: Number(env.BENCH_WARMUP ?? 200),
+    maxSeconds: Number(env.BENCH_MAX_SECONDS ?? 45),
     reload: false,
     batch: 1000,
+    notes: [],
     http: true,
   };
   for (let i = 0; i < argv.length; i += 1) {
@@ -68,10 +77,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--customers': options.customers = count(); break;
       case '--samples': options.samples = count(); break;
       case '--warmup': options.warmup = count(); break;
+      case '--max-seconds': options.maxSeconds = Math.max(1, count()); break;
       case '--batch': options.batch = Math.max(1, count()); break;
       case '--reload': options.reload = true; break;
       case '--db': options.db = value(); break;
       case '--no-http': options.http = false; break;
+      case '--note': options.notes.push(value()); break;
+      case '--tag': options.tag = value().replace(/[^A-Za-z0-9_-]/g, '-'); break;
       case '--help': case '-h': process.stdout.write(`${usage}\n`); process.exit(0); break;
       default: throw new UsageError(`unknown option ${flag}`);
     }
@@ -106,17 +118,18 @@ async function runScenarios(scenarios: Scenario[], transport: ScenarioResult['tr
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
     const began = Date.now();
-    const durations = await measure(scenario.operation, { warmup: options.warmup, samples: options.samples });
-    const summary = summarize(durations);
+    const measured = await measure(scenario.operation, { warmup: options.warmup, samples: options.samples, maxSeconds: options.maxSeconds });
+    const summary = summarize(measured.durationsMs);
     results.push({
       id: scenario.id,
       title: scenario.title,
       does: scenario.does,
       transport: typeof transport === 'function' ? transport(scenario) : transport,
       ...summary,
+      truncated: measured.truncated,
       ...(scenario.targetP99Ms !== undefined ? { targetP99Ms: scenario.targetP99Ms, pass: summary.p99Ms < scenario.targetP99Ms } : {}),
     });
-    progress(`${scenario.id.padEnd(24)} p50 ${summary.p50Ms.toFixed(2).padStart(7)} ms  p99 ${summary.p99Ms.toFixed(2).padStart(7)} ms  (${((Date.now() - began) / 1000).toFixed(1)} s)`);
+    progress(`${scenario.id.padEnd(24)} p50 ${summary.p50Ms.toFixed(2).padStart(7)} ms  p99 ${summary.p99Ms.toFixed(2).padStart(7)} ms  ${String(summary.samples).padStart(5)} samples${measured.truncated ? ' (time budget hit)' : ''}  (${((Date.now() - began) / 1000).toFixed(1)} s)`);
   }
   return results;
 }
@@ -147,6 +160,13 @@ function notesFor(results: ScenarioResult[], size: DatasetSize): string[] {
   verdict('Timeline first page, random customer', ['timeline.service.any', 'timeline.http.any']);
   const findById = byId.get('floor.driver.findById');
   const ping = byId.get('floor.driver.ping');
+  if (findById && findById.p50Ms > 1) {
+    notes.push(
+      `**A primary-key read takes ${ms(findById.p50Ms)} ms (p50), where an index lookup takes ~0.1–0.3 ms: the store is scanning.** ` +
+        "FerretDB v1.24's SQLite backend pushes `{_id: <string>}` down as `WHERE _ferretdb_sjson->'$._id' = ?`, but its unique index is on " +
+        "`_ferretdb_sjson->\"_id\"`; SQLite does not match the two expressions, so every by-id read, update and delete scans the table (see bench/README.md).",
+    );
+  }
   if (findById && ping) {
     notes.push(
       `Store floor: a bare round trip (ping) costs p50 ${ms(ping.p50Ms)} ms and one primary-key read p50 ${ms(findById.p50Ms)} ms on ` +
@@ -181,11 +201,13 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   const created: string[] = [];
   let machine: BenchResult['machine'] | undefined;
+  let loadStart = 0;
   try {
     const services = buildServices(config, { mongo, redis, log });
     // The repositories register their models; let their index checks finish before timing.
     await Promise.all(Object.values(mongo.models).map((model) => model.init()));
-    machine = await describeMachine(mongo, redis);
+    machine = await describeMachine(mongo, redis, config.MONGODB_URI);
+    loadStart = os.loadavg()[0];
     progress(`measuring: ${options.warmup} warm-up + ${options.samples} samples per scenario`);
     results.push(...(await runScenarios(floorScenarios(mongo, size), 'driver', options)));
     results.push(...(await runScenarios(serviceScenarios(services, size, created), 'service', options)));
@@ -208,17 +230,14 @@ async function main(): Promise<void> {
     const email = `bench-agent-${Date.now().toString(36)}@bench.switchboard.local`;
     const password = randomBytes(16).toString('hex');
     const user = await app.services.auth.createUser({ email, password, role: 'agent', name: 'Bench Agent' });
+    const client = httpClient(app.url!);
     try {
-      const login = await fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
-      if (login.status !== 200) throw new Error(`bench login failed: HTTP ${login.status} ${await login.text()}`);
-      const { token } = (await login.json()) as { token: string };
-      const client = httpClient(app.url!, token);
-      try {
-        results.push(...(await runScenarios(httpScenarios(client, size), 'http', options)));
-      } finally {
-        client.close();
-      }
+      const login = await client.post('/api/auth/login', { email, password });
+      if (login.status !== 200) throw new Error(`bench login failed: HTTP ${login.status} ${login.body}`);
+      client.authorize((JSON.parse(login.body) as { token: string }).token);
+      results.push(...(await runScenarios(httpScenarios(client, size), 'http', options)));
     } finally {
+      client.close();
       await app.mongo.collection('users').deleteOne({ _id: user.id as never }).catch(() => undefined);
       await app.close();
     }
@@ -233,11 +252,12 @@ async function main(): Promise<void> {
     machine,
     database,
     dataset: datasetSummary(load.marker, load.loaded, stats?.totalSize ?? stats?.storageSize ?? null),
-    method: { warmup: options.warmup, samples: options.samples, concurrency: 1, clock: 'process.hrtime.bigint', mongoPoolSize },
+    method: { warmup: options.warmup, samples: options.samples, maxSecondsPerScenario: options.maxSeconds, concurrency: 1, clock: 'process.hrtime.bigint', mongoPoolSize },
+    loadAverage: { start: loadStart, end: os.loadavg()[0] },
     scenarios: results,
-    notes: notesFor(results, size),
+    notes: [...options.notes, ...notesFor(results, size)],
   };
-  const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, fullSize);
+  const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, options.tag ?? (fullSize ? undefined : String(options.customers)));
   process.stdout.write(toMarkdown(result));
   progress(`wrote ${files.map((file) => path.relative(projectRoot(), file)).join(', ')}`);
   const failed = results.filter((row) => row.pass === false);

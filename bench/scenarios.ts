@@ -146,28 +146,38 @@ export function floorScenarios(connection: Connection, size: DatasetSize): Scena
 
 export interface HttpClient {
   get(path: string): Promise<{ status: number; body: string }>;
+  post(path: string, body: unknown): Promise<{ status: number; body: string }>;
+  /** Sends this bearer token from now on. */
+  authorize(token: string): void;
   close(): void;
 }
 
 /** One keep-alive socket, one request at a time: latency, not throughput. */
-export function httpClient(baseUrl: string, token: string): HttpClient {
+export function httpClient(baseUrl: string): HttpClient {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(baseUrl);
+  let authorization: Record<string, string> = {};
+  const send = (method: string, path: string, payload?: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const headers = { ...authorization, accept: 'application/json', ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) };
+      const request = http.request(
+        { host: url.hostname, port: url.port, path, method, agent, headers },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
   return {
-    get: (path) =>
-      new Promise((resolve, reject) => {
-        const request = http.request(
-          { host: url.hostname, port: url.port, path, method: 'GET', agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-            response.on('error', reject);
-          },
-        );
-        request.on('error', reject);
-        request.end();
-      }),
+    get: (path) => send('GET', path),
+    post: (path, body) => send('POST', path, JSON.stringify(body)),
+    authorize: (token) => {
+      authorization = { authorization: `Bearer ${token}` };
+    },
     close: () => agent.destroy(),
   };
 }

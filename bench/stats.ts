@@ -33,7 +33,7 @@ export function summarize(durationsMs: Float64Array): LatencySummary {
     p99Ms: round(percentile(sorted, 0.99)),
     maxMs: round(sorted[sorted.length - 1]),
     meanMs: round(mean),
-    opsPerSec: Math.round(1000 / mean),
+    opsPerSec: mean > 100 ? Math.round(100_000 / mean) / 100 : Math.round(1000 / mean),
   };
 }
 
@@ -47,22 +47,37 @@ export interface Operation<Input, Result> {
   check(input: Input, result: Result): void;
 }
 
-/** Runs `warmup` untimed iterations, then `samples` timed ones, strictly one after another. */
+export interface Measurement {
+  durationsMs: Float64Array;
+  /** True when the time budget ran out before `samples` were taken. */
+  truncated: boolean;
+}
+
+/**
+ * Runs up to `warmup` untimed iterations, then up to `samples` timed ones, strictly one after
+ * another. `maxSeconds` bounds the whole scenario (a tenth of it for the warm-up), so a store that
+ * answers in seconds instead of milliseconds still gives a report, with fewer samples, rather
+ * than running for hours.
+ */
 export async function measure<Input, Result>(
   operation: Operation<Input, Result>,
-  options: { warmup: number; samples: number },
-): Promise<Float64Array> {
-  for (let iteration = 0; iteration < options.warmup; iteration += 1) {
+  options: { warmup: number; samples: number; maxSeconds: number },
+): Promise<Measurement> {
+  const began = process.hrtime.bigint();
+  const elapsedSeconds = () => Number(process.hrtime.bigint() - began) / 1e9;
+  let iteration = 0;
+  for (; iteration < options.warmup && elapsedSeconds() < options.maxSeconds / 10; iteration += 1) {
     const input = operation.input(iteration);
     operation.check(input, await operation.call(input));
   }
   const durations = new Float64Array(options.samples);
-  for (let iteration = 0; iteration < options.samples; iteration += 1) {
-    const input = operation.input(options.warmup + iteration);
+  let taken = 0;
+  for (; taken < options.samples && (taken === 0 || elapsedSeconds() < options.maxSeconds); taken += 1) {
+    const input = operation.input(iteration + taken);
     const started = process.hrtime.bigint();
     const result = await operation.call(input);
-    durations[iteration] = Number(process.hrtime.bigint() - started) / 1e6;
+    durations[taken] = Number(process.hrtime.bigint() - started) / 1e6;
     operation.check(input, result);
   }
-  return durations;
+  return { durationsMs: durations.subarray(0, taken), truncated: taken < options.samples };
 }

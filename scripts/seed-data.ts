@@ -171,7 +171,7 @@ const mobilePrefixes = ['130', '131', '132', '133', '135', '136', '137', '138', 
 // Reserved documentation domains (RFC 2606), so a demo that sends email never reaches a real person.
 const emailDomains = ['example.com', 'example.net', 'example.org'];
 
-/** One reason to contact the service center; its texts carry {model}, {dealer}, {year}, {vin}, {date}. */
+/** One reason to contact the service center; its texts carry {model}, {dealer}, {year}, {vin} and {date}. */
 interface Topic {
   title: string;
   subject: Bilingual;
@@ -189,7 +189,7 @@ const topics = {
     subject: { en: 'Warranty claim for a noisy gearbox', zh: '保修申请：变速箱异响' },
     ask: {
       en: 'My {year} {model} makes a whining noise from the gearbox between 40 and 60 km/h, worse when the engine is cold. The car is still under warranty. Can I file a claim at {dealer}? VIN {vin}.',
-      zh: '您好，我的{year}款{model}在时速40到60公里之间变速箱有呜呜的异响，冷车时更明显。车还在保修期内，请问可以在{dealer}申请保修吗？车架号{vin}。',
+      zh: '我的{year}款{model}在时速40到60公里之间变速箱有呜呜的异响，冷车时更明显。车还在保修期内，请问可以在{dealer}申请保修吗？车架号{vin}。',
     },
     answer: {
       en: 'Thank you for reporting this. Please book a gearbox inspection at {dealer} and bring your service booklet; if the technician confirms the noise we will open a warranty claim for you.',
@@ -225,7 +225,7 @@ const topics = {
     subject: { en: 'Service appointment booking', zh: '预约保养' },
     ask: {
       en: 'I would like to book the 10,000 km service for my {model} at {dealer}, preferably on a weekday morning.',
-      zh: '您好，我想在{dealer}预约{model}的一万公里保养，最好是工作日上午。',
+      zh: '我想在{dealer}预约{model}的一万公里保养，最好是工作日上午。',
     },
     answer: {
       en: 'Your service at {dealer} is booked for {date} at 09:30. Please bring the vehicle registration; the service takes about two hours.',
@@ -427,7 +427,6 @@ export function demoCustomer(index: number, now: number): DemoCustomer {
     ...(fleet ? { fleetSize: int(rng, 12, 240) } : {}),
     ...(prefersChinese ? { language: 'zh-CN' } : {}),
   };
-  const date = isoDate(now + int(rng, 2, 10) * day);
   return {
     index,
     name,
@@ -438,8 +437,8 @@ export function demoCustomer(index: number, now: number): DemoCustomer {
     attributes,
     prefersChinese,
     vars: {
-      en: { model: model.en, dealer: dealer.en, year: String(modelYear), vin, date },
-      zh: { model: model.zh, dealer: dealer.zh, year: String(modelYear), vin, date },
+      en: { model: model.en, dealer: dealer.en, year: String(modelYear), vin },
+      zh: { model: model.zh, dealer: dealer.zh, year: String(modelYear), vin },
     },
   };
 }
@@ -481,14 +480,15 @@ export function demoHistory(customer: DemoCustomer, now: number): PlannedInterac
   const complainer = customer.tags.includes('repeat-complaint');
   const count = complainer || customer.tags.includes('fleet')
     ? int(rng, 5, 8)
-    : weighted(rng, [[1, 20], [2, 25], [3, 22], [4, 14], [5, 8], [6, 5], [7, 3], [8, 3]] as const);
+    : weighted(rng, [[1, 26], [2, 28], [3, 20], [4, 11], [5, 6], [6, 4], [7, 3], [8, 2]] as const);
   const daysAgo = Array.from({ length: count }, () => int(rng, 0, 89)).sort((left, right) => right - left);
   const complaint = pick(rng, complaintTopics);
   const midnight = shanghaiMidnight(now);
   const lang = customer.prefersChinese ? 'zh' : 'en';
-  const vars = customer.vars[lang];
 
   return daysAgo.map((ago, n) => {
+    // A booking made in this contact lands a few days after it.
+    const vars = { ...customer.vars[lang], date: isoDate(midnight - (ago - int(rng, 2, 10)) * day) };
     const topic = complainer && rng() < 0.7 ? complaint : weighted(rng, topicList);
     const channel = weighted(rng, [['voice', 35], ['callback', 8], ['sms', 25], ['email', customer.email ? 22 : 0], ['manual', 10]] as const);
     const author = int(rng, 0, demoAgents.length - 1);

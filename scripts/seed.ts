@@ -17,7 +17,7 @@ import type { Interaction, InteractionService, NewEntry } from '../src/interacti
 import { ConfigError, loadConfig } from '../src/platform/config';
 import { AppError } from '../src/platform/errors';
 import { createLogger, type Logger } from '../src/platform/logger';
-import { connectMongo } from '../src/platform/mongo';
+import { closeMongo, connectMongo } from '../src/platform/mongo';
 import { createRedis } from '../src/platform/redis';
 import type { Department } from '../src/tasks';
 import {
@@ -71,7 +71,8 @@ export async function seedDemoTenant(
   let done = 0;
   let interactions = 0;
   await forEachLimited(options.customers, concurrency, async (index) => {
-    interactions += await seedCustomer(services, demoCustomer(index, now), now, agentIds);
+    const count = await seedCustomer(services, demoCustomer(index, now), now, agentIds);
+    interactions += count;
     done += 1;
     if (done % progressEvery === 0 || done === options.customers) options.onProgress?.(done, options.customers);
   });
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await redis.quit().catch(() => redis.disconnect());
-    await mongo.close();
+    await closeMongo(mongo);
   }
 }
 

@@ -42,6 +42,13 @@ export interface TwilioStandin {
   calls: Map<string, StandinCall>;
   /** Destination numbers whose messages end `undelivered` with error 30003 (unreachable handset). */
   undeliverable: Set<string>;
+  /** Destination numbers whose messages are refused at once with HTTP 400 and this Twilio error code (e.g. 21211 invalid 'To', 21610 unsubscribed). */
+  rejectTo: Map<string, number>;
+  /**
+   * The next `count` message creations are accepted (stored, callbacks played) but the HTTP answer
+   * never comes: the connection is cut, as when a client times out after Twilio took the message.
+   */
+  dropResponseNext(count: number): void;
   /** Answers the next `count` REST calls with this HTTP status (e.g. 500, 503) before behaving. */
   failNext(count: number, status?: number): void;
   /** Posts a webhook to `url` with Twilio's signature, as Twilio would. */
@@ -57,6 +64,8 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
   const messages: StandinMessage[] = [];
   const calls = new Map<string, StandinCall>();
   const undeliverable = new Set<string>();
+  const rejectTo = new Map<string, number>();
+  let dropResponses = 0;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   const pending = new Set<Promise<unknown>>();
 
@@ -108,6 +117,8 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     const to = String(body.To ?? '');
     if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
     if (!body.Body && !body.MediaUrl) return twilioError(res, 400, 21602, 'Message body is required.');
+    const rejection = rejectTo.get(to);
+    if (rejection !== undefined) return twilioError(res, 400, rejection, 'The message cannot be sent to this number.');
     const message: StandinMessage = {
       sid: sid('SM'),
       to,
@@ -124,28 +135,51 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     const final = undeliverable.has(to) ? { ...base, MessageStatus: 'undelivered', ErrorCode: '30003' } : { ...base, MessageStatus: 'delivered' };
     playCallbacks(message.statusCallback, [{ ...base, MessageStatus: 'sent' }, final]);
     message.status = final.MessageStatus;
-    res.status(201).json({
-      sid: message.sid,
-      account_sid: accountSid,
-      to,
-      from: message.from ?? null,
-      messaging_service_sid: message.messagingServiceSid ?? null,
-      body: message.body ?? '',
-      status: 'queued',
-      direction: 'outbound-api',
-      num_segments: '1',
-      num_media: String(message.mediaUrls.length),
-      error_code: null,
-      error_message: null,
-      date_created: new Date().toUTCString(),
-      date_updated: new Date().toUTCString(),
-      date_sent: null,
-      price: null,
-      price_unit: 'USD',
-      api_version: '2010-04-01',
-      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
-      subresource_uris: {},
-    });
+    if (dropResponses > 0) {
+      dropResponses -= 1;
+      req.socket.destroy();
+      return;
+    }
+    res.status(201).json(messageJson(message, 'queued'));
+  });
+
+  /** Twilio's message resource, as both create and list return it. */
+  const messageJson = (message: StandinMessage, status = message.status) => ({
+    sid: message.sid,
+    account_sid: accountSid,
+    to: message.to,
+    from: message.from ?? null,
+    messaging_service_sid: message.messagingServiceSid ?? null,
+    body: message.body ?? '',
+    status,
+    direction: 'outbound-api',
+    num_segments: '1',
+    num_media: String(message.mediaUrls.length),
+    error_code: status === 'undelivered' ? 30003 : null,
+    error_message: null,
+    date_created: message.receivedAt.toUTCString(),
+    date_updated: message.receivedAt.toUTCString(),
+    date_sent: status === 'queued' ? null : message.receivedAt.toUTCString(),
+    price: null,
+    price_unit: 'USD',
+    api_version: '2010-04-01',
+    uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
+    subresource_uris: {},
+  });
+
+  /** Lists messages newest first, filtered by To, From and `DateSent>` / `DateSent<` (as the SDK's list() sends them). */
+  app.get('/2010-04-01/Accounts/:accountSid/Messages.json', (req: Request, res: Response) => {
+    const query = req.query as Record<string, string | undefined>;
+    const after = query['DateSent>'] ? new Date(query['DateSent>']) : undefined;
+    const before = query['DateSent<'] ? new Date(query['DateSent<']) : undefined;
+    const pageSize = Math.min(Math.max(Number(query.PageSize ?? 50) || 50, 1), 1000);
+    const matching = messages
+      .filter((message) => (!query.To || message.to === query.To) && (!query.From || message.from === query.From))
+      .filter((message) => (!after || message.receivedAt > after) && (!before || message.receivedAt < before))
+      .reverse()
+      .slice(0, pageSize);
+    const uri = `/2010-04-01/Accounts/${accountSid}/Messages.json?PageSize=${pageSize}&Page=0`;
+    res.json({ messages: matching.map((message) => messageJson(message)), page: 0, page_size: pageSize, start: 0, end: Math.max(matching.length - 1, 0), uri, first_page_uri: uri, next_page_uri: null, previous_page_uri: null });
   });
 
   const callJson = (call: StandinCall) => ({
@@ -201,6 +235,10 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     messages,
     calls,
     undeliverable,
+    rejectTo,
+    dropResponseNext: (count) => {
+      dropResponses = count;
+    },
     failNext: (count, status = 500) => {
       failures = { count, status };
     },

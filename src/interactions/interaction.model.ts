@@ -18,6 +18,10 @@ export interface AttachmentMeta {
   contentType: string;
   size?: number;
   url?: string;
+  /** Content hash; also the stored file's name, so the sender's filename never becomes a path. */
+  sha256?: string;
+  path?: string;
+  flags?: string[];
 }
 
 export interface EntryDocument {
@@ -60,7 +64,7 @@ export interface InteractionDocument {
 }
 
 const attachmentSchema = new Schema<AttachmentMeta>(
-  { name: String, contentType: { type: String, required: true }, size: Number, url: String },
+  { name: String, contentType: { type: String, required: true }, size: Number, url: String, sha256: String, path: String, flags: { type: [String], default: undefined } },
   { _id: false },
 );
 

@@ -11,7 +11,18 @@ export const entrySchema = z.object({
   authorId: z.string().optional(),
   externalId: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
-  attachments: z.array(z.object({ name: z.string().optional(), contentType: z.string(), size: z.number().optional(), url: z.string().optional() })).optional(),
+  attachments: z
+    .array(
+      z.object({
+        name: z.string().optional(),
+        contentType: z.string(),
+        size: z.number().optional(),
+        url: z.string().optional(),
+        sha256: z.string().optional(),
+        flags: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
   flags: z.array(z.string()).optional(),
 });
 

@@ -12,6 +12,8 @@ import { createRedis } from './redis';
 export class QueueFactory {
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
+  // BullMQ does not close connections it was handed, so we keep and close them ourselves.
+  private readonly workerConnections: Redis[] = [];
   private producerConnection: Redis | undefined;
   private closed = false;
 
@@ -45,8 +47,10 @@ export class QueueFactory {
   /** Starts a worker when this process runs the worker role; returns undefined otherwise. */
   worker<Data, Result = unknown>(name: string, processor: Processor<Data, Result>, options: Partial<WorkerOptions> = {}): Worker<Data, Result> | undefined {
     if (!this.runsWorkers || this.closed) return undefined;
+    const connection = createRedis(this.redisUrl, 'worker');
+    this.workerConnections.push(connection);
     const worker = new Worker<Data, Result>(name, processor, {
-      connection: createRedis(this.redisUrl, 'worker'),
+      connection,
       prefix: this.prefix,
       concurrency: 4,
       ...options,
@@ -66,6 +70,7 @@ export class QueueFactory {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all(this.workerConnections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     if (this.producerConnection) await this.producerConnection.quit().catch(() => this.producerConnection?.disconnect());
   }

@@ -1,7 +1,88 @@
-import { Router } from 'express';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
 import type { ChannelDeps, ChannelModule } from '../channel';
+import { AttachmentStore } from './attachment-store';
+import { createEmailSender } from './email.adapter';
+import { EmailThreadRepository } from './email-thread.repository';
+import { InboundEmailService } from './inbound-email.service';
+import { outboundEmailQueue, startOutboundEmailWorker, type OutboundEmailJob } from './outbound-email.jobs';
+import { OutboundEmailService, type SendEmailInput } from './outbound-email.service';
+import { startSmtpListener, type SmtpListener } from './smtp-listener';
 
-/** Placeholder until the email channel lands; keeps the composition root stable. */
-export function createEmailChannel(_deps: ChannelDeps): ChannelModule {
-  return { name: 'email', routers: [Router()], start: async () => undefined, close: async () => undefined };
+export { unknownSenderEmail, type InboundEnvelope, type ReceivedEmail } from './inbound-email.service';
+export type { SendEmailInput } from './outbound-email.service';
+
+// Not settings (config.ts is shared): one attachment above 10 MB is kept only inside the raw .eml,
+// and the total stored per email never passes the accepted message size.
+const maxAttachmentBytes = 10_000_000;
+
+export interface EmailChannel extends ChannelModule {
+  /** Queues an email to a customer (notifications, follow-ups); idempotent on `idempotencyKey`. */
+  sendEmail(input: SendEmailInput): Promise<{ interactionId: string; entryId: string; status: string }>;
+  /** The port the SMTP listener is bound to, once started (useful when SMTP_PORT is 0). */
+  smtpPort(): number | undefined;
+}
+
+/** Email in over SMTP (smtp-server + mailparser), out through nodemailer from a BullMQ worker. */
+export function createEmailChannel(deps: ChannelDeps): EmailChannel {
+  const { config } = deps;
+  const log = deps.log.child({ module: 'email' });
+  const runs = (role: 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
+  const threads = new EmailThreadRepository(deps.mongo);
+  const store = new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR));
+  const sender = createEmailSender(config.SMTP_OUT_URL);
+  const outbound = new OutboundEmailService(
+    deps.interactions,
+    deps.customers,
+    threads,
+    outboundEmailQueue(deps.queues),
+    sender,
+    deps.redis,
+    { supportEmail: config.SUPPORT_EMAIL, fromName: displayName(config.SMTP_FROM), redisKeyPrefix: config.REDIS_KEY_PREFIX },
+    log,
+  );
+  const inbound = new InboundEmailService(
+    deps.interactions,
+    deps.customers,
+    threads,
+    store,
+    outbound,
+    deps.redis,
+    {
+      supportEmail: config.SUPPORT_EMAIL,
+      acknowledge: config.EMAIL_ACKNOWLEDGE,
+      redisKeyPrefix: config.REDIS_KEY_PREFIX,
+      attachmentCaps: { perAttachmentBytes: Math.min(maxAttachmentBytes, config.EMAIL_MAX_BYTES), totalBytes: config.EMAIL_MAX_BYTES },
+    },
+    log,
+  );
+  let listener: SmtpListener | undefined;
+  let worker: Worker<OutboundEmailJob> | undefined;
+
+  return {
+    name: 'email',
+    routers: [],
+    reply: (input) => outbound.reply(input),
+    sendEmail: (input) => outbound.sendEmail(input),
+    smtpPort: () => listener?.port,
+    async start() {
+      worker = startOutboundEmailWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
+      if (!runs('smtp')) return;
+      if (!config.SMTP_OUT_URL) log.warn('SMTP_OUT_URL is not set: replies and acknowledgements are recorded but fail to send');
+      listener = await startSmtpListener({ port: config.SMTP_PORT, host: config.HOST, maxBytes: config.EMAIL_MAX_BYTES, receive: (raw, envelope) => inbound.receive(raw, envelope), log });
+    },
+    async close() {
+      // The listener first, so no new mail arrives while the worker finishes; queues close in app.ts.
+      await listener?.close();
+      await worker?.close();
+      sender.close();
+    },
+  };
+}
+
+/** The display name in SMTP_FROM (`Acme Support` or `Acme Support <x@y>`); the address is always our plus address. */
+function displayName(smtpFrom: string | undefined): string | undefined {
+  if (!smtpFrom) return undefined;
+  const name = smtpFrom.replace(/<[^>]*>/, '').replace(/["\r\n]/g, '').trim();
+  return name && !name.includes('@') ? name : undefined;
 }

@@ -1,7 +1,62 @@
-import { Router } from 'express';
 import type { ChannelDeps, ChannelModule } from '../channel';
+import { durationMs } from '../../platform/duration';
+import { TwilioSmsProvider } from './sms.adapter';
+import { startOutboundSmsWorker } from './sms.jobs';
+import { SmsRepository } from './sms.repository';
+import { smsWebhooks } from './sms.webhooks';
+import { InboundSmsService } from './sms-inbound.service';
+import { OutboundSmsService } from './sms-outbound.service';
 
-/** Placeholder until the sms channel lands; keeps the composition root stable. */
-export function createSmsChannel(_deps: ChannelDeps): ChannelModule {
-  return { name: 'sms', routers: [Router()], start: async () => undefined, close: async () => undefined };
+export type { SendSmsInput } from './sms-outbound.service';
+export { OutboundSmsService } from './sms-outbound.service';
+
+/** The Twilio SMS channel: inbound texts and keywords, agent replies and notifications, delivery status. */
+export function createSmsChannel(deps: ChannelDeps): ChannelModule & { outbound: OutboundSmsService } {
+  const { config } = deps;
+  const log = deps.log.child({ module: 'sms' });
+  const repository = new SmsRepository(deps.mongo);
+  const conversationWindowMs = durationMs(config.SMS_CONVERSATION_WINDOW);
+  const provider =
+    config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
+      ? new TwilioSmsProvider({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL })
+      : undefined;
+  const publicBaseUrl = config.PUBLIC_BASE_URL.replace(/\/$/, '');
+
+  const inbound = new InboundSmsService(
+    deps.customers,
+    deps.interactions,
+    repository,
+    deps.redis,
+    { defaultRegion: config.DEFAULT_PHONE_REGION, conversationWindowMs, apiBaseUrl: config.TWILIO_API_BASE_URL, redisKeyPrefix: config.REDIS_KEY_PREFIX },
+    log,
+  );
+  const outbound = new OutboundSmsService(
+    deps.customers,
+    deps.interactions,
+    repository,
+    deps.queues,
+    provider,
+    deps.redis,
+    {
+      defaultRegion: config.DEFAULT_PHONE_REGION,
+      conversationWindowMs,
+      fromNumber: config.TWILIO_NUMBERS.split(',').map((number) => number.trim()).find(Boolean),
+      statusCallbackUrl: `${publicBaseUrl}/webhooks/twilio/sms/status`,
+      redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    },
+    log,
+  );
+  const webhookSettings = { authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl, skipSignatureCheck: config.UNSAFE_SKIP_TWILIO_SIGNATURE };
+
+  return {
+    name: 'sms',
+    routers: [smsWebhooks(webhookSettings, inbound, outbound)],
+    outbound,
+    reply: (input) => outbound.reply(input),
+    start: async () => {
+      startOutboundSmsWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
+    },
+    // The worker and queue belong to the shared QueueFactory, which the composition root closes.
+    close: async () => undefined,
+  };
 }

@@ -13,6 +13,11 @@ export function normalizeError(error: unknown): AppError {
   if (candidate?.type === 'entity.too.large') {
     return new AppError('validation_failed', 'Request body is too large', [{ field: 'body', message: 'is too large' }]);
   }
+  // BullMQ's UnrecoverableError: a job that cannot succeed by retrying (e.g. no SMTP_OUT_URL, a
+  // permanent refusal). Expected and already recorded on the interaction, so not a bug.
+  if ((error as Error)?.name === 'UnrecoverableError') {
+    return new AppError('conflict', (error as Error).message, undefined, true, { cause: error });
+  }
   if (candidate?.type === 'encoding.unsupported' || candidate?.type === 'charset.unsupported') {
     return AppError.validation([{ field: 'body', message: 'has an unsupported encoding' }]);
   }

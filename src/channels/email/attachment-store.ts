@@ -1,0 +1,55 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Files named by the SHA-256 of their content under ATTACHMENTS_DIR: a sender's filename never
+ * becomes a path, a retried email writes nothing new, and equal files are stored once. Entries keep
+ * the relative path, so nodes sharing the folder at different mount points still find the file.
+ */
+export interface StoredFile {
+  sha256: string;
+  size: number;
+  /** Relative to ATTACHMENTS_DIR, e.g. `eml/ab/ab12….eml` or `files/ab/ab12…`. */
+  path: string;
+}
+
+export type FileKind = 'eml' | 'files';
+
+export function sha256(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+export class AttachmentStore {
+  constructor(private readonly root: string) {}
+
+  async put(kind: FileKind, content: Buffer): Promise<StoredFile> {
+    const digest = sha256(content);
+    const relative = path.join(kind, digest.slice(0, 2), kind === 'eml' ? `${digest}.eml` : digest);
+    const target = path.join(this.root, relative);
+    if (!(await exists(target))) {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      // Write then rename: a reader never sees half a file, and two writers of one digest both succeed.
+      const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+      await fs.writeFile(temporary, content);
+      await fs.rename(temporary, target);
+    }
+    return { sha256: digest, size: content.length, path: relative };
+  }
+
+  /** Reads a stored file back by the relative path recorded on an entry. */
+  async read(relative: string): Promise<Buffer> {
+    const resolved = path.resolve(this.root, relative);
+    if (!resolved.startsWith(path.resolve(this.root) + path.sep)) throw new Error('path outside the attachment store');
+    return fs.readFile(resolved);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

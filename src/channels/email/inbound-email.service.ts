@@ -1,0 +1,237 @@
+import type { ParsedMail } from 'mailparser';
+import type { Redis } from 'ioredis';
+import type { CustomerService } from '../../customers';
+import { normalizeEmail } from '../../customers/identity';
+import type { InteractionService } from '../../interactions';
+import type { Logger } from '../../platform/logger';
+import { acknowledgementEmail } from './acknowledgement';
+import type { AttachmentCaps } from './attachment-plan';
+import { sha256, type AttachmentStore } from './attachment-store';
+import { addresses, cleanText, extractContent, oneLine, parseEmail, type EmailContent } from './email-content';
+import type { EmailThreadRepository } from './email-thread.repository';
+import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
+import type { OutboundEmailService } from './outbound-email.service';
+import { errorFacts } from './error-facts';
+import { extractMessageIdCandidates, extractReplyTokens, extractSubjectRefs, isOurAddress, normalizeMessageId } from './threading';
+
+export interface InboundEnvelope {
+  /** SMTP MAIL FROM; empty for bounces. */
+  mailFrom?: string;
+  rcptTo: string[];
+}
+
+export interface ReceivedEmail {
+  interactionId: string;
+  entryId: string;
+  duplicate: boolean;
+  created: boolean;
+  threadedBy?: ThreadMatch['matchedBy'];
+  acknowledged: boolean;
+}
+
+interface ThreadMatch {
+  interactionId: string;
+  matchedBy: 'references' | 'reply_token' | 'subject_ref';
+}
+
+export interface InboundEmailSettings {
+  supportEmail: string;
+  acknowledge: boolean;
+  redisKeyPrefix: string;
+  attachmentCaps: AttachmentCaps;
+}
+
+/**
+ * Where mail whose sender cannot be read is filed: one shared customer under a reserved `.invalid`
+ * address (RFC 2606), so nothing is ever sent to it and agents find these mails in one place.
+ */
+export const unknownSenderEmail = 'unknown-sender@unknown.invalid';
+
+// At most this many acknowledgements per sender per window, whatever the loop guard let through.
+const acknowledgementsPerWindow = 3;
+const acknowledgementWindowMs = 3_600_000;
+
+const closedStatuses = new Set(['closed', 'abandoned', 'failed']);
+
+export class InboundEmailService {
+  constructor(
+    private readonly interactions: InteractionService,
+    private readonly customers: CustomerService,
+    private readonly threads: EmailThreadRepository,
+    private readonly store: AttachmentStore,
+    private readonly outbound: OutboundEmailService,
+    private readonly redis: Redis,
+    private readonly settings: InboundEmailSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Records one received email exactly once (by Message-ID, or by the hash of its bytes when it has
+   * none). The raw message is stored first, so whatever fails later, the original is kept.
+   */
+  async receive(raw: Buffer, envelope: InboundEnvelope): Promise<ReceivedEmail> {
+    const rawFile = await this.store.put('eml', raw);
+    const mail = await parseEmail(raw);
+    const flags = new Set<string>(mail ? [] : ['unparseable']);
+    const messageId = normalizeMessageId(mail?.messageId);
+    if (!messageId) flags.add(mail?.messageId ? 'invalid_message_id' : 'missing_message_id');
+    const externalId = messageId ? `email:${messageId}` : `email:sha256:${rawFile.sha256}`;
+
+    const known = await this.interactions.findByExternalId(externalId);
+    if (known) return { ...known, duplicate: true, created: false, acknowledged: false };
+
+    const sender = await this.identifySender(mail, envelope, flags);
+    const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags) : null;
+    const content: EmailContent = mail ? await extractContent(mail, this.store, this.settings.attachmentCaps) : { text: '', data: {}, attachments: [], flags: [] };
+    for (const flag of content.flags) flags.add(flag);
+    const subject = oneLine(mail?.subject ?? '').slice(0, 500);
+    const date = mail ? sentDate(mail, flags) : undefined;
+
+    const recorded = await this.interactions.recordInboundEvent({
+      externalId,
+      customerId: sender.customerId,
+      channel: 'email',
+      direction: 'inbound',
+      ...(subject ? { subject } : {}),
+      appendTo: thread?.interactionId,
+      entry: {
+        kind: 'message',
+        direction: 'inbound',
+        text: content.text,
+        data: {
+          ...content.data,
+          subject,
+          ...(messageId ? { messageId } : {}),
+          ...(mail?.inReplyTo ? { inReplyTo: oneLine(mail.inReplyTo).slice(0, 1000) } : {}),
+          references: extractMessageIdCandidates(undefined, mail?.references),
+          ...(sender.from ? { from: sender.from } : {}),
+          to: mail ? addresses(mail.to).slice(0, 50) : [],
+          cc: mail ? addresses(mail.cc).slice(0, 50) : [],
+          ...(date ? { date } : {}),
+          envelope: { mailFrom: envelope.mailFrom ?? '', rcptTo: envelope.rcptTo.slice(0, 50) },
+          raw: { path: rawFile.path, size: rawFile.size, sha256: rawFile.sha256 },
+          ...(thread ? { threadedBy: thread.matchedBy } : {}),
+        },
+        attachments: content.attachments,
+        flags: [...flags],
+      },
+    });
+    const result: ReceivedEmail = { interactionId: recorded.interaction.id, entryId: recorded.entryId, duplicate: recorded.duplicate, created: recorded.created, ...(thread ? { threadedBy: thread.matchedBy } : {}), acknowledged: false };
+    if (recorded.duplicate) return result;
+
+    const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender').map((flag) => `email_${flag}`);
+    if (thread && closedStatuses.has(recorded.interaction.status)) {
+      await this.interactions.updateInteraction(recorded.interaction.id, { status: 'open' }, ['reopened_by_email', ...interactionFlags]);
+    } else if (interactionFlags.length) {
+      await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
+    }
+    this.log.info({ interactionId: result.interactionId, entryId: result.entryId, created: result.created, threadedBy: thread?.matchedBy, flags: [...flags] }, 'email received');
+    if (recorded.created && mail && !sender.unknown) {
+      result.acknowledged = await this.acknowledge(mail, sender.address, { interactionId: result.interactionId, customerId: sender.customerId, externalId });
+    }
+    return result;
+  }
+
+  /** The customer behind the From address; else the envelope sender; else the shared unknown sender. */
+  private async identifySender(mail: ParsedMail | null, envelope: InboundEnvelope, flags: Set<string>): Promise<{ customerId: string; address: string; unknown: boolean; from?: { address: string; name: string } }> {
+    const fromEntries = mail?.from?.value.filter((entry) => entry.address) ?? [];
+    if (fromEntries.length > 1) flags.add('multiple_from');
+    const fromAddress = fromEntries[0]?.address ? normalizeEmail(cleanText(fromEntries[0].address)) : null;
+    const name = oneLine(fromEntries[0]?.name ?? '').slice(0, 120);
+    if (fromAddress) {
+      if (isOurAddress(fromAddress, this.settings.supportEmail)) flags.add('from_our_address');
+      const { customer } = await this.customers.resolveCustomer({ email: fromAddress, ...(name ? { name } : {}) });
+      return { customerId: customer.id, address: fromAddress, unknown: false, from: { address: fromAddress, name } };
+    }
+    flags.add(mail?.from ? 'invalid_from' : 'missing_from');
+    const envelopeAddress = envelope.mailFrom ? normalizeEmail(envelope.mailFrom) : null;
+    if (envelopeAddress && !isOurAddress(envelopeAddress, this.settings.supportEmail)) {
+      flags.add('sender_from_envelope');
+      const { customer } = await this.customers.resolveCustomer({ email: envelopeAddress });
+      return { customerId: customer.id, address: envelopeAddress, unknown: false };
+    }
+    flags.add('unknown_sender');
+    const { customer } = await this.customers.resolveCustomer({ email: unknownSenderEmail, name: 'Unknown email sender' });
+    return { customerId: customer.id, address: unknownSenderEmail, unknown: true };
+  }
+
+  /**
+   * The interaction this email continues: by a Message-ID it refers to, by the reply token in the
+   * address it was sent to, or by a `[#ref]` subject tag. Refs are short and visible, so a tag only
+   * joins a thread of the same customer; ids and tokens are unguessable and join any sender (a
+   * colleague in Cc), flagged when the sender differs.
+   */
+  private async findThread(mail: ParsedMail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
+    const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy']): Promise<ThreadMatch | null> => {
+      if (!interactionId) return null;
+      const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
+      if (!interaction || interaction.channel !== 'email') return null;
+      if (interaction.customerId !== customerId) {
+        if (matchedBy === 'subject_ref') return null;
+        flags.add('thread_sender_differs');
+      }
+      return { interactionId, matchedBy };
+    };
+    for (const id of extractMessageIdCandidates(mail.inReplyTo, mail.references)) {
+      const match = await joinable((await this.interactions.findByExternalId(`email:${id}`))?.interactionId, 'references');
+      if (match) return match;
+    }
+    const deliveredTo = mail.headers.get('delivered-to');
+    const recipients = [...addresses(mail.to), ...addresses(mail.cc), ...envelope.rcptTo, ...(typeof deliveredTo === 'string' ? [deliveredTo] : [])];
+    for (const token of extractReplyTokens(recipients, this.settings.supportEmail)) {
+      const match = await joinable(await this.threads.interactionForToken(token), 'reply_token');
+      if (match) return match;
+    }
+    for (const ref of extractSubjectRefs(mail.subject)) {
+      const match = await joinable(await this.threads.interactionForRef(ref), 'subject_ref');
+      if (match) return match;
+    }
+    return null;
+  }
+
+  /** Sends the acknowledgement when configured, the loop guard agrees and the sender is under the rate limit. */
+  private async acknowledge(mail: ParsedMail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
+    if (!this.settings.acknowledge) return false;
+    const verdict: AcknowledgeVerdict = shouldAcknowledge(headerRecord(mail.headerLines), senderAddress, this.settings.supportEmail);
+    if (!verdict.acknowledge) {
+      this.log.info({ interactionId: target.interactionId, reason: verdict.reason }, 'acknowledgement skipped');
+      return false;
+    }
+    const key = `${this.settings.redisKeyPrefix}email:ack-rate:${sha256(Buffer.from(senderAddress))}`;
+    // SET NX PX then INCR: the counter always carries its expiry, even if this process dies in between.
+    await this.redis.set(key, '0', 'PX', acknowledgementWindowMs, 'NX');
+    if ((await this.redis.incr(key)) > acknowledgementsPerWindow) {
+      this.log.info({ interactionId: target.interactionId, reason: 'rate_limited' }, 'acknowledgement skipped');
+      return false;
+    }
+    try {
+      const keys = await this.threads.ensureKeys(target.interactionId);
+      const template = acknowledgementEmail({ ref: keys.ref });
+      await this.outbound.sendEmail({
+        interactionId: target.interactionId,
+        customerId: target.customerId,
+        to: senderAddress,
+        ...template,
+        automatic: true,
+        idempotencyKey: `ack:${target.externalId}`,
+      });
+      return true;
+    } catch (error) {
+      // The email itself is recorded; a lost acknowledgement is not worth failing the SMTP delivery.
+      this.log.warn({ interactionId: target.interactionId, ...errorFacts(error) }, 'acknowledgement not queued');
+      return false;
+    }
+  }
+}
+
+/** The Date header as ISO time, or undefined (and flagged) when it is garbage; the parser would put "now" there. */
+function sentDate(mail: ParsedMail, flags: Set<string>): string | undefined {
+  const line = mail.headerLines.find((header) => header.key === 'date')?.line;
+  if (!line) return undefined;
+  const parsed = new Date(line.slice(line.indexOf(':') + 1).trim());
+  if (Number.isNaN(parsed.getTime())) {
+    flags.add('invalid_date');
+    return undefined;
+  }
+  return parsed.toISOString();
+}

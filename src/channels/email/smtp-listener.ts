@@ -1,0 +1,117 @@
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from '../../platform/logger';
+import { errorFacts } from './error-facts';
+import type { InboundEnvelope, ReceivedEmail } from './inbound-email.service';
+
+/**
+ * The SMTP edge: accepts mail from our MX (or any client in development), reads the message within
+ * the size limit and hands the bytes to one domain call. Answers: 250 once the email is recorded
+ * (also for garbage, which is stored raw and flagged), 552 for an oversized message, 451 when our
+ * stores are down so the sending server retries later instead of bouncing.
+ *
+ * AUTH and STARTTLS are off: the listener is meant to sit behind the organisation's MX on a private
+ * network. To expose it, pass `tls` (key/cert: STARTTLS is then offered) and/or `onAuth` (AUTH is
+ * then offered and, with `authOptional: false`, required) to createSmtpListener.
+ */
+export interface SmtpListenerOptions {
+  port: number;
+  host: string;
+  maxBytes: number;
+  receive(raw: Buffer, envelope: InboundEnvelope): Promise<ReceivedEmail>;
+  log: Logger;
+  tls?: { key: Buffer | string; cert: Buffer | string };
+  onAuth?: (username: string, password: string) => Promise<boolean>;
+}
+
+export interface SmtpListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+class SmtpReply extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startSmtpListener(options: SmtpListenerOptions): Promise<SmtpListener> {
+  const { log } = options;
+  const disabledCommands = [...(options.onAuth ? [] : ['AUTH']), ...(options.tls ? [] : ['STARTTLS'])];
+  const server = new SMTPServer({
+    size: options.maxBytes,
+    authOptional: true,
+    disabledCommands,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    disableReverseLookup: true,
+    logger: false,
+    banner: 'Switchboard',
+    ...(options.onAuth
+      ? {
+          onAuth: (auth, _session, callback) => {
+            options
+              .onAuth!(auth.username ?? '', auth.password ?? '')
+              .then((ok) => (ok ? callback(null, { user: auth.username }) : callback(new SmtpReply(535, 'Authentication failed'))))
+              .catch(() => callback(new SmtpReply(454, 'Temporary authentication failure')));
+          },
+        }
+      : {}),
+    onData: (stream, session, callback) => {
+      readLimited(stream, options.maxBytes)
+        .then(async (raw) => {
+          if (!raw) {
+            log.info({ smtpSession: session.id, maxBytes: options.maxBytes }, 'email rejected: too large');
+            return callback(new SmtpReply(552, `Message exceeds the maximum size of ${options.maxBytes} bytes`));
+          }
+          const received = await options.receive(raw, envelopeOf(session));
+          callback(null, `Queued as ${received.entryId}`);
+        })
+        .catch((error: unknown) => {
+          log.error({ smtpSession: session.id, ...errorFacts(error) }, 'email could not be recorded');
+          callback(new SmtpReply(451, 'Temporary local problem, please try again later'));
+        });
+    },
+  });
+  server.on('error', (error) => log.warn({ err: error }, 'smtp listener error'));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  log.info({ port }, 'smtp listening');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Reads the whole message, or drains it and answers null once it passes `maxBytes` (never buffering past it). */
+function readLimited(stream: SMTPServerDataStream, maxBytes: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let exceeded = false;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        exceeded = true;
+        chunks.length = 0;
+        return;
+      }
+      if (!exceeded) chunks.push(chunk);
+    });
+    stream.once('error', reject);
+    stream.once('end', () => resolve(exceeded || stream.sizeExceeded ? null : Buffer.concat(chunks, bytes)));
+  });
+}
+
+function envelopeOf(session: SMTPServerSession): InboundEnvelope {
+  const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+  return { mailFrom, rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address) };
+}

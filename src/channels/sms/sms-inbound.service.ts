@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+import type { CountryCode } from 'libphonenumber-js';
+import { normalizePhone, type CustomerService } from '../../customers';
+import type { InteractionService } from '../../interactions';
+import { withLock } from '../../platform/locks';
+import type { Logger } from '../../platform/logger';
+import { messagingTwiml } from './sms.adapter';
+import type { SmsRepository } from './sms.repository';
+import type { InboundSms } from './sms.schemas';
+import { classifyKeyword, type SmsKeyword } from './sms-keywords';
+import { isTwilioMediaUrl } from './sms-media';
+
+export const smsReplies: Record<SmsKeyword, string> = {
+  opt_out: 'You are unsubscribed and will get no more texts from us. Reply START to subscribe again.',
+  opt_in: 'You are subscribed again. Reply STOP to unsubscribe, HELP for help.',
+  help: 'Switchboard support: text us here to reach an agent. Reply STOP to unsubscribe.',
+};
+
+export interface InboundSmsSettings {
+  defaultRegion: CountryCode;
+  conversationWindowMs: number;
+  apiBaseUrl?: string;
+  redisKeyPrefix: string;
+}
+
+export interface InboundSmsResult {
+  interactionId: string;
+  entryId: string;
+  duplicate: boolean;
+  /** The TwiML to answer Twilio with. */
+  twiml: string;
+}
+
+const lockOptions = { ttlMs: 30_000, waitMs: 10_000 };
+const unrecognizedSenderName = 'Unrecognized SMS sender';
+
+/** Inbound texts: who sent it, which conversation it joins, and what consent it changes. */
+export class InboundSmsService {
+  constructor(
+    private readonly customers: CustomerService,
+    private readonly interactions: InteractionService,
+    private readonly sms: SmsRepository,
+    private readonly redis: Redis,
+    private readonly settings: InboundSmsSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Records one inbound text exactly once (`twilio-sms:<MessageSid>`), in the customer's open SMS
+   * conversation when they texted within the window, and applies STOP/START keywords to consent.
+   */
+  async recordInboundSms(sms: InboundSms): Promise<InboundSmsResult> {
+    const externalId = `twilio-sms:${sms.messageSid}`;
+    const sender = await this.identifySender(sms.from);
+    const keyword = classifyKeyword(sms.body);
+    const media = sms.media.map((item) => ({ ...item, trusted: isTwilioMediaUrl(item.url, this.settings.apiBaseUrl) }));
+    const flags = [
+      ...(sender.kind === 'e164' ? [] : [`${sender.kind}_sender`]),
+      ...(keyword === 'opt_out' || keyword === 'opt_in' ? [keyword] : []),
+      ...(media.some((item) => !item.trusted) ? ['untrusted_media_url'] : []),
+    ];
+
+    // Find-then-record under the customer's lock: two texts arriving together must not each find
+    // "no open conversation" and open one apiece.
+    const lockKey = `${this.settings.redisKeyPrefix}lock:sms:customer:${sender.customerId}`;
+    const recorded = await withLock(this.redis, lockKey, lockOptions, async () => {
+      const known = await this.interactions.findByExternalId(externalId);
+      const open = known ? null : await this.interactions.findOpenConversation(sender.customerId, 'sms', new Date(Date.now() - this.settings.conversationWindowMs));
+      const result = await this.interactions.recordInboundEvent({
+        externalId,
+        customerId: sender.customerId,
+        channel: 'sms',
+        direction: 'inbound',
+        ...(open ? { appendTo: open.id } : {}),
+        entry: {
+          kind: 'message',
+          direction: 'inbound',
+          text: sms.body,
+          data: { from: sender.address, to: sms.to, senderKind: sender.kind, ...(keyword ? { keyword } : {}) },
+          ...(media.length ? { attachments: media.map((item) => ({ contentType: item.contentType, url: item.url })) } : {}),
+          ...(flags.length ? { flags } : {}),
+        },
+      });
+      if (keyword === 'opt_out' || keyword === 'opt_in') {
+        const consent = await this.sms.recordConsent(sender.address, { action: keyword, at: new Date(), messageSid: sms.messageSid });
+        if (consent.changed) this.log.info({ interactionId: result.interaction.id, customerId: sender.customerId, messageSid: sms.messageSid, action: keyword }, 'sms consent changed');
+      }
+      return result;
+    });
+
+    const interactionFlags = [
+      ...(sender.kind === 'e164' ? [] : ['sms_sender_not_a_phone']),
+      ...(keyword === 'opt_out' ? ['sms_opted_out'] : []),
+      ...(media.some((item) => !item.trusted) ? ['untrusted_media_url'] : []),
+    ];
+    if (!recorded.duplicate && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
+    if (!recorded.duplicate) {
+      this.log.info(
+        { interactionId: recorded.interaction.id, entryId: recorded.entryId, messageSid: sms.messageSid, joined: !recorded.created, media: media.length, senderKind: sender.kind },
+        'inbound sms recorded',
+      );
+    }
+    return {
+      interactionId: recorded.interaction.id,
+      entryId: recorded.entryId,
+      duplicate: recorded.duplicate,
+      twiml: messagingTwiml(keyword ? smsReplies[keyword] : undefined),
+    };
+  }
+
+  /**
+   * The customer behind `From`. Phone numbers, short codes and alphanumeric sender ids resolve
+   * through the customer identities. Anything else (a `whatsapp:` address, a garbled header) is
+   * still recorded: it gets one placeholder customer per distinct From, remembered in
+   * `sms_unrecognized_senders`, and the entry and interaction are flagged so a person can merge it.
+   */
+  private async identifySender(from: string): Promise<{ customerId: string; address: string; kind: 'e164' | 'short_code' | 'alphanumeric' | 'unrecognized' }> {
+    const phone = normalizePhone(from, this.settings.defaultRegion);
+    if (phone) {
+      const { customer } = await this.customers.resolveCustomer({ phone: from });
+      return { customerId: customer.id, address: phone.value, kind: phone.kind };
+    }
+    const address = from.trim();
+    const lockKey = `${this.settings.redisKeyPrefix}lock:sms:sender:${address}`;
+    return withLock(this.redis, lockKey, lockOptions, async () => {
+      const known = await this.sms.findSenderCustomer(address);
+      if (known) return { customerId: known.customerId, address, kind: 'unrecognized' as const };
+      const customer = await this.customers.createCustomer({ name: unrecognizedSenderName, phones: [], emails: [] });
+      await this.sms.saveSenderCustomer(address, customer.id);
+      this.log.warn({ customerId: customer.id }, 'sms from an unrecognized sender: placeholder customer created');
+      return { customerId: customer.id, address, kind: 'unrecognized' as const };
+    });
+  }
+}
