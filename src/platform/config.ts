@@ -35,6 +35,8 @@ const configSchema = z.object({
     .optional()
     .transform((flag) => flag === '1' || flag === 'true'),
   DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  /** Simulated calls, texts and emails per minute while the demo runs; 0 turns the traffic off. */
+  DEMO_TRAFFIC_PER_MINUTE: z.coerce.number().min(0).max(6000).default(12),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
   /** Where the twilio SDK sends REST calls; unset means api.twilio.com. Tests and the demo point it at the stand-in. */
