@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { projectRoot } from '../src/platform/config';
-import type { DatasetMarker, DatasetSize } from './dataset';
+import type { DatasetSize } from './dataset';
+import type { DatasetMarker } from './load';
 import type { LatencySummary } from './stats';
 
 export interface Machine {
