@@ -133,14 +133,37 @@ const closedStatuses = new Set<InteractionStatus>(['closed', 'abandoned', 'faile
 
 const newId = () => new Types.ObjectId().toHexString();
 
+/**
+ * Told after an interaction was created or changed (not on duplicates), e.g. so routing can queue a
+ * new contact or drop one whose caller hung up. Listeners must be idempotent: a retried event may
+ * notify twice. A failing listener is logged, never fails the recording (the log is the record).
+ */
+export type InteractionListener = (change: { interaction: Interaction; created: boolean }) => Promise<void>;
+
 /** The unified interaction log: every contact of every customer on every channel. */
 export class InteractionService {
+  private readonly listeners: InteractionListener[] = [];
+
   constructor(
     private readonly interactions: InteractionRepository,
     private readonly redis: Redis,
     private readonly redisKeyPrefix: string,
     private readonly log: Logger,
   ) {}
+
+  onChange(listener: InteractionListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async notify(interaction: Interaction, created: boolean): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener({ interaction, created });
+      } catch (error) {
+        this.log.error({ err: error, interactionId: interaction.id }, 'interaction listener failed');
+      }
+    }
+  }
 
   /**
    * Records an external event exactly once. Concurrent deliveries of the same id are serialized by a
@@ -182,7 +205,9 @@ export class InteractionService {
       const interaction = await this.interactions.findById(claim.interactionId);
       if (!interaction) throw new AppError('internal', 'Interaction vanished while recording', { interactionId: claim.interactionId }, false);
       this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
-      return { interaction: toInteraction(interaction), entryId: claim.entryId, duplicate: false, created };
+      const recorded = toInteraction(interaction);
+      await this.notify(recorded, created);
+      return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
     });
   }
 
@@ -205,7 +230,9 @@ export class InteractionService {
     await this.interactions.addToTimeline(input.customerId, [{ interactionId: id, at, channel: input.channel }]);
     if (input.firstEntry) await this.interactions.appendEntryOnce(id, { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at });
     this.log.info({ interactionId: id, channel: input.channel }, 'interaction created');
-    return this.getInteraction(id);
+    const created = await this.getInteraction(id);
+    await this.notify(created, true);
+    return created;
   }
 
   async appendEntry(interactionId: string, entry: NewEntry): Promise<Entry> {
@@ -291,7 +318,9 @@ export class InteractionService {
     const existing = await this.interactions.findById(id);
     if (!existing) throw AppError.notFound('Interaction', id);
     await this.interactions.update(id, changes, addFlags);
-    return this.getInteraction(id);
+    const updated = await this.getInteraction(id);
+    await this.notify(updated, false);
+    return updated;
   }
 
   /**

@@ -1,0 +1,67 @@
+/**
+ * The contract between routing (who gets which contact) and its two neighbours: the realtime
+ * gateway, which carries agent actions in and routing events out, and the composition root, which
+ * wires them. Routing never touches sockets; the gateway never decides anything.
+ */
+import type { Channel } from '../interactions';
+
+export const agentStates = ['offline', 'available', 'away', 'busy', 'wrap_up'] as const;
+export type AgentState = (typeof agentStates)[number];
+
+/** States an agent (or a supervisor on their behalf) may ask for; busy and wrap_up are derived. */
+export type RequestedAgentState = 'available' | 'away' | 'offline';
+
+export const reservationStates = ['pending', 'accepted', 'rejected', 'timeout', 'canceled', 'rescinded'] as const;
+export type ReservationState = (typeof reservationStates)[number];
+
+export interface Reservation {
+  id: string;
+  interactionId: string;
+  agentId: string;
+  queue: string;
+  channel: Channel;
+  state: ReservationState;
+  offeredAt: string;
+  expiresAt: string;
+}
+
+export interface AgentWorkItem {
+  interactionId: string;
+  channel: Channel;
+  queue: string;
+  /** `active` while handling, `wrap_up` after completion until the wrap-up time ends. */
+  phase: 'active' | 'wrap_up';
+  since: string;
+}
+
+/** What an agent's screen needs to rebuild itself after a reconnect. */
+export interface AgentSnapshot {
+  agentId: string;
+  state: AgentState;
+  stateReason?: string;
+  stateSince: string;
+  offers: Reservation[];
+  work: AgentWorkItem[];
+  /** Percent of capacity in use (a call 100, an SMS conversation 30, an email 20 by default). */
+  load: number;
+}
+
+export type RoutingEvent =
+  | { type: 'offer'; agentId: string; reservation: Reservation }
+  | { type: 'offer_ended'; agentId: string; reservation: Reservation }
+  | { type: 'assigned'; agentId: string; reservation: Reservation }
+  | { type: 'agent_state'; agentId: string; snapshot: AgentSnapshot }
+  | { type: 'queue_changed'; queue: string };
+
+/** Agent actions, as the gateway (sockets) and the REST API call them. Each checks ownership. */
+export interface AgentDesk {
+  setAgentState(agentId: string, state: RequestedAgentState, reason?: string): Promise<AgentSnapshot>;
+  accept(agentId: string, reservationId: string): Promise<Reservation>;
+  reject(agentId: string, reservationId: string): Promise<Reservation>;
+  /** Ends the agent's handling of a contact and starts its wrap-up timer. */
+  completeWork(agentId: string, interactionId: string, outcome: { disposition?: string; notes?: string }): Promise<AgentSnapshot>;
+  /** Presence: a socket of this agent connected / disconnected (grace period before offline). */
+  agentConnected(agentId: string, connectionId: string): Promise<AgentSnapshot>;
+  agentDisconnected(agentId: string, connectionId: string): Promise<void>;
+  snapshot(agentId: string): Promise<AgentSnapshot>;
+}
