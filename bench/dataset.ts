@@ -1,3 +1,4 @@
+import { summarize } from '../src/interactions/timeline-summary';
 import type { CustomerDocument, CustomerTier, IdentityDocument } from '../src/customers/customer.model';
 import type {
   Channel,
@@ -14,7 +15,8 @@ import type {
  * filter that is not `{_id}`). Bump the version whenever the generated data changes shape, so an
  * old dataset is reloaded instead of measured.
  */
-export const datasetVersion = 1;
+// 2: timeline items carry their interaction's summary.
+export const datasetVersion = 2;
 
 /** Customers come in blocks of 100: one heavy customer (a full first page and more) and 99 others. */
 export const blockSize = 100;
@@ -346,7 +348,7 @@ function buildInteractions(index: number, createdAfter: Date): { interactions: I
   }
   const timeline: TimelineDocument = {
     _id: owner,
-    items: interactions.map((interaction) => ({ interactionId: interaction._id, at: interaction.createdAt, channel: interaction.channel })),
+    items: interactions.map((interaction) => ({ interactionId: interaction._id, at: interaction.createdAt, channel: interaction.channel, summary: summarize(interaction) })),
   };
   return { interactions, timeline };
 }

@@ -69,7 +69,7 @@ export function serviceScenarios(services: Services, size: DatasetSize, created:
     {
       id: 'timeline.service.full',
       title: 'Timeline first page, full (service)',
-      does: 'interactions.getTimeline(id, { limit: 20 }) for a customer with 40 interactions: 1 timeline read + 20 parallel findById',
+      does: 'interactions.getTimeline(id, { limit: 20 }) for a customer with 40 interactions: one read of the timeline document (summaries)',
       targetP99Ms: 20,
       operation: timelineOperation('timeline.service.full', fullPick, (id) => services.interactions.getTimeline(id, { limit: timelinePage })),
     },

@@ -112,9 +112,12 @@ interactionSchema.index({ status: 1, createdAt: -1 });
 interactionSchema.index({ channel: 1, createdAt: -1 });
 
 /**
- * One document per customer listing their interactions. The timeline is then two primary-key
- * reads plus one per shown interaction, whatever the size of the log: FerretDB's SQLite backend
- * only pushes `_id` equality down to its index, so a `customerId` query would scan everything.
+ * One document per customer listing their interactions, each with a summary (status, subject,
+ * counts, a preview of the last message). The first timeline page is then ONE primary-key read,
+ * whatever the size of the log; full entries load per interaction on demand. (FerretDB's SQLite
+ * backend serves only `_id` equality from an index, so a `customerId` query would scan everything,
+ * and reading 20 full interactions costs 20 reads of their whole entry lists.) The summary is
+ * rewritten after every change of the interaction, under a per-customer lock.
  */
 export interface TimelineDocument {
   _id: string;
@@ -125,12 +128,33 @@ export interface TimelineItem {
   interactionId: string;
   at: Date;
   channel: Channel;
+  /** The summary; absent on items written before summaries existed (read through instead). */
+  summary?: TimelineSummary;
+}
+
+export interface TimelineSummary {
+  customerId: string;
+  direction: Direction;
+  status: InteractionStatus;
+  subject?: string;
+  queue?: string;
+  agentId?: string;
+  flags: string[];
+  externalIds: string[];
+  entryCount: number;
+  lastActivityAt: Date;
+  queuedAt?: Date;
+  offeredAt?: Date;
+  answeredAt?: Date;
+  endedAt?: Date;
+  /** The last message's first characters, for the list view. */
+  preview?: string;
 }
 
 const timelineSchema = new Schema<TimelineDocument>(
   {
     _id: { type: String, required: true },
-    items: { type: [{ _id: false, interactionId: String, at: Date, channel: String }], default: [] },
+    items: { type: [{ _id: false, interactionId: String, at: Date, channel: String, summary: Schema.Types.Mixed }], default: [] },
   },
   { versionKey: false },
 );

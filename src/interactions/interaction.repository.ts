@@ -117,6 +117,20 @@ export class InteractionRepository {
     await this.models.Timeline.updateOne({ _id: customerId }, { $addToSet: { items: { $each: items } } }, { upsert: true }).exec();
   }
 
+  /**
+   * Replaces one item of the customer's timeline (found by position, read just before; items are
+   * append-only) or appends it. Callers hold the customer's timeline lock.
+   */
+  async putTimelineItem(customerId: string, item: TimelineItem): Promise<void> {
+    const items = await this.readTimeline(customerId);
+    const index = items.findIndex((existing) => existing.interactionId === item.interactionId);
+    if (index < 0) {
+      await this.addToTimeline(customerId, [item]);
+      return;
+    }
+    await this.models.Timeline.updateOne({ _id: customerId }, { $set: { [`items.${index}`]: item } }).exec();
+  }
+
   async readTimeline(customerId: string): Promise<TimelineItem[]> {
     const timeline = await this.models.Timeline.findById(customerId).lean<{ items: TimelineItem[] }>().exec();
     return timeline?.items ?? [];
@@ -128,7 +142,9 @@ export class InteractionRepository {
     for (const item of items) {
       await this.models.Interaction.updateOne({ _id: item.interactionId }, { $set: { customerId: toCustomerId } }).exec();
     }
-    await this.addToTimeline(toCustomerId, items);
+    const moved = items.map((item) => (item.summary ? { ...item, summary: { ...item.summary, customerId: toCustomerId } } : item));
+    const already = new Set((await this.readTimeline(toCustomerId)).map((item) => item.interactionId));
+    await this.addToTimeline(toCustomerId, moved.filter((item) => !already.has(item.interactionId)));
     await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [] } }).exec();
     return items.length;
   }

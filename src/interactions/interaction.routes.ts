@@ -24,12 +24,12 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
   registry.add(router, { method: 'get', path: '/api/customers/:id/timeline', summary: "A customer's interactions on every channel, newest first", tag, access: everyone, params: interactionIdParams, query: timelineQuery, response: timelinePage },
     async ({ params, query }) => {
       await customers.getCustomer(params.id);
-      return interactions.getTimeline(params.id, query);
+      return interactions.getTimeline(params.id, { ...query, includeEntries: query.include === 'entries' });
     });
 
   registry.add(router, { method: 'get', path: '/api/interactions', summary: 'List interactions (by customer, status or channel), newest first', tag, access: ['admin', 'supervisor', 'agent'], query: listInteractionsQuery, response: timelinePage },
     async ({ query }) => {
-      if (query.customerId) return interactions.getTimeline(query.customerId, query);
+      if (query.customerId) return interactions.getTimeline(query.customerId, { ...query, includeEntries: false });
       return { items: await interactions.listInteractions(query), nextCursor: null };
     });
 

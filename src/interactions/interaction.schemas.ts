@@ -44,6 +44,7 @@ export const interactionSchema = z.object({
   endedAt: z.string().optional(),
   lastActivityAt: z.string(),
   entryCount: z.number(),
+  preview: z.string().optional().describe('Start of the last message (timeline summaries)'),
   entries: z.array(entrySchema).optional().describe('Oldest first; absent in list summaries'),
 });
 
@@ -74,6 +75,7 @@ export const timelineQuery = z.object({
   cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   channel: z.enum(channels).optional(),
+  include: z.enum(['entries']).optional().describe('entries: return each interaction in full (slower); default: summaries with a preview'),
 });
 
 export const noteBody = z.object({ text: z.string().trim().min(1).max(10_000) });

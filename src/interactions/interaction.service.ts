@@ -9,9 +9,12 @@ import type {
   Direction,
   EntryKind,
   InteractionStatus,
+  TimelineItem,
+  TimelineSummary,
 } from './interaction.model';
 import type { InteractionRepository, StoredEntry, StoredInteraction } from './interaction.repository';
 import { pageTimeline } from './timeline';
+import { summarize } from './timeline-summary';
 
 export interface Entry {
   id: string;
@@ -44,6 +47,8 @@ export interface Interaction {
   endedAt?: string;
   lastActivityAt: string;
   entryCount: number;
+  /** The last message's first characters (timeline summaries). */
+  preview?: string;
   /** In time order, oldest first. Absent in list summaries. */
   entries?: Entry[];
 }
@@ -129,6 +134,34 @@ export function toInteraction(stored: StoredInteraction): Interaction {
   };
 }
 
+/** A timeline item shown without reading the interaction: everything but its entries. */
+function fromSummary(item: TimelineItem & { summary: TimelineSummary }): Interaction {
+  const { summary } = item;
+  const optional = {
+    subject: summary.subject,
+    queue: summary.queue,
+    agentId: summary.agentId,
+    queuedAt: iso(summary.queuedAt),
+    offeredAt: iso(summary.offeredAt),
+    answeredAt: iso(summary.answeredAt),
+    endedAt: iso(summary.endedAt),
+    preview: summary.preview,
+  };
+  return {
+    id: item.interactionId,
+    customerId: summary.customerId,
+    channel: item.channel,
+    direction: summary.direction,
+    status: summary.status,
+    externalIds: summary.externalIds ?? [],
+    flags: summary.flags ?? [],
+    createdAt: new Date(item.at).toISOString(),
+    lastActivityAt: new Date(summary.lastActivityAt).toISOString(),
+    entryCount: summary.entryCount,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+  };
+}
+
 const closedStatuses = new Set<InteractionStatus>(['closed', 'abandoned', 'failed']);
 
 const newId = () => new Types.ObjectId().toHexString();
@@ -155,7 +188,23 @@ export class InteractionService {
     this.listeners.push(listener);
   }
 
+  /**
+   * Rewrites the interaction's summary on its customer's timeline. Under a per-customer lock so two
+   * changes cannot write their summaries in the wrong order; the summary is read inside the lock.
+   */
+  private async syncTimeline(interactionId: string): Promise<StoredInteraction | null> {
+    const current = await this.interactions.findById(interactionId);
+    if (!current) return null;
+    const lockKey = `${this.redisKeyPrefix}lock:timeline:${current.customerId}`;
+    return withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+      const fresh = (await this.interactions.findById(interactionId)) ?? current;
+      await this.interactions.putTimelineItem(fresh.customerId, { interactionId: fresh._id, at: fresh.createdAt, channel: fresh.channel, summary: summarize(fresh) });
+      return fresh;
+    });
+  }
+
   private async notify(interaction: Interaction, created: boolean): Promise<void> {
+    await this.syncTimeline(interaction.id);
     for (const listener of this.listeners) {
       try {
         await listener({ interaction, created });
@@ -240,6 +289,7 @@ export class InteractionService {
     if (!interaction) throw AppError.notFound('Interaction', interactionId);
     const stored: StoredEntry = { ...entry, _id: newId(), at: entry.at ?? new Date() };
     await this.interactions.appendEntryOnce(interactionId, stored);
+    await this.syncTimeline(interactionId);
     return toEntry(stored);
   }
 
@@ -255,19 +305,28 @@ export class InteractionService {
     return toInteraction(stored);
   }
 
-  /** Every interaction of the customer on every channel, newest first, one page at a time. */
-  async getTimeline(customerId: string, page: { limit: number; cursor?: string; channel?: Channel }): Promise<{ items: Interaction[]; nextCursor: string | null }> {
-    const refs = (await this.interactions.readTimeline(customerId))
-      .filter((item) => !page.channel || item.channel === page.channel)
-      .map((item) => ({ interactionId: item.interactionId, at: new Date(item.at) }));
+  /**
+   * Every interaction of the customer on every channel, newest first, one page at a time. Items are
+   * summaries (no entries) read from the timeline document alone; `includeEntries` reads each
+   * interaction in full instead (one more read per item).
+   */
+  async getTimeline(
+    customerId: string,
+    page: { limit: number; cursor?: string; channel?: Channel; includeEntries?: boolean },
+  ): Promise<{ items: Interaction[]; nextCursor: string | null }> {
+    const items = (await this.interactions.readTimeline(customerId)).filter((item) => !page.channel || item.channel === page.channel);
+    const refs = items.map((item) => ({ ...item, interactionId: item.interactionId, at: new Date(item.at) }));
     const { page: pageRefs, nextCursor } = pageTimeline(refs, page.limit, page.cursor);
-    const stored = await this.interactions.findManyByIds(pageRefs.map((ref) => ref.interactionId));
+    const needFull = pageRefs.filter((ref) => page.includeEntries || !ref.summary).map((ref) => ref.interactionId);
+    const stored = await this.interactions.findManyByIds(needFull);
     const byId = new Map(stored.map((interaction) => [interaction._id, interaction]));
-    const items = pageRefs.flatMap((ref) => {
-      const interaction = byId.get(ref.interactionId);
-      return interaction ? [toInteraction(interaction)] : [];
+    const result = pageRefs.flatMap((ref): Interaction[] => {
+      const full = byId.get(ref.interactionId);
+      if (full && page.includeEntries) return [toInteraction(full)];
+      if (full) return [fromSummary({ ...ref, summary: summarize(full) })];
+      return ref.summary ? [fromSummary({ ...ref, summary: ref.summary })] : [];
     });
-    return { items, nextCursor };
+    return { items: result, nextCursor };
   }
 
   async listInteractions(filter: { status?: InteractionStatus; channel?: Channel; before?: Date; limit: number }): Promise<Interaction[]> {

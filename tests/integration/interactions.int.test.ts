@@ -82,14 +82,29 @@ describe('the unified interaction log', () => {
       const query: string = cursor ? `?limit=5&cursor=${cursor}` : '?limit=5';
       const page = await request(app, 'GET', `/api/customers/${customer.id}/timeline${query}`, { token: agent.token });
       expect(page.status).toBe(200);
-      seen.push(...page.body.items.map((interaction: { entries: { text: string }[] }) => interaction.entries[0].text));
+      // Timeline items are summaries: the preview is the start of the last message.
+      seen.push(...page.body.items.map((interaction: { preview: string; entries?: unknown }) => (interaction.entries ? 'unexpected entries' : interaction.preview)));
       cursor = page.body.nextCursor;
       pages += 1;
     } while (cursor && pages < 10);
     expect(pages).toBe(3);
     expect(seen).toEqual(Array.from({ length: 12 }, (_, index) => `contact ${11 - index}`));
-    const emailsOnly = await request(app, 'GET', `/api/customers/${customer.id}/timeline?channel=email`, { token: department.token });
+    const emailsOnly = await request(app, 'GET', `/api/customers/${customer.id}/timeline?channel=email&include=entries`, { token: department.token });
     expect(emailsOnly.body.items.map((interaction: { channel: string }) => interaction.channel)).toEqual(['email', 'email']);
+    expect(emailsOnly.body.items.map((interaction: { entries: { text: string }[] }) => interaction.entries[0].text)).toEqual(['contact 8', 'contact 2']);
+  });
+
+  it('when an interaction changes, then its timeline summary follows without reading the interaction', async () => {
+    const customer = await newCustomer('+8613811110010');
+    const recorded = await app.services.interactions.recordInboundEvent({ externalId: 'test:summary-1', customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'first' } });
+    await app.services.interactions.appendEntry(recorded.interaction.id, { kind: 'message', direction: 'outbound', text: 'second message' });
+    await app.services.interactions.updateInteraction(recorded.interaction.id, { status: 'closed', endedAt: new Date('2026-05-01T00:00:00Z') }, ['resolved']);
+    const [summary] = (await app.services.interactions.getTimeline(customer.id, { limit: 5 })).items;
+    expect(summary).toMatchObject({ id: recorded.interaction.id, status: 'closed', entryCount: 2, preview: 'second message', flags: ['resolved'], endedAt: '2026-05-01T00:00:00.000Z' });
+    expect(summary.entries).toBeUndefined();
+    // What the summary says is what the full interaction says.
+    const full = await app.services.interactions.getInteraction(recorded.interaction.id);
+    expect(summary).toMatchObject({ status: full.status, entryCount: full.entryCount, lastActivityAt: full.lastActivityAt, customerId: full.customerId });
   });
 
   it('when an agent records a walk-in and adds a note, then both are in the log with the agent as author', async () => {
