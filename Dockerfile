@@ -21,6 +21,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
+# Raw emails and attachments: the only place the app writes. Mount shared storage here when
+# running several nodes.
+ENV ATTACHMENTS_DIR=/data/attachments
+RUN mkdir -p /data/attachments && chown -R node:node /data
+VOLUME /data
 # Files stay owned by root, so the app cannot rewrite its own code or config.
 USER node
 # 3000: HTTP API and websockets. 2525: inbound SMTP (above 1024, so no root needed).
