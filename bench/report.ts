@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { projectRoot } from '../src/platform/config';
 import type { DatasetSize } from './dataset';
+import type { IngestionResult } from './ingestion';
 import type { DatasetMarker } from './load';
 import type { LatencySummary } from './stats';
 
@@ -61,12 +62,18 @@ export interface ScenarioResult extends LatencySummary {
   pass?: boolean;
 }
 
+export type BenchGroup = 'lookup' | 'ingestion';
+
 export interface BenchResult {
-  benchmark: 'customer-lookup-and-timeline';
+  /** The first group that ran (the lookup group keeps its historical name). */
+  benchmark: 'customer-lookup-and-timeline' | 'ingestion';
+  /** The groups this run measured. */
+  groups: BenchGroup[];
   startedAt: string;
   finishedAt: string;
   machine: Machine;
-  database: string;
+  /** The lookup group's database and dataset; null when it was skipped. */
+  database: string | null;
   dataset: {
     size: DatasetSize;
     version: number;
@@ -75,11 +82,14 @@ export interface BenchResult {
     indexSeconds: number | null;
     loadedAt: string | null;
     storageBytes: number | null;
-  };
-  method: { warmup: number; samples: number; maxSecondsPerScenario: number; concurrency: 1; clock: 'process.hrtime.bigint'; mongoPoolSize: number };
+  } | null;
+  method: { warmup: number; samples: number; maxSecondsPerScenario: number; concurrency: 1; clock: 'process.hrtime.bigint'; mongoPoolSize: number } | null;
   /** 1-minute load average when measuring began and ended: other work on the machine skews results. */
   loadAverage: { start: number; end: number };
+  /** The lookup group's rows (empty when it was skipped). */
   scenarios: ScenarioResult[];
+  /** Throughput of inbound SMS webhooks and SMTP email; null when the group was skipped. */
+  ingestion: IngestionResult | null;
   notes: string[];
 }
 
@@ -99,41 +109,83 @@ const n = (value: number) => value.toLocaleString('en-US');
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 
 export function toMarkdown(result: BenchResult): string {
-  const { machine, dataset } = result;
-  const loaded = dataset.loadedThisRun
-    ? `loaded by this run in ${dataset.loadSeconds?.toFixed(0)} s (+ ${dataset.indexSeconds?.toFixed(0)} s indexes)`
-    : `reused (loaded ${dataset.loadedAt?.slice(0, 16).replace('T', ' ')} UTC in ${dataset.loadSeconds?.toFixed(0)} s)`;
-  const storage = dataset.storageBytes ? `, ${(dataset.storageBytes / 2 ** 30).toFixed(2)} GiB stored` : '';
+  const { machine, dataset, method } = result;
   const lines = [
-    '# Benchmark: customer lookup and timeline',
+    `# Benchmark: ${result.groups.map((group) => (group === 'lookup' ? 'customer lookup and timeline' : 'ingestion')).join(', ')}`,
     '',
     `${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · \`npm run bench\``,
     '',
-    `- **Dataset**: ${n(dataset.size.customers)} customers, ${n(dataset.size.interactions)} interactions, ${n(dataset.size.entries)} entries ` +
-      `in \`${result.database}\`${storage}; ${loaded}.`,
+  ];
+  if (dataset) {
+    const loaded = dataset.loadedThisRun
+      ? `loaded by this run in ${dataset.loadSeconds?.toFixed(0)} s (+ ${dataset.indexSeconds?.toFixed(0)} s indexes)`
+      : `reused (loaded ${dataset.loadedAt?.slice(0, 16).replace('T', ' ')} UTC in ${dataset.loadSeconds?.toFixed(0)} s)`;
+    const storage = dataset.storageBytes ? `, ${(dataset.storageBytes / 2 ** 30).toFixed(2)} GiB stored` : '';
+    lines.push(
+      `- **Dataset**: ${n(dataset.size.customers)} customers, ${n(dataset.size.interactions)} interactions, ${n(dataset.size.entries)} entries ` +
+        `in \`${result.database}\`${storage}; ${loaded}.`,
+    );
+  }
+  lines.push(
     `- **Machine**: ${machine.cpuModel}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; ` +
       `FerretDB ${machine.ferretdb ?? 'n/a (not FerretDB)'}${machine.ferretdbLocalBuild ? ` (local build ${machine.ferretdbLocalBuild})` : ''} (wire ${machine.wireVersion}); Redis ${machine.redis ?? 'n/a'}. Client and servers on the same machine; ` +
       `load average ${result.loadAverage.start.toFixed(1)} when measuring began, ${result.loadAverage.end.toFixed(1)} at the end.`,
-    `- **Method**: one operation at a time; ${n(result.method.warmup)} warm-up then ${n(result.method.samples)} timed samples per row, ` +
-      `or fewer when a row's ${result.method.maxSecondsPerScenario} s budget runs out (column n; * = cut short); process.hrtime.bigint; every answer checked; ` +
-      `mongoose pool ${result.method.mongoPoolSize}. Times in ms.`,
+  );
+  if (method && result.scenarios.length > 0) {
+    lines.push(
+      `- **Method**: one operation at a time; ${n(method.warmup)} warm-up then ${n(method.samples)} timed samples per row, ` +
+        `or fewer when a row's ${method.maxSecondsPerScenario} s budget runs out (column n; * = cut short); process.hrtime.bigint; every answer checked; ` +
+        `mongoose pool ${method.mongoPoolSize}. Times in ms.`,
+      '',
+      '| scenario | p50 | p99 | target p99 | | n | min | p90 | max | mean | ops/s |',
+      '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|',
+      ...result.scenarios.map(
+        (row) =>
+          `| ${row.title} | ${ms(row.p50Ms)} | **${ms(row.p99Ms)}** | ${row.targetP99Ms !== undefined ? `< ${row.targetP99Ms}` : ''} | ` +
+          `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${n(row.samples)}${row.truncated ? '*' : ''} | ${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} | ${n(row.opsPerSec)} |`,
+      ),
+      '',
+      ...result.notes.map((note) => `- ${note}`),
+      '',
+      'What each row does:',
+      '',
+      ...result.scenarios.map((row) => `- *${row.title}*: ${row.does}.`),
+      '',
+    );
+  } else {
+    lines.push('', ...result.notes.map((note) => `- ${note}`), ...(result.notes.length ? [''] : []));
+  }
+  if (result.ingestion) lines.push(...ingestionMarkdown(result.ingestion));
+  return lines.join('\n');
+}
+
+function ingestionMarkdown(ingestion: IngestionResult): string[] {
+  const { setup } = ingestion;
+  return [
+    '## Ingestion',
     '',
-    '| scenario | p50 | p99 | target p99 | | n | min | p90 | max | mean | ops/s |',
-    '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|',
-    ...result.scenarios.map(
+    `- **Method**: the whole app in-process (\`startSwitchboard\`, all roles, mongoose pool ${setup.mongoPoolSize}) on a fresh database \`${ingestion.database}\` (dropped first), ` +
+      `with the Twilio stand-in and an SMTP sink instead of the network; ${n(setup.smsCustomers)} texting customers and ${n(setup.emailSenders)} email senders created before timing; ` +
+      `${setup.warmup} untimed warm-up texts; email acknowledgements ${setup.emailAcknowledge ? 'on' : 'off (the default)'}. ` +
+      `Requests are sent with a fixed number in flight; latency per request (ms), throughput = accepted / wall time of the row; ` +
+      `no new request after ${setup.maxSecondsPerRow} s (n column, * = cut short). After each row the store is read back: every message must be recorded exactly once. ` +
+      `Load average ${ingestion.loadAverage.start.toFixed(1)} when the group began, ${ingestion.loadAverage.end.toFixed(1)} at the end.`,
+    '',
+    '| row | in flight | n | throughput /s | p50 | p90 | p99 | max | wall s | stored |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|',
+    ...ingestion.rows.map(
       (row) =>
-        `| ${row.title} | ${ms(row.p50Ms)} | **${ms(row.p99Ms)}** | ${row.targetP99Ms !== undefined ? `< ${row.targetP99Ms}` : ''} | ` +
-        `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${n(row.samples)}${row.truncated ? '*' : ''} | ${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} | ${n(row.opsPerSec)} |`,
+        `| ${row.title} | ${row.concurrency} | ${n(row.accepted)}${row.accepted < row.sent ? ` of ${n(row.sent)}` : ''}${row.truncated ? '*' : ''} | **${row.throughputPerSec.toFixed(1)}** | ` +
+        `${ms(row.p50Ms)} | ${ms(row.p90Ms)} | **${ms(row.p99Ms)}** | ${ms(row.maxMs)} | ${row.wallSeconds.toFixed(1)} | ${row.verification.ok ? 'ok' : '**FAIL**'} |`,
     ),
     '',
-    ...result.notes.map((note) => `- ${note}`),
+    ...ingestion.notes.map((note) => `- ${note}`),
+    ...(ingestion.notes.length ? [''] : []),
+    'What each row does, and what the store held afterwards:',
     '',
-    'What each row does:',
-    '',
-    ...result.scenarios.map((row) => `- *${row.title}*: ${row.does}.`),
+    ...ingestion.rows.map((row) => `- *${row.title}*: ${row.does}. Stored: ${row.verification.detail}.`),
     '',
   ];
-  return lines.join('\n');
 }
 
 /** Writes through a temporary file and a rename, so a crashed run never leaves half a report. */
@@ -151,7 +203,7 @@ export function writeResults(resultsDir: string, result: BenchResult, tag?: stri
   const files = [
     path.join(resultsDir, `${base}.json`),
     path.join(resultsDir, `${base}.md`),
-    path.join(resultsDir, 'runs', `${stamp}-c${result.dataset.size.customers}.json`),
+    path.join(resultsDir, 'runs', `${stamp}-${[...(result.dataset ? [`c${result.dataset.size.customers}`] : []), ...(result.ingestion ? ['ingestion'] : [])].join('-')}.json`),
   ];
   const json = `${JSON.stringify(result, null, 2)}\n`;
   writeAtomically(files[0], json);

@@ -8,15 +8,17 @@ import { createLogger } from '../src/platform/logger';
 import { connectMongo } from '../src/platform/mongo';
 import { createRedis } from '../src/platform/redis';
 import { datasetSize, type DatasetSize } from './dataset';
-import { ensureDataset } from './load';
-import { datasetSummary, describeMachine, toMarkdown, writeResults, type BenchResult, type ScenarioResult } from './report';
+import { defaultIngestion, runIngestion, type IngestionResult } from './ingestion';
+import { ensureDataset, type DatasetMarker } from './load';
+import { datasetSummary, describeMachine, toMarkdown, writeResults, type BenchGroup, type BenchResult, type ScenarioResult } from './report';
 import { floorScenarios, httpClient, httpScenarios, serviceScenarios, type Scenario } from './scenarios';
 import { measure, summarize } from './stats';
 
 /**
  * `npm run bench`: loads (once) a dataset of 100,000 customers and 1,000,000 interaction entries
  * into its own database, then measures customer lookup by phone and the timeline's first page
- * through the real services and over real HTTP. Writes bench/results/latest.{json,md}.
+ * through the real services and over real HTTP; then (bench/ingestion.ts) inbound SMS webhooks and
+ * SMTP email per second against the whole app in a fresh database. Writes bench/results/latest.{json,md}.
  */
 
 const fullCustomers = 100_000;
@@ -32,6 +34,11 @@ const usage = `usage: npm run bench -- [options]
   --batch N       customers per insert batch while loading (default 1000)
   --db NAME       database (default switchboard_bench, or switchboard_bench_<customers> for other sizes)
   --no-http       skip the HTTP scenarios
+  --only GROUP    run one group: lookup or ingestion (results then go to latest-GROUP.* unless --tag)
+  --no-ingestion  skip the ingestion group (inbound SMS webhooks and SMTP email per second)
+  --sms N         distinct texts per SMS ingestion row (default ${defaultIngestion.sms})
+  --emails N      emails in the email ingestion row (default ${defaultIngestion.emails})
+  --ingest-seconds N  time budget per ingestion row (default ${defaultIngestion.maxSeconds}); no new request starts after it
   --tag NAME      write bench/results/latest-NAME.* instead of latest.* (for experiments)
   --note TEXT     add a line to the report's notes (what was different about this run)
 
@@ -48,6 +55,10 @@ interface Options {
   tag?: string;
   notes: string[];
   http: boolean;
+  groups: BenchGroup[];
+  sms: number;
+  emails: number;
+  ingestSeconds: number;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -60,6 +71,10 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     batch: 1000,
     notes: [],
     http: true,
+    groups: ['lookup', 'ingestion'],
+    sms: defaultIngestion.sms,
+    emails: defaultIngestion.emails,
+    ingestSeconds: defaultIngestion.maxSeconds,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
@@ -83,6 +98,16 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--reload': options.reload = true; break;
       case '--db': options.db = value(); break;
       case '--no-http': options.http = false; break;
+      case '--only': {
+        const group = value();
+        if (group !== 'lookup' && group !== 'ingestion') throw new UsageError(`--only takes lookup or ingestion, got ${group}`);
+        options.groups = [group];
+        break;
+      }
+      case '--no-ingestion': options.groups = options.groups.filter((group) => group !== 'ingestion'); break;
+      case '--sms': options.sms = Math.max(1, count()); break;
+      case '--emails': options.emails = Math.max(1, count()); break;
+      case '--ingest-seconds': options.ingestSeconds = Math.max(1, count()); break;
       case '--note': options.notes.push(value()); break;
       case '--tag': options.tag = value().replace(/[^A-Za-z0-9_-]/g, '-'); break;
       case '--help': case '-h': process.stdout.write(`${usage}\n`); process.exit(0); break;
@@ -90,6 +115,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     }
   }
   if (options.samples < 1) throw new UsageError('--samples must be at least 1');
+  if (options.groups.length === 0) throw new UsageError('nothing to run (--only lookup with --no-ingestion?)');
   return options;
 }
 
@@ -102,7 +128,7 @@ function withDatabase(uri: string, database: string): string {
   return uri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?/, `$1/${database}`);
 }
 
-function benchConfig(database: string): Config {
+function benchConfig(database: string, overrides: Record<string, string | number> = {}): Config {
   const quiet = { NODE_ENV: 'test', LOG_LEVEL: 'silent' };
   const base = loadConfig(process.env, quiet);
   return loadConfig(process.env, {
@@ -112,6 +138,7 @@ function benchConfig(database: string): Config {
     HOST: '127.0.0.1',
     PORT: 0,
     AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    ...overrides,
   });
 }
 
@@ -188,81 +215,109 @@ async function main(): Promise<void> {
   const config = benchConfig(database);
   const startedAt = new Date().toISOString();
   const log = createLogger(config.LOG_LEVEL);
-
-  // 1. The dataset.
-  const loader = await openLoaderConnection(config.MONGODB_URI);
-  const load = await ensureDataset(loader, { size, reload: options.reload, batchCustomers: options.batch, progress });
-  if (!load.loaded) progress(`dataset already loaded in ${database} (${size.customers.toLocaleString('en-US')} customers); --reload to load again`);
-  const stats = (await loader.db!.command({ dbStats: 1 }).catch(() => null)) as { totalSize?: number; storageSize?: number } | null;
-  await loader.close();
-
-  // 2. In-process, through the services the app builds.
-  const mongo = await connectMongo(config.MONGODB_URI, log);
-  const redis = createRedis(config.REDIS_URL);
   const results: ScenarioResult[] = [];
-  const created: string[] = [];
   let machine: BenchResult['machine'] | undefined;
-  let loadStart = 0;
-  try {
-    const services = buildServices(config, { mongo, redis, log });
-    // The repositories register their models; let their index checks finish before timing.
-    await Promise.all(Object.values(mongo.models).map((model) => model.init()));
-    machine = await describeMachine(mongo, redis, config.MONGODB_URI);
-    loadStart = os.loadavg()[0];
-    progress(`measuring: ${options.warmup} warm-up + ${options.samples} samples per scenario`);
-    results.push(...(await runScenarios(floorScenarios(mongo, size), 'driver', options)));
-    results.push(...(await runScenarios(serviceScenarios(services, size, created), 'service', options)));
-  } finally {
-    // New callers created by the create-path scenario are removed, so the dataset stays as loaded.
-    for (const id of created) {
-      const customer = await mongo.collection('customers').findOne({ _id: id as never });
-      for (const phone of (customer?.phones as { value: string }[] | undefined) ?? []) {
-        await mongo.collection('customer_identities').deleteOne({ _id: `phone:${phone.value}` as never });
-      }
-      await mongo.collection('customers').deleteOne({ _id: id as never });
-    }
-    await redis.quit().catch(() => redis.disconnect());
-    await mongo.close();
-  }
+  let loadStart: number | undefined;
+  let lookup: { load: { marker: DatasetMarker; loaded: boolean }; storageBytes: number | null } | undefined;
+  let ingestion: IngestionResult | null = null;
 
-  // 3. Over HTTP, through the whole app.
-  if (options.http) {
-    const app = await startSwitchboard(config, { log });
-    const email = `bench-agent-${Date.now().toString(36)}@bench.switchboard.local`;
-    const password = randomBytes(16).toString('hex');
-    const user = await app.services.auth.createUser({ email, password, role: 'agent', name: 'Bench Agent' });
-    const client = httpClient(app.url!);
+  if (options.groups.includes('lookup')) {
+    // 1. The dataset.
+    const loader = await openLoaderConnection(config.MONGODB_URI);
+    const load = await ensureDataset(loader, { size, reload: options.reload, batchCustomers: options.batch, progress });
+    if (!load.loaded) progress(`dataset already loaded in ${database} (${size.customers.toLocaleString('en-US')} customers); --reload to load again`);
+    const stats = (await loader.db!.command({ dbStats: 1 }).catch(() => null)) as { totalSize?: number; storageSize?: number } | null;
+    await loader.close();
+    lookup = { load, storageBytes: stats?.totalSize ?? stats?.storageSize ?? null };
+
+    // 2. In-process, through the services the app builds.
+    const mongo = await connectMongo(config.MONGODB_URI, log);
+    const redis = createRedis(config.REDIS_URL);
+    const created: string[] = [];
     try {
-      const login = await client.post('/api/auth/login', { email, password });
-      if (login.status !== 200) throw new Error(`bench login failed: HTTP ${login.status} ${login.body}`);
-      client.authorize((JSON.parse(login.body) as { token: string }).token);
-      results.push(...(await runScenarios(httpScenarios(client, size), 'http', options)));
+      const services = buildServices(config, { mongo, redis, log });
+      // The repositories register their models; let their index checks finish before timing.
+      await Promise.all(Object.values(mongo.models).map((model) => model.init()));
+      machine = await describeMachine(mongo, redis, config.MONGODB_URI);
+      loadStart = os.loadavg()[0];
+      progress(`measuring: ${options.warmup} warm-up + ${options.samples} samples per scenario`);
+      results.push(...(await runScenarios(floorScenarios(mongo, size), 'driver', options)));
+      results.push(...(await runScenarios(serviceScenarios(services, size, created), 'service', options)));
     } finally {
-      client.close();
-      await app.mongo.collection('users').deleteOne({ _id: user.id as never }).catch(() => undefined);
-      await app.close();
+      // New callers created by the create-path scenario are removed, so the dataset stays as loaded.
+      for (const id of created) {
+        const customer = await mongo.collection('customers').findOne({ _id: id as never });
+        for (const phone of (customer?.phones as { value: string }[] | undefined) ?? []) {
+          await mongo.collection('customer_identities').deleteOne({ _id: `phone:${phone.value}` as never });
+        }
+        await mongo.collection('customers').deleteOne({ _id: id as never });
+      }
+      await redis.quit().catch(() => redis.disconnect());
+      await mongo.close();
+    }
+
+    // 3. Over HTTP, through the whole app.
+    if (options.http) {
+      const app = await startSwitchboard(config, { log });
+      const email = `bench-agent-${Date.now().toString(36)}@bench.switchboard.local`;
+      const password = randomBytes(16).toString('hex');
+      const user = await app.services.auth.createUser({ email, password, role: 'agent', name: 'Bench Agent' });
+      const client = httpClient(app.url!);
+      try {
+        const login = await client.post('/api/auth/login', { email, password });
+        if (login.status !== 200) throw new Error(`bench login failed: HTTP ${login.status} ${login.body}`);
+        client.authorize((JSON.parse(login.body) as { token: string }).token);
+        results.push(...(await runScenarios(httpScenarios(client, size), 'http', options)));
+      } finally {
+        client.close();
+        await app.mongo.collection('users').deleteOne({ _id: user.id as never }).catch(() => undefined);
+        await app.close();
+      }
     }
   }
 
-  // 4. The report.
-  if (!machine) throw new Error('machine description missing');
+  // 4. Ingestion: inbound SMS webhooks and SMTP email per second, in a database of its own.
+  if (options.groups.includes('ingestion')) {
+    progress(`ingestion: ${options.sms} texts per SMS row, ${options.emails} emails, ${options.ingestSeconds} s budget per row`);
+    const measured = await runIngestion(
+      { ...defaultIngestion, database: 'switchboard_bench_ingest', sms: options.sms, emails: options.emails, maxSeconds: options.ingestSeconds, progress },
+      benchConfig,
+      log,
+    );
+    ingestion = measured.result;
+    machine ??= measured.machine;
+    loadStart ??= ingestion.loadAverage.start;
+  }
+
+  // 5. The report.
+  if (!machine || loadStart === undefined) throw new Error('machine description missing');
   const result: BenchResult = {
-    benchmark: 'customer-lookup-and-timeline',
+    benchmark: options.groups[0] === 'lookup' ? 'customer-lookup-and-timeline' : 'ingestion',
+    groups: options.groups,
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    database,
-    dataset: datasetSummary(load.marker, load.loaded, stats?.totalSize ?? stats?.storageSize ?? null),
-    method: { warmup: options.warmup, samples: options.samples, maxSecondsPerScenario: options.maxSeconds, concurrency: 1, clock: 'process.hrtime.bigint', mongoPoolSize },
+    database: lookup ? database : null,
+    dataset: lookup ? datasetSummary(lookup.load.marker, lookup.load.loaded, lookup.storageBytes) : null,
+    method: lookup ? { warmup: options.warmup, samples: options.samples, maxSecondsPerScenario: options.maxSeconds, concurrency: 1, clock: 'process.hrtime.bigint', mongoPoolSize } : null,
     loadAverage: { start: loadStart, end: os.loadavg()[0] },
     scenarios: results,
-    notes: [...options.notes, ...notesFor(results, size)],
+    ingestion,
+    notes: [...options.notes, ...(lookup ? notesFor(results, size) : [])],
   };
-  const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, options.tag ?? (fullSize ? undefined : String(options.customers)));
+  // latest.* is the full run of both groups; a single group writes beside it instead of over it.
+  const single = options.groups.length === 1 ? options.groups[0] : undefined;
+  const tag = options.tag ?? (single === 'ingestion' ? 'ingestion' : !fullSize ? String(options.customers) : single);
+  const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, tag);
   process.stdout.write(toMarkdown(result));
   progress(`wrote ${files.map((file) => path.relative(projectRoot(), file)).join(', ')}`);
   const failed = results.filter((row) => row.pass === false);
   if (failed.length > 0) progress(`targets missed: ${failed.map((row) => row.id).join(', ')}`);
+  const unverified = ingestion?.rows.filter((row) => !row.verification.ok) ?? [];
+  if (unverified.length > 0) {
+    progress(`ingestion rows that did not store every message exactly once: ${unverified.map((row) => row.id).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {

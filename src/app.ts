@@ -9,6 +9,9 @@ import { InteractionRepository, InteractionService, interactionRoutes } from './
 import { DepartmentService, departmentRoutes } from './tasks';
 import { createChannels, replyRoutes, type ChannelModule } from './channels';
 import { QueueFactory } from './platform/queues';
+import { createRouting, type RoutingModule, type RoutingOptions } from './routing';
+import { createRealtimeGateway, type RealtimeGateway } from './realtime';
+import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry } from './platform/http/route';
@@ -32,6 +35,9 @@ export interface Switchboard {
   services: Services;
   queues: QueueFactory;
   channels: ChannelModule[];
+  /** Absent when started with `routing: false` (tests that drive their own routing module). */
+  routing?: RoutingModule;
+  realtime?: RealtimeGateway;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
@@ -65,7 +71,13 @@ function ephemeralSecret(log: Logger): string {
   return cachedEphemeralSecret;
 }
 
-export async function startSwitchboard(config: Config, options: { log?: Logger } = {}): Promise<Switchboard> {
+export interface StartOptions {
+  log?: Logger;
+  /** Routing settings (e.g. test queues), or false to leave routing and the realtime gateway out. */
+  routing?: RoutingOptions | false;
+}
+
+export async function startSwitchboard(config: Config, options: StartOptions = {}): Promise<Switchboard> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const mongo = await connectMongo(config.MONGODB_URI, log);
   const redis = createRedis(config.REDIS_URL);
@@ -79,6 +91,19 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
   const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
   const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions });
   if (config.UNSAFE_SKIP_TWILIO_SIGNATURE) log.warn('UNSAFE_SKIP_TWILIO_SIGNATURE is on: Twilio webhooks are NOT verified (development only)');
+  let routing: RoutingModule | undefined;
+  let realtime: RealtimeGateway | undefined;
+  if (options.routing !== false) {
+    const routingModule = createRouting({ config, log, redis, mongo, queues, interactions: services.interactions, customers: services.customers }, options.routing ?? {});
+    const voice = channels.find((channel) => channel.name === 'voice') as (ChannelModule & { calls?: CallControlService }) | undefined;
+    routingModule.setConnector(async ({ interactionId, agentId }) => {
+      await voice?.calls?.connectCallToAgent({ interactionId, agentId });
+    });
+    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk });
+    routingModule.onEvent((event) => gateway.deliver(event));
+    routing = routingModule;
+    realtime = gateway;
+  }
   if (!config.TWILIO_AUTH_TOKEN) log.warn('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: Twilio webhooks answer 503 and SMS/calls cannot be sent');
   let draining = false;
   let server: http.Server | undefined;
@@ -89,7 +114,7 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
       log,
       version,
       registry,
-      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers)],
+      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers), ...(routing ? [routing.router(registry)] : [])],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
         { name: 'redis', check: () => pingRedis(redis) },
@@ -97,6 +122,7 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
       isDraining: () => draining,
     });
     server = http.createServer(app);
+    if (realtime) await realtime.attach(server);
     // Longer than a typical load balancer's idle timeout, so the balancer closes first.
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -109,11 +135,14 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
   }
 
   for (const channel of channels) await channel.start();
+  await routing?.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      // Sockets first: the gateway leaves the HTTP server to us, which then drains requests.
+      await realtime?.close();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();
@@ -123,11 +152,12 @@ export async function startSwitchboard(config: Config, options: { log?: Logger }
         clearTimeout(deadline);
       }
       for (const channel of channels) await channel.close();
+      await routing?.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       await closeMongo(mongo);
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, url, close };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, url, close };
 }

@@ -46,7 +46,7 @@ describe('platform', () => {
     const login = response.body.paths['/api/auth/login'].post;
     expect(login.requestBody.content['application/json'].schema.required).toEqual(['email', 'password']);
     const timeline = response.body.paths['/api/customers/{id}/timeline'].get;
-    expect(timeline.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['id', 'cursor', 'limit', 'channel']);
+    expect(timeline.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['id', 'cursor', 'limit', 'channel', 'include']);
     expect(timeline.responses['401']).toBeDefined();
     const docs = await request(app, 'GET', '/api/docs/');
     expect(docs.status).toBe(200);

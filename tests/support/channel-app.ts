@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../../scripts/standins/twilio-standin';
+import type { StartOptions } from '../../src/app';
 import { startTestApp, type TestApp } from './test-app';
 
 /** A port that was free a moment ago, so PUBLIC_BASE_URL can be known before the app starts. */
@@ -26,7 +27,7 @@ export interface ChannelTestApp {
  * The app wired to a local Twilio stand-in (REST calls go there; its status callbacks come back
  * signed). PUBLIC_BASE_URL is the app's real local address, so signatures are checked for real.
  */
-export async function startChannelTestApp(overrides: Record<string, string | number> = {}): Promise<ChannelTestApp> {
+export async function startChannelTestApp(overrides: Record<string, string | number> = {}, options: Omit<StartOptions, 'log'> = {}): Promise<ChannelTestApp> {
   const credentials = standinCredentials();
   const twilio = await startTwilioStandin({ ...credentials, callbackDelayMs: 5 });
   const port = await freePort();
@@ -39,7 +40,7 @@ export async function startChannelTestApp(overrides: Record<string, string | num
     TWILIO_NUMBERS: '+862150000000,+862150000001',
     SMTP_PORT: await freePort(),
     ...overrides,
-  });
+  }, options);
   return {
     app,
     twilio,

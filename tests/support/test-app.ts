@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startSwitchboard, type Switchboard } from '../../src/app';
+import { startSwitchboard, type StartOptions, type Switchboard } from '../../src/app';
 import { loadConfig, type Config } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/logger';
 import type { Role } from '../../src/platform/http/principal';
@@ -32,9 +32,9 @@ export function testConfig(overrides: Record<string, string | number> = {}): Con
   });
 }
 
-export async function startTestApp(overrides: Record<string, string | number> = {}): Promise<TestApp> {
+export async function startTestApp(overrides: Record<string, string | number> = {}, options: Omit<StartOptions, 'log'> = {}): Promise<TestApp> {
   const config = testConfig(overrides);
-  const app = await startSwitchboard(config, { log: createLogger(config.LOG_LEVEL) });
+  const app = await startSwitchboard(config, { ...options, log: createLogger(config.LOG_LEVEL) });
   const destroy = async () => {
     await app.mongo.dropDatabase().catch(() => undefined);
     const keys = await app.redis.keys(`${config.REDIS_KEY_PREFIX}*`).catch(() => [] as string[]);

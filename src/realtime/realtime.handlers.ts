@@ -1,0 +1,84 @@
+import type { Socket } from 'socket.io';
+import type { z } from 'zod';
+import type { AuthService } from '../auth';
+import { AppError, type ErrorCode } from '../platform/errors';
+import type { Principal, Role } from '../platform/http/principal';
+import type { Logger } from '../platform/logger';
+import { parseOrThrow } from '../platform/validation';
+import type { AgentDesk } from '../routing/routing.contracts';
+import type { Replay } from './event-log.repository';
+import { completeWorkSchema, queueRoomSchema, reservationSchema, setStateSchema, syncSchema } from './realtime.schemas';
+
+export interface SocketData {
+  principal: Principal;
+  /** Kept to re-check the account on every action: a disabled user loses the socket at once. */
+  token: string;
+}
+
+export type GatewaySocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>;
+
+export type Ack = { ok: true; data: unknown } | { ok: false; error: { code: ErrorCode; message: string; details?: unknown } };
+
+/** Users who sit at a desk and take contacts; supervisors act on their own desk only. */
+export const deskRoles: ReadonlySet<Role> = new Set(['agent', 'supervisor']);
+export const supervisorRoles: ReadonlySet<Role> = new Set(['supervisor', 'admin']);
+const everyone: ReadonlySet<Role> = new Set(['agent', 'supervisor', 'admin', 'department']);
+
+export interface HandlerDeps {
+  auth: AuthService;
+  desk: AgentDesk;
+  log: Logger;
+  /** Missed events since `lastEventId`, plus a snapshot when the log has a gap and the user has a desk. */
+  sync(principal: Principal, lastEventId: string): Promise<Replay & { snapshot?: unknown }>;
+}
+
+/** Maps any failure to an acknowledgement; unknown errors are logged with their stack and hidden. */
+export function toAck(error: unknown, log: Logger, context: Record<string, unknown>): Ack {
+  if (error instanceof AppError) {
+    return { ok: false, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+  }
+  log.error({ err: error, ...context }, 'socket action failed');
+  return { ok: false, error: { code: 'internal', message: 'Something went wrong on our side; try again' } };
+}
+
+/**
+ * Registers the agent actions on a socket. Each handler is an edge: check the role, validate the
+ * payload with zod, make one call, acknowledge `{ ok, data | error }`. The acting agent is always
+ * the socket's own user, never a payload field.
+ */
+export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void {
+  const on = <Schema extends z.ZodType>(name: string, roles: ReadonlySet<Role>, schema: Schema, work: (input: z.output<Schema>, principal: Principal) => Promise<unknown>) => {
+    socket.on(name, async (...args: unknown[]) => {
+      const ack = args.find((arg): arg is (answer: Ack) => void => typeof arg === 'function');
+      // An action without an acknowledgement cannot report its outcome; clients must ask for one.
+      if (!ack) return;
+      const payload = typeof args[0] === 'function' ? undefined : args[0];
+      const context = { userId: socket.data.principal.id, socketId: socket.id, action: name };
+      try {
+        const principal = await deps.auth.authenticate({ bearer: socket.data.token });
+        if (!roles.has(principal.role)) throw new AppError('forbidden', `Your role (${principal.role}) cannot ${name}`, { action: name, role: principal.role });
+        const input = parseOrThrow(schema, payload ?? {}, 'payload');
+        ack({ ok: true, data: await work(input, principal) });
+      } catch (error) {
+        ack(toAck(error, deps.log, context));
+        if (error instanceof AppError && error.code === 'unauthenticated') socket.disconnect(true);
+      }
+    });
+  };
+
+  on('state:set', deskRoles, setStateSchema, (input, principal) => deps.desk.setAgentState(principal.id, input.state, input.reason));
+  on('offer:accept', deskRoles, reservationSchema, (input, principal) => deps.desk.accept(principal.id, input.reservationId));
+  on('offer:reject', deskRoles, reservationSchema, (input, principal) => deps.desk.reject(principal.id, input.reservationId));
+  on('work:complete', deskRoles, completeWorkSchema, (input, principal) =>
+    deps.desk.completeWork(principal.id, input.interactionId, { disposition: input.disposition, notes: input.notes }),
+  );
+  on('sync', everyone, syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
+  on('queue:join', supervisorRoles, queueRoomSchema, async (input) => {
+    await socket.join(`queue:${input.queue}`);
+    return { room: `queue:${input.queue}` };
+  });
+  on('queue:leave', supervisorRoles, queueRoomSchema, async (input) => {
+    await socket.leave(`queue:${input.queue}`);
+    return { room: `queue:${input.queue}` };
+  });
+}

@@ -1,0 +1,47 @@
+import type { CustomerService, Customer } from '../customers';
+import type { InteractionService } from '../interactions';
+import type { Logger } from '../platform/logger';
+import { assembleScreenPop, type ScreenPop } from './screen-pop';
+import type { SmsConsentReader } from './sms-consent.repository';
+
+// Tombstone chains are short; a longer one is a merge bug, and the pop shows the last record reached.
+const maxMergeHops = 4;
+
+/** Gathers what an agent sees when a contact is offered: the contact, the customer, their history. */
+export class ScreenPopService {
+  constructor(
+    private readonly customers: CustomerService,
+    private readonly interactions: InteractionService,
+    private readonly consents: SmsConsentReader | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  async build(interactionId: string): Promise<ScreenPop> {
+    const interaction = await this.interactions.getInteraction(interactionId);
+    const customer = await this.liveCustomer(interaction.customerId);
+    const [timeline, smsOptedOut] = await Promise.all([
+      this.interactions.getTimeline(customer.id, { limit: 20 }),
+      this.smsOptedOut(customer, interactionId),
+    ]);
+    return assembleScreenPop({ interaction, customer, timeline: timeline.items, smsOptedOut, now: new Date() });
+  }
+
+  /** A merged customer's interactions move to the survivor, so the pop shows the survivor. */
+  private async liveCustomer(customerId: string): Promise<Customer> {
+    let customer = await this.customers.getCustomer(customerId);
+    for (let hop = 0; customer.mergedInto && hop < maxMergeHops; hop++) customer = await this.customers.getCustomer(customer.mergedInto);
+    return customer;
+  }
+
+  // Consent is a nice-to-have in the pop: a failed read shows "unknown" rather than failing the offer.
+  private async smsOptedOut(customer: Customer, interactionId: string): Promise<boolean | null> {
+    if (!this.consents) return null;
+    const numbers = customer.phones.filter((phone) => phone.kind === 'e164').map((phone) => phone.value);
+    try {
+      return await this.consents.anyOptedOut(numbers);
+    } catch (error) {
+      this.log.warn({ err: error, interactionId, customerId: customer.id }, 'sms consent read failed');
+      return null;
+    }
+  }
+}

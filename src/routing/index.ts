@@ -1,0 +1,122 @@
+import path from 'node:path';
+import type { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { CustomerService } from '../customers';
+import type { Interaction, InteractionService } from '../interactions';
+import { projectRoot, type Config } from '../platform/config';
+import type { RouteRegistry } from '../platform/http/route';
+import type { Logger } from '../platform/logger';
+import type { QueueFactory } from '../platform/queues';
+import { AgentProfileRepository } from './agent-profile.repository';
+import { Matcher } from './matcher';
+import { loadQueuesConfig, parseQueuesConfig, type QueuesConfig } from './queue-config';
+import { QueueStats } from './queue-stats';
+import type { AgentDesk, RoutingEvent } from './routing.contracts';
+import { RoutingTimers } from './routing.jobs';
+import { routingRoutes } from './routing.routes';
+import { RoutingService, type Connector } from './routing.service';
+import { RoutingStore } from './routing.store';
+
+export * from './routing.contracts';
+export { AgentProfileRepository, defaultCapacity, type AgentProfile } from './agent-profile.repository';
+export { parseQueuesConfig, loadQueuesConfig, priorityScore, overflowTarget, type QueuesConfig, type QueueSettings } from './queue-config';
+export type { Connector } from './routing.service';
+
+/** Where the routing queues are configured; a constant until the lead adds a setting (e.g. QUEUES_FILE). */
+const queuesFile = path.join(projectRoot(), 'config', 'queues.json');
+
+/** How long an agent with no live connection keeps their state before going offline (a page reload is not a logout). */
+export const presenceGraceMs = 10_000;
+
+export interface RoutingDeps {
+  config: Config;
+  log: Logger;
+  redis: Redis;
+  mongo: Connection;
+  queues: QueueFactory;
+  interactions: InteractionService;
+  customers: CustomerService;
+}
+
+export interface RoutingOptions {
+  /** A queues document (tests) instead of config/queues.json. */
+  queuesConfig?: unknown;
+  presenceGraceMs?: number;
+}
+
+export interface RoutingModule {
+  desk: AgentDesk;
+  onEvent(listener: (event: RoutingEvent) => void | Promise<void>): void;
+  enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date }): Promise<{ queue: string; added: boolean }>;
+  cancel(interactionId: string, reason: string): Promise<void>;
+  /** Bridges an accepted voice contact to the agent (the voice channel's connectCallToAgent); default no-op. */
+  setConnector(connector: Connector): void;
+  profiles: AgentProfileRepository;
+  queuesConfig: QueuesConfig;
+  /** Starts the timer worker, times out offers whose timers were lost, and matches every queue. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+  router(registry: RouteRegistry): Router;
+}
+
+const endedStatuses = new Set<Interaction['status']>(['abandoned', 'closed', 'failed']);
+
+/** Routing and agent presence: queues, offers with timeouts, capacity, wrap-up. */
+export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): RoutingModule {
+  const log = deps.log.child({ module: 'routing' });
+  const queuesConfig = options.queuesConfig !== undefined ? parseQueuesConfig(options.queuesConfig, 'queuesConfig') : loadQueuesConfig(queuesFile);
+  const store = new RoutingStore(deps.redis, deps.config.REDIS_KEY_PREFIX);
+  const profiles = new AgentProfileRepository(deps.mongo);
+  const timers = new RoutingTimers(deps.queues);
+  const service = new RoutingService({
+    store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, log,
+    presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs,
+  });
+  const matcher = new Matcher({
+    store, profiles, queues: queuesConfig, interactions: deps.interactions, log,
+    offered: async (reservation) => {
+      await timers.reservationTimeout(reservation.id, new Date(reservation.expiresAt).getTime() - Date.now());
+      const { weight: _weight, ...offer } = reservation;
+      await service.emit({ type: 'offer', agentId: reservation.agentId, reservation: offer });
+    },
+    queueChanged: (queue) => service.emit({ type: 'queue_changed', queue }),
+  });
+  service.matcher = matcher;
+  let closed = false;
+
+  deps.interactions.onChange(async ({ interaction, created }) => {
+    if (closed) return;
+    if (endedStatuses.has(interaction.status)) {
+      await service.cancel(interaction.id, interaction.status);
+    } else if (interaction.status === 'queued' && interaction.queue) {
+      const enqueuedAt = new Date(interaction.queuedAt ?? interaction.createdAt);
+      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, queue: interaction.queue, enqueuedAt });
+    } else if (created && interaction.status === 'open' && interaction.direction === 'inbound' && queuesConfig.channelQueues[interaction.channel]) {
+      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, enqueuedAt: new Date(interaction.createdAt) });
+    }
+  });
+
+  let worker: ReturnType<RoutingTimers['startWorker']>;
+  return {
+    desk: service,
+    onEvent: (listener) => service.onEvent(listener),
+    enqueue: (input) => service.enqueue(input),
+    cancel: (interactionId, reason) => service.cancel(interactionId, reason),
+    setConnector: (connector) => service.setConnector(connector),
+    profiles,
+    queuesConfig,
+    async start() {
+      worker = timers.startWorker((job) => service.handleTimer(job));
+      const recovered = await service.recoverExpired();
+      if (recovered) log.info({ recovered }, 'expired offers recovered');
+      await matcher.request(queuesConfig.byName.keys());
+    },
+    async close() {
+      closed = true;
+      await worker?.close();
+      await matcher.stop();
+    },
+    router: (registry) => routingRoutes(registry, service, new QueueStats(store, queuesConfig, service), profiles),
+  };
+}

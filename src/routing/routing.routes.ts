@@ -1,0 +1,61 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { RouteRegistry } from '../platform/http/route';
+import { objectIdSchema } from '../platform/validation';
+import type { AgentProfileRepository } from './agent-profile.repository';
+import type { QueueStats } from './queue-stats';
+import type { RoutingService } from './routing.service';
+
+const tag = 'Routing';
+const staff = ['agent', 'supervisor', 'admin'] as const;
+const supervisors = ['supervisor', 'admin'] as const;
+
+const stateBody = z.object({ state: z.enum(['available', 'away', 'offline']), reason: z.string().trim().min(1).max(100).optional() });
+const reservationParams = z.object({ id: z.uuid() });
+const workParams = z.object({ interactionId: objectIdSchema });
+const completeBody = z.object({ disposition: z.string().trim().min(1).max(100).optional(), notes: z.string().max(5000).optional() });
+const agentParams = z.object({ id: objectIdSchema });
+const skillLevel = z.number().int().min(0).max(10);
+const weight = z.number().int().min(1).max(100);
+const profileBody = z.object({
+  skills: z.record(z.string().min(1).max(50), skillLevel).default({}),
+  queues: z.array(z.string().min(1).max(64)).max(100).default([]),
+  capacity: z.object({ voice: weight, sms: weight, email: weight }).partial().default({}),
+});
+
+/** The agent desk over REST (the socket gateway offers the same actions), plus supervisor views. */
+export function routingRoutes(registry: RouteRegistry, routing: RoutingService, stats: QueueStats, profiles: AgentProfileRepository): Router {
+  const router = Router();
+
+  registry.add(router, { method: 'get', path: '/api/routing/me', summary: 'My routing state, offers and work', tag, access: staff }, ({ principal }) => routing.snapshot(principal.id));
+
+  registry.add(router, { method: 'put', path: '/api/routing/me/state', summary: 'Set my state (available, away, offline)', tag, access: staff, body: stateBody }, ({ principal, body }) =>
+    routing.setAgentState(principal.id, body.state, body.reason),
+  );
+
+  registry.add(router, { method: 'post', path: '/api/routing/reservations/:id/accept', summary: 'Accept an offer made to me', tag, access: staff, params: reservationParams }, ({ principal, params }) =>
+    routing.accept(principal.id, params.id),
+  );
+
+  registry.add(router, { method: 'post', path: '/api/routing/reservations/:id/reject', summary: 'Reject an offer made to me', tag, access: staff, params: reservationParams }, ({ principal, params }) =>
+    routing.reject(principal.id, params.id),
+  );
+
+  registry.add(
+    router,
+    { method: 'post', path: '/api/routing/work/:interactionId/complete', summary: 'Complete my work on a contact and start wrap-up', tag, access: staff, params: workParams, body: completeBody },
+    ({ principal, params, body }) => routing.completeWork(principal.id, params.interactionId, body),
+  );
+
+  registry.add(router, { method: 'put', path: '/api/routing/agents/:id/state', summary: "Force an agent's state", tag, access: supervisors, params: agentParams, body: stateBody }, ({ params, body }) =>
+    routing.setAgentState(params.id, body.state, body.reason ?? (body.state === 'available' ? undefined : 'set by supervisor')),
+  );
+
+  registry.add(router, { method: 'put', path: '/api/routing/agents/:id/profile', summary: "Set an agent's skills, queues and capacity weights", tag, access: supervisors, params: agentParams, body: profileBody }, ({ params, body }) =>
+    profiles.save({ agentId: params.id, ...body }),
+  );
+
+  registry.add(router, { method: 'get', path: '/api/routing/queues', summary: 'Waiting contacts and agents per queue', tag, access: supervisors }, async () => ({ items: await stats.queues() }));
+
+  return router;
+}

@@ -1,0 +1,297 @@
+import type { CustomerService } from '../customers';
+import type { Interaction, InteractionService } from '../interactions';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import type { AgentProfileRepository } from './agent-profile.repository';
+import type { Matcher } from './matcher';
+import { isTier, priorityScore, type QueuesConfig } from './queue-config';
+import type { AgentDesk, AgentSnapshot, AgentState, RequestedAgentState, Reservation, RoutingEvent } from './routing.contracts';
+import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
+import type { RoutingStore, StoredReservation } from './routing.store';
+
+/** Offers an agent may miss in a row before routing sets them away, so callers stop ringing an empty desk. */
+export const maxMissedOffers = 3;
+
+export type Connector = (input: { interactionId: string; agentId: string }) => Promise<void>;
+export type RoutingListener = (event: RoutingEvent) => void | Promise<void>;
+
+export interface RoutingServiceDeps {
+  store: RoutingStore;
+  profiles: AgentProfileRepository;
+  queues: QueuesConfig;
+  interactions: InteractionService;
+  customers: CustomerService;
+  timers: RoutingTimers;
+  log: Logger;
+  presenceGraceMs: number;
+}
+
+const publicReservation = ({ weight: _weight, ...reservation }: StoredReservation): Reservation => reservation;
+
+/** Agent actions, queueing and timers; matching itself is the Matcher's. */
+export class RoutingService implements AgentDesk {
+  private readonly listeners: RoutingListener[] = [];
+  private connector: Connector = async () => undefined;
+  matcher!: Matcher;
+
+  constructor(private readonly deps: RoutingServiceDeps) {}
+
+  onEvent(listener: RoutingListener): void {
+    this.listeners.push(listener);
+  }
+
+  setConnector(connector: Connector): void {
+    this.connector = connector;
+  }
+
+  /** Tells listeners; called only after the change it reports is written. A failing listener is logged. */
+  async emit(event: RoutingEvent): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(event);
+      } catch (error) {
+        this.deps.log.error({ err: error, type: event.type }, 'routing listener failed');
+      }
+    }
+  }
+
+  private async emitAgent(agentId: string): Promise<AgentSnapshot> {
+    const snapshot = await this.snapshot(agentId);
+    await this.emit({ type: 'agent_state', agentId, snapshot });
+    return snapshot;
+  }
+
+  /** Queues an interaction for an agent; a second call for a contact already queued, offered or assigned does nothing. */
+  async enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date }): Promise<{ queue: string; added: boolean }> {
+    const { queues, store, log } = this.deps;
+    let queue = input.queue ?? queues.channelQueues[input.channel] ?? queues.defaultQueue;
+    if (!queues.byName.has(queue)) {
+      log.warn({ interactionId: input.interactionId, queue }, 'unknown queue: contact routed to the default queue');
+      queue = queues.defaultQueue;
+    }
+    const tier = await this.deps.customers.getCustomer(input.customerId).then((customer) => customer.tier, () => 'standard' as const);
+    const enqueuedAt = (input.enqueuedAt ?? new Date()).getTime();
+    const added = await store.enqueue({
+      interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt,
+      score: priorityScore(enqueuedAt, isTier(tier) ? tier : 'standard', queues.byName.get(queue)!),
+    });
+    if (added) {
+      log.info({ interactionId: input.interactionId, queue }, 'contact queued');
+      await this.emit({ type: 'queue_changed', queue });
+      void this.matcher.request([queue]);
+    }
+    return { queue, added };
+  }
+
+  /** Takes a contact out of routing (caller hung up, conversation closed): out of its queue, or its offer rescinded. */
+  async cancel(interactionId: string, reason: string): Promise<void> {
+    const contact = await this.deps.store.contact(interactionId);
+    if (!contact) return;
+    const result = await this.deps.store.cancel(interactionId, contact.queue);
+    if (result.state === 'removed') {
+      this.deps.log.info({ interactionId, queue: contact.queue, reason }, 'contact left the queue');
+      await this.emit({ type: 'queue_changed', queue: contact.queue });
+    } else if (result.state === 'reserved' && result.reservationId) {
+      await this.endOffer(result.reservationId, { state: 'rescinded', requeue: false, countMiss: false });
+      this.deps.log.info({ interactionId, reason }, 'offer rescinded');
+    }
+    // An assigned contact stays the agent's work until they complete it.
+  }
+
+  async snapshot(agentId: string): Promise<AgentSnapshot> {
+    const { store } = this.deps;
+    const [agent, offerIds, work] = await Promise.all([store.agent(agentId), store.offerIds(agentId), store.work(agentId)]);
+    const offers = (await Promise.all(offerIds.map((id) => store.reservation(id)))).flatMap((reservation) => (reservation?.state === 'pending' ? [publicReservation(reservation)] : []));
+    const active = work.filter((item) => item.phase === 'active');
+    const wrapping = work.filter((item) => item.phase === 'wrap_up');
+    let state: AgentState = agent.state;
+    let since = agent.since;
+    if (agent.state === 'available') {
+      // busy and wrap_up are derived from the work at hand, never stored.
+      if (active.length) {
+        state = 'busy';
+        since = active.map((item) => item.since).sort()[0];
+      } else if (wrapping.length) {
+        state = 'wrap_up';
+        since = wrapping.map((item) => item.since).sort().at(-1)!;
+      } else if (agent.load >= 100) {
+        // Full with offers alone (a call ringing at their desk).
+        state = 'busy';
+      }
+    }
+    return {
+      agentId,
+      state,
+      ...(agent.reason && agent.state !== 'available' ? { stateReason: agent.reason } : {}),
+      stateSince: since,
+      offers,
+      work: work.map(({ interactionId, channel, queue, phase, since: itemSince }) => ({ interactionId, channel, queue, phase, since: itemSince })),
+      load: agent.load,
+    };
+  }
+
+  async setAgentState(agentId: string, state: RequestedAgentState, reason?: string): Promise<AgentSnapshot> {
+    const { store } = this.deps;
+    const current = await store.agent(agentId);
+    if (current.state !== state || (current.reason ?? undefined) !== reason) {
+      await store.writeAgentState(agentId, state, state === 'available' ? undefined : reason, current.state !== 'available');
+      this.deps.log.info({ agentId, state }, 'agent state changed');
+    }
+    if (state !== 'available') {
+      // An agent who steps away should not keep contacts waiting on offers they will not see.
+      for (const reservationId of await store.offerIds(agentId)) {
+        await this.endOffer(reservationId, { state: 'rescinded', requeue: true, countMiss: false });
+      }
+    }
+    const snapshot = await this.emitAgent(agentId);
+    if (state === 'available') void this.matcher.request(await this.queuesOf(agentId));
+    return snapshot;
+  }
+
+  async accept(agentId: string, reservationId: string): Promise<Reservation> {
+    const { store, timers, log } = this.deps;
+    const reservation = await this.ownReservation(agentId, reservationId);
+    const since = new Date().toISOString();
+    const outcome = await store.accept(reservation, agentId, {
+      interactionId: reservation.interactionId, channel: reservation.channel, queue: reservation.queue, phase: 'active', since, reservationId, weight: reservation.weight,
+    });
+    if (outcome !== 'ok') throw new AppError('conflict', 'The offer is no longer pending', { reservationId, state: outcome });
+    await timers.cancelReservationTimeout(reservationId);
+    try {
+      // The call is bridged before the interaction says active, so "active" always means connected.
+      if (reservation.channel === 'voice') await this.connector({ interactionId: reservation.interactionId, agentId });
+      await this.deps.interactions.updateInteraction(reservation.interactionId, { status: 'active', agentId, answeredAt: new Date() });
+    } catch (error) {
+      await this.undoAccept(reservation);
+      throw error;
+    }
+    const accepted: Reservation = { ...publicReservation(reservation), state: 'accepted' };
+    log.info({ agentId, reservationId, interactionId: reservation.interactionId }, 'offer accepted');
+    await this.emit({ type: 'assigned', agentId, reservation: accepted });
+    await this.emitAgent(agentId);
+    return accepted;
+  }
+
+  async reject(agentId: string, reservationId: string): Promise<Reservation> {
+    await this.ownReservation(agentId, reservationId);
+    const ended = await this.endOffer(reservationId, { state: 'rejected', requeue: true, countMiss: false, expectedAgentId: agentId });
+    if (!ended) {
+      const current = await this.deps.store.reservation(reservationId);
+      throw new AppError('conflict', 'The offer is no longer pending', { reservationId, state: current?.state });
+    }
+    return ended;
+  }
+
+  async completeWork(agentId: string, interactionId: string, outcome: { disposition?: string; notes?: string }): Promise<AgentSnapshot> {
+    const { store, timers, queues, interactions } = this.deps;
+    const item = await store.workItem(agentId, interactionId);
+    if (!item) throw AppError.notFound('Work item', interactionId);
+    if (item.phase === 'wrap_up') return this.snapshot(agentId);
+    await store.putWorkItem(agentId, { ...item, phase: 'wrap_up', since: new Date().toISOString() });
+    await interactions.appendEntry(interactionId, {
+      kind: 'system', direction: 'internal', authorId: agentId,
+      data: { event: 'work_completed', ...(outcome.disposition ? { disposition: outcome.disposition } : {}) },
+      ...(outcome.notes ? { text: outcome.notes } : {}),
+    });
+    const interaction = await interactions.getInteraction(interactionId);
+    if (interaction.status === 'active') await interactions.updateInteraction(interactionId, { status: 'wrap_up' });
+    const wrapUpMs = (queues.byName.get(item.queue)?.wrapUpSeconds ?? 0) * 1000;
+    this.deps.log.info({ agentId, interactionId, wrapUpMs }, 'work completed');
+    if (wrapUpMs > 0) await timers.wrapUpEnd({ agentId, interactionId, reservationId: item.reservationId }, wrapUpMs);
+    else return this.endWrapUp(agentId, interactionId, item.reservationId);
+    return this.emitAgent(agentId);
+  }
+
+  async agentConnected(agentId: string, connectionId: string): Promise<AgentSnapshot> {
+    await this.deps.store.connect(agentId, connectionId);
+    return this.snapshot(agentId);
+  }
+
+  async agentDisconnected(agentId: string, connectionId: string): Promise<void> {
+    const { remaining, gen } = await this.deps.store.disconnect(agentId, connectionId);
+    // A page reload or a network blip reconnects within the grace period and changes nothing.
+    if (remaining === 0) await this.deps.timers.presenceGrace(agentId, gen, this.deps.presenceGraceMs);
+  }
+
+  /** Runs one timer job; each re-checks the state it would change. */
+  async handleTimer(job: RoutingTimerJob): Promise<void> {
+    if (job.kind === 'reservation-timeout') await this.endOffer(job.reservationId, { state: 'timeout', requeue: true, countMiss: true });
+    else if (job.kind === 'wrap-up-end') await this.endWrapUp(job.agentId, job.interactionId, job.reservationId);
+    else {
+      const agent = await this.deps.store.agent(job.agentId);
+      const connections = await this.deps.store.connectionCount(job.agentId);
+      if (connections === 0 && agent.presenceGen === job.generation && agent.state !== 'offline') {
+        await this.setAgentState(job.agentId, 'offline', 'disconnected');
+      }
+    }
+  }
+
+  /** Times out offers whose timer died with a process (called at start). */
+  async recoverExpired(): Promise<number> {
+    const expired = await this.deps.store.expiredPending(Date.now());
+    for (const reservationId of expired) await this.endOffer(reservationId, { state: 'timeout', requeue: true, countMiss: true });
+    return expired.length;
+  }
+
+  private async endWrapUp(agentId: string, interactionId: string, reservationId: string): Promise<AgentSnapshot> {
+    const item = await this.deps.store.workItem(agentId, interactionId);
+    if (item?.reservationId === reservationId) {
+      // The interaction is closed before the capacity is freed, so "available again" implies "closed";
+      // a retry after a crash in between finds it closed and only frees the capacity.
+      const interaction = await this.deps.interactions.getInteraction(interactionId).catch(() => null);
+      if (interaction?.status === 'wrap_up') {
+        await this.deps.interactions.updateInteraction(interactionId, { status: 'closed', ...(interaction.endedAt ? {} : { endedAt: new Date() }) });
+      }
+    }
+    const finished = await this.deps.store.finishWork(agentId, interactionId, reservationId);
+    if (finished) this.deps.log.info({ agentId, interactionId }, 'wrap-up ended');
+    const snapshot = await this.emitAgent(agentId);
+    if (finished) void this.matcher.request(await this.queuesOf(agentId));
+    return snapshot;
+  }
+
+  /**
+   * Ends a pending offer (reject, timeout, rescind) in one atomic step; a requeued contact keeps its
+   * original place and skips this agent. Returns undefined when the offer was no longer pending.
+   */
+  private async endOffer(reservationId: string, how: { state: 'rejected' | 'timeout' | 'rescinded'; requeue: boolean; countMiss: boolean; expectedAgentId?: string }): Promise<Reservation | undefined> {
+    const { store, log, timers } = this.deps;
+    const reservation = await store.reservation(reservationId);
+    if (!reservation) return undefined;
+    const result = await store.release(reservation, { ...how, maxMissed: maxMissedOffers });
+    if (result.outcome !== 'ok') return undefined;
+    if (how.state !== 'timeout') await timers.cancelReservationTimeout(reservationId);
+    const ended: Reservation = { ...publicReservation(reservation), state: how.state };
+    log.info({ reservationId, agentId: reservation.agentId, interactionId: reservation.interactionId, state: how.state, missed: result.missed, away: result.away }, 'offer ended');
+    await this.emit({ type: 'offer_ended', agentId: reservation.agentId, reservation: ended });
+    await this.emitAgent(reservation.agentId);
+    await this.emit({ type: 'queue_changed', queue: reservation.queue });
+    void this.matcher.request(new Set([reservation.queue, ...(await this.queuesOf(reservation.agentId))]));
+    return ended;
+  }
+
+  private async undoAccept(reservation: StoredReservation): Promise<void> {
+    const { store, interactions, log } = this.deps;
+    await store.finishWork(reservation.agentId, reservation.interactionId, reservation.id);
+    const interaction = await interactions.getInteraction(reservation.interactionId).catch(() => null);
+    // Still waiting (the bridge failed, the caller did not hang up): back to the queue, same place.
+    if (interaction && (interaction.status === 'queued' || interaction.status === 'open')) {
+      const enqueuedAt = interaction.queuedAt ?? interaction.createdAt;
+      await this.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, queue: reservation.queue, enqueuedAt: new Date(enqueuedAt) });
+    }
+    log.warn({ reservationId: reservation.id, interactionId: reservation.interactionId, agentId: reservation.agentId }, 'accept undone: the contact could not be connected');
+    await this.emitAgent(reservation.agentId);
+  }
+
+  private async ownReservation(agentId: string, reservationId: string): Promise<StoredReservation> {
+    const reservation = await this.deps.store.reservation(reservationId);
+    if (!reservation) throw AppError.notFound('Reservation', reservationId);
+    if (reservation.agentId !== agentId) throw new AppError('forbidden', 'This offer was made to another agent', { reservationId });
+    return reservation;
+  }
+
+  async queuesOf(agentId: string): Promise<string[]> {
+    const profile = await this.deps.profiles.get(agentId);
+    return profile.queues.length ? profile.queues : [...this.deps.queues.byName.keys()];
+  }
+}

@@ -1,0 +1,362 @@
+import type { Redis } from 'ioredis';
+import type { Channel } from '../interactions';
+import type { AgentWorkItem, Reservation, ReservationState } from './routing.contracts';
+
+/**
+ * Routing's live state in Redis, and the Lua scripts that change it atomically. Everything that
+ * must never be decided twice (a contact offered to two agents, an agent filled past capacity, an
+ * offer both accepted and timed out) is checked and written inside one script, so any number of
+ * processes can run the same code on the same Redis.
+ *
+ * Keys, all under `<prefix>routing:`:
+ *   queue:<name>            ZSET waiting interaction ids, score = priority (lower first)
+ *   contact:<interactionId> HASH queue, channel, customerId, score, enqueuedAt, state (waiting|reserved|assigned), reservationId, agentId
+ *   skip:<interactionId>    SET agents who rejected or missed this contact
+ *   agent:<id>              HASH state (offline|available|away), reason, since, load, missed, idleSince, presenceGen
+ *   agent:<id>:offers       SET pending reservation ids
+ *   agent:<id>:work         HASH interactionId → JSON work item (accepted contacts, active or in wrap-up)
+ *   agent:<id>:conns        SET live connection ids (sockets)
+ *   agents                  SET every agent ever seen; agents:available SET agents whose chosen state is available
+ *   reservation:<id>        HASH the reservation; kept a day after it ends
+ *   reservations:pending    ZSET pending reservation ids by expiry (ms), for recovery after a crash
+ *   rr:<queue>              STRING the agent who got the queue's last offer (round robin)
+ */
+export interface StoredContact {
+  interactionId: string;
+  queue: string;
+  channel: Channel;
+  customerId: string;
+  score: number;
+  enqueuedAt: number;
+  state: 'waiting' | 'reserved' | 'assigned';
+  reservationId?: string;
+  agentId?: string;
+}
+
+export interface StoredAgent {
+  agentId: string;
+  state: 'offline' | 'available' | 'away';
+  reason?: string;
+  since: string;
+  load: number;
+  missed: number;
+  idleSince: number;
+  presenceGen: number;
+}
+
+export interface WorkRecord extends AgentWorkItem {
+  reservationId: string;
+  weight: number;
+}
+
+export type StoredReservation = Reservation & { weight: number };
+
+const endedReservationTtlSeconds = 86_400;
+
+const enqueueScript = `
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('hset', KEYS[1], 'interactionId', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'customerId', ARGV[4], 'score', ARGV[5], 'enqueuedAt', ARGV[6], 'state', 'waiting')
+redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
+return 1`;
+
+// KEYS: contact, queue, agent, skip, reservation, offers, pending
+const claimScript = `
+if redis.call('hget', KEYS[1], 'state') ~= 'waiting' then return 'contact' end
+if not redis.call('zscore', KEYS[2], ARGV[1]) then return 'contact' end
+if redis.call('hget', KEYS[3], 'state') ~= 'available' then return 'agent' end
+if redis.call('sismember', KEYS[4], ARGV[2]) == 1 then return 'agent' end
+local load = tonumber(redis.call('hget', KEYS[3], 'load') or '0')
+local weight = tonumber(ARGV[4])
+if load + weight > 100 then return 'agent' end
+redis.call('zrem', KEYS[2], ARGV[1])
+redis.call('hset', KEYS[1], 'state', 'reserved', 'reservationId', ARGV[3])
+redis.call('hincrby', KEYS[3], 'load', weight)
+redis.call('hset', KEYS[5], 'id', ARGV[3], 'interactionId', ARGV[1], 'agentId', ARGV[2], 'queue', ARGV[7], 'channel', ARGV[8], 'state', 'pending', 'offeredAt', ARGV[5], 'expiresAt', ARGV[9], 'weight', weight)
+redis.call('sadd', KEYS[6], ARGV[3])
+redis.call('zadd', KEYS[7], ARGV[6], ARGV[3])
+return 'ok'`;
+
+// KEYS: reservation, contact, agent, queue, skip, offers, pending, available
+// ARGV: reservationId, new state, requeue, count as missed, max missed, now iso, expected agent ('' any)
+const releaseScript = `
+local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'weight')
+if not r[1] then return {'missing', 0, 0, 0} end
+if ARGV[7] ~= '' and r[2] ~= ARGV[7] then return {'forbidden', 0, 0, 0} end
+if r[1] ~= 'pending' then return {r[1], 0, 0, 0} end
+redis.call('hset', KEYS[1], 'state', ARGV[2], 'endedAt', ARGV[6])
+redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
+redis.call('srem', KEYS[6], ARGV[1])
+redis.call('zrem', KEYS[7], ARGV[1])
+if redis.call('hincrby', KEYS[3], 'load', -tonumber(r[4])) < 0 then redis.call('hset', KEYS[3], 'load', 0) end
+local requeued = 0
+if redis.call('hget', KEYS[2], 'reservationId') == ARGV[1] then
+  if ARGV[3] == '1' then
+    redis.call('hset', KEYS[2], 'state', 'waiting')
+    redis.call('hdel', KEYS[2], 'reservationId')
+    -- The original score: a contact never loses its place because an agent let it go.
+    redis.call('zadd', KEYS[4], redis.call('hget', KEYS[2], 'score'), r[3])
+    if ARGV[2] == 'rejected' or ARGV[2] == 'timeout' then redis.call('sadd', KEYS[5], r[2]) end
+    requeued = 1
+  else
+    redis.call('del', KEYS[2], KEYS[5])
+  end
+end
+local missed = 0
+local away = 0
+if ARGV[4] == '1' then
+  missed = redis.call('hincrby', KEYS[3], 'missed', 1)
+  if missed >= tonumber(ARGV[5]) and redis.call('hget', KEYS[3], 'state') == 'available' then
+    redis.call('hset', KEYS[3], 'state', 'away', 'reason', 'missed offers', 'since', ARGV[6], 'missed', 0)
+    redis.call('srem', KEYS[8], r[2])
+    away = 1
+  end
+end
+return {'ok', requeued, missed, away}`;
+
+// KEYS: reservation, contact, agent, offers, pending, work
+const acceptScript = `
+local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId')
+if not r[1] then return 'missing' end
+if r[2] ~= ARGV[1] then return 'forbidden' end
+if r[1] ~= 'pending' then return r[1] end
+redis.call('hset', KEYS[1], 'state', 'accepted', 'endedAt', ARGV[2])
+redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
+redis.call('srem', KEYS[4], ARGV[3])
+redis.call('zrem', KEYS[5], ARGV[3])
+redis.call('hset', KEYS[2], 'state', 'assigned', 'agentId', ARGV[1])
+redis.call('hset', KEYS[6], r[3], ARGV[4])
+redis.call('hset', KEYS[3], 'missed', 0)
+return 'ok'`;
+
+// KEYS: work, agent, contact, skip
+const finishWorkScript = `
+local raw = redis.call('hget', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local item = cjson.decode(raw)
+if ARGV[3] ~= '' and item.reservationId ~= ARGV[3] then return 0 end
+redis.call('hdel', KEYS[1], ARGV[1])
+if redis.call('hincrby', KEYS[2], 'load', -tonumber(item.weight)) < 0 then redis.call('hset', KEYS[2], 'load', 0) end
+if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince', ARGV[2]) end
+if redis.call('hget', KEYS[3], 'agentId') == ARGV[4] then redis.call('del', KEYS[3], KEYS[4]) end
+return 1`;
+
+// KEYS: contact, queue, skip
+const cancelScript = `
+local c = redis.call('hmget', KEYS[1], 'state', 'reservationId')
+if not c[1] then return {'missing', ''} end
+if c[1] == 'waiting' then
+  redis.call('zrem', KEYS[2], ARGV[1])
+  redis.call('del', KEYS[1], KEYS[3])
+  return {'removed', ''}
+end
+return {c[1], c[2] or ''}`;
+
+export type ClaimResult = 'ok' | 'contact' | 'agent';
+export interface ReleaseResult {
+  outcome: 'ok' | 'missing' | 'forbidden' | ReservationState;
+  requeued: boolean;
+  missed: number;
+  away: boolean;
+}
+
+export class RoutingStore {
+  private readonly p: string;
+
+  constructor(
+    readonly redis: Redis,
+    redisKeyPrefix: string,
+  ) {
+    this.p = `${redisKeyPrefix}routing:`;
+  }
+
+  readonly key = {
+    queue: (name: string) => `${this.p}queue:${name}`,
+    contact: (id: string) => `${this.p}contact:${id}`,
+    skip: (id: string) => `${this.p}skip:${id}`,
+    agent: (id: string) => `${this.p}agent:${id}`,
+    offers: (id: string) => `${this.p}agent:${id}:offers`,
+    work: (id: string) => `${this.p}agent:${id}:work`,
+    conns: (id: string) => `${this.p}agent:${id}:conns`,
+    agents: () => `${this.p}agents`,
+    available: () => `${this.p}agents:available`,
+    reservation: (id: string) => `${this.p}reservation:${id}`,
+    pending: () => `${this.p}reservations:pending`,
+    roundRobin: (queue: string) => `${this.p}rr:${queue}`,
+  };
+
+  async enqueue(contact: Omit<StoredContact, 'state'>): Promise<boolean> {
+    const added = await this.redis.eval(
+      enqueueScript, 2, this.key.contact(contact.interactionId), this.key.queue(contact.queue),
+      contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt),
+    );
+    return added === 1;
+  }
+
+  async contact(interactionId: string): Promise<StoredContact | null> {
+    const raw = await this.redis.hgetall(this.key.contact(interactionId));
+    if (!raw.state) return null;
+    return {
+      interactionId, queue: raw.queue, channel: raw.channel as Channel, customerId: raw.customerId, score: Number(raw.score),
+      enqueuedAt: Number(raw.enqueuedAt), state: raw.state as StoredContact['state'],
+      ...(raw.reservationId ? { reservationId: raw.reservationId } : {}), ...(raw.agentId ? { agentId: raw.agentId } : {}),
+    };
+  }
+
+  /** The first `limit` waiting contacts of a queue, best first. */
+  async waiting(queue: string, limit: number): Promise<{ interactionId: string; score: number; queue: string }[]> {
+    const flat = await this.redis.zrange(this.key.queue(queue), '0', String(limit - 1), 'WITHSCORES');
+    const result: { interactionId: string; score: number; queue: string }[] = [];
+    for (let index = 0; index < flat.length; index += 2) result.push({ interactionId: flat[index], score: Number(flat[index + 1]), queue });
+    return result;
+  }
+
+  waitingCount(queue: string): Promise<number> {
+    return this.redis.zcard(this.key.queue(queue));
+  }
+
+  skipped(interactionId: string): Promise<string[]> {
+    return this.redis.smembers(this.key.skip(interactionId));
+  }
+
+  async claim(input: { reservation: StoredReservation; expiresAtMs: number }): Promise<ClaimResult> {
+    const r = input.reservation;
+    return (await this.redis.eval(
+      claimScript, 7,
+      this.key.contact(r.interactionId), this.key.queue(r.queue), this.key.agent(r.agentId), this.key.skip(r.interactionId),
+      this.key.reservation(r.id), this.key.offers(r.agentId), this.key.pending(),
+      r.interactionId, r.agentId, r.id, String(r.weight), r.offeredAt, String(input.expiresAtMs), r.queue, r.channel, r.expiresAt,
+    )) as ClaimResult;
+  }
+
+  async release(reservation: StoredReservation, input: { state: ReservationState; requeue: boolean; countMiss: boolean; maxMissed: number; expectedAgentId?: string }): Promise<ReleaseResult> {
+    const [outcome, requeued, missed, away] = (await this.redis.eval(
+      releaseScript, 8,
+      this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(reservation.agentId),
+      this.key.queue(reservation.queue), this.key.skip(reservation.interactionId), this.key.offers(reservation.agentId), this.key.pending(), this.key.available(),
+      reservation.id, input.state, input.requeue ? '1' : '0', input.countMiss ? '1' : '0', String(input.maxMissed), new Date().toISOString(), input.expectedAgentId ?? '',
+    )) as [ReleaseResult['outcome'], number, number, number];
+    return { outcome, requeued: requeued === 1, missed, away: away === 1 };
+  }
+
+  async accept(reservation: StoredReservation, agentId: string, work: WorkRecord): Promise<'ok' | 'missing' | 'forbidden' | ReservationState> {
+    return (await this.redis.eval(
+      acceptScript, 6,
+      this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(agentId),
+      this.key.offers(agentId), this.key.pending(), this.key.work(agentId),
+      agentId, new Date().toISOString(), reservation.id, JSON.stringify(work),
+    )) as 'ok' | 'missing' | 'forbidden' | ReservationState;
+  }
+
+  /** Ends a work item (wrap-up over, or an accept undone) and gives its capacity back. */
+  async finishWork(agentId: string, interactionId: string, reservationId = ''): Promise<boolean> {
+    const done = await this.redis.eval(
+      finishWorkScript, 4, this.key.work(agentId), this.key.agent(agentId), this.key.contact(interactionId), this.key.skip(interactionId),
+      interactionId, String(Date.now()), reservationId, agentId,
+    );
+    return done === 1;
+  }
+
+  /** Removes a waiting contact; for one under offer, returns the reservation to rescind. */
+  async cancel(interactionId: string, queue: string): Promise<{ state: 'missing' | 'removed' | 'reserved' | 'assigned'; reservationId?: string }> {
+    const [state, reservationId] = (await this.redis.eval(cancelScript, 3, this.key.contact(interactionId), this.key.queue(queue), this.key.skip(interactionId), interactionId)) as [string, string];
+    return { state: state as 'missing' | 'removed' | 'reserved' | 'assigned', ...(reservationId ? { reservationId } : {}) };
+  }
+
+  async reservation(id: string): Promise<StoredReservation | null> {
+    const raw = await this.redis.hgetall(this.key.reservation(id));
+    if (!raw.id) return null;
+    return {
+      id: raw.id, interactionId: raw.interactionId, agentId: raw.agentId, queue: raw.queue, channel: raw.channel as Channel,
+      state: raw.state as ReservationState, offeredAt: raw.offeredAt, expiresAt: raw.expiresAt, weight: Number(raw.weight),
+    };
+  }
+
+  async agent(agentId: string): Promise<StoredAgent> {
+    const raw = await this.redis.hgetall(this.key.agent(agentId));
+    return {
+      agentId,
+      state: (raw.state as StoredAgent['state']) ?? 'offline',
+      ...(raw.reason ? { reason: raw.reason } : {}),
+      since: raw.since ?? new Date(0).toISOString(),
+      load: Number(raw.load ?? 0),
+      missed: Number(raw.missed ?? 0),
+      idleSince: Number(raw.idleSince ?? 0),
+      presenceGen: Number(raw.presenceGen ?? 0),
+    };
+  }
+
+  async writeAgentState(agentId: string, state: StoredAgent['state'], reason: string | undefined, resetIdle: boolean): Promise<void> {
+    const now = new Date();
+    const multi = this.redis.multi().sadd(this.key.agents(), agentId).hset(this.key.agent(agentId), 'state', state, 'since', now.toISOString());
+    if (reason) multi.hset(this.key.agent(agentId), 'reason', reason);
+    else multi.hdel(this.key.agent(agentId), 'reason');
+    if (state === 'available') {
+      multi.hset(this.key.agent(agentId), 'missed', 0).sadd(this.key.available(), agentId);
+      if (resetIdle) multi.hset(this.key.agent(agentId), 'idleSince', now.getTime());
+    } else {
+      multi.srem(this.key.available(), agentId);
+    }
+    await multi.exec();
+  }
+
+  availableAgents(): Promise<string[]> {
+    return this.redis.smembers(this.key.available());
+  }
+
+  allAgents(): Promise<string[]> {
+    return this.redis.smembers(this.key.agents());
+  }
+
+  offerIds(agentId: string): Promise<string[]> {
+    return this.redis.smembers(this.key.offers(agentId));
+  }
+
+  async work(agentId: string): Promise<WorkRecord[]> {
+    return Object.values(await this.redis.hgetall(this.key.work(agentId))).map((raw) => JSON.parse(raw) as WorkRecord);
+  }
+
+  async workItem(agentId: string, interactionId: string): Promise<WorkRecord | null> {
+    const raw = await this.redis.hget(this.key.work(agentId), interactionId);
+    return raw ? (JSON.parse(raw) as WorkRecord) : null;
+  }
+
+  async putWorkItem(agentId: string, item: WorkRecord): Promise<void> {
+    await this.redis.hset(this.key.work(agentId), item.interactionId, JSON.stringify(item));
+  }
+
+  /** Reservations still pending after their expiry: their timeout job was lost with a process. */
+  expiredPending(nowMs: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.key.pending(), '-inf', nowMs);
+  }
+
+  lastRoundRobin(queue: string): Promise<string | null> {
+    return this.redis.get(this.key.roundRobin(queue));
+  }
+
+  async setLastRoundRobin(queue: string, agentId: string): Promise<void> {
+    await this.redis.set(this.key.roundRobin(queue), agentId);
+  }
+
+  /** Adds a connection; returns the new presence generation (it voids pending offline timers). */
+  async connect(agentId: string, connectionId: string): Promise<number> {
+    const [, gen] = (await this.redis.multi().sadd(this.key.conns(agentId), connectionId).hincrby(this.key.agent(agentId), 'presenceGen', 1).sadd(this.key.agents(), agentId).exec()) ?? [];
+    return Number(gen?.[1] ?? 0);
+  }
+
+  /** Removes a connection; returns how many remain and the current presence generation. */
+  async disconnect(agentId: string, connectionId: string): Promise<{ remaining: number; gen: number }> {
+    const results = (await this.redis.multi().srem(this.key.conns(agentId), connectionId).scard(this.key.conns(agentId)).hget(this.key.agent(agentId), 'presenceGen').exec()) ?? [];
+    return { remaining: Number(results[1]?.[1] ?? 0), gen: Number(results[2]?.[1] ?? 0) };
+  }
+
+  connectionCount(agentId: string): Promise<number> {
+    return this.redis.scard(this.key.conns(agentId));
+  }
+
+  async enqueuedAtOf(interactionIds: string[]): Promise<number[]> {
+    if (!interactionIds.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of interactionIds) pipeline.hget(this.key.contact(id), 'enqueuedAt');
+    return ((await pipeline.exec()) ?? []).map(([, value]) => Number(value ?? 0));
+  }
+}
