@@ -1,3 +1,4 @@
+import { frontLineRoles } from '../platform/http/principal';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { InteractionService } from '../interactions';
@@ -25,7 +26,7 @@ export function replyRoutes(registry: RouteRegistry, interactions: InteractionSe
       path: '/api/interactions/:id/replies',
       summary: "Reply to the customer on the interaction's channel (SMS or email)",
       tag: 'Interactions',
-      access: ['admin', 'supervisor', 'agent'],
+      access: frontLineRoles,
       params: z.object({ id: objectIdSchema }),
       body: z.object({ text: z.string().trim().min(1).max(10_000) }),
       response: z.object({ entryId: z.string(), status: z.string() }),

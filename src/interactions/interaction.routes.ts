@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { anyRole, frontLineRoles } from '../platform/http/principal';
 import { z } from 'zod';
 import type { CustomerService } from '../customers';
 import type { RouteRegistry } from '../platform/http/route';
@@ -13,15 +14,13 @@ import {
   timelineQuery,
 } from './interaction.schemas';
 
-const everyone = ['admin', 'supervisor', 'agent', 'department'] as const;
-const frontLine = ['admin', 'supervisor', 'agent'] as const;
 const timelinePage = z.object({ items: z.array(interactionSchema), nextCursor: z.string().nullable() });
 
 export function interactionRoutes(registry: RouteRegistry, interactions: InteractionService, customers: CustomerService): Router {
   const router = Router();
   const tag = 'Interactions';
 
-  registry.add(router, { method: 'get', path: '/api/customers/:id/timeline', summary: "A customer's interactions on every channel, newest first", tag, access: everyone, params: interactionIdParams, query: timelineQuery, response: timelinePage },
+  registry.add(router, { method: 'get', path: '/api/customers/:id/timeline', summary: "A customer's interactions on every channel, newest first", tag, access: anyRole, params: interactionIdParams, query: timelineQuery, response: timelinePage },
     async ({ params, query }) => {
       // In parallel: the existence check (404 for an unknown customer) need not delay the page.
       const [, page] = await Promise.all([
@@ -31,13 +30,13 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
       return page;
     });
 
-  registry.add(router, { method: 'get', path: '/api/interactions', summary: 'List interactions (by customer, status or channel), newest first', tag, access: ['admin', 'supervisor', 'agent'], query: listInteractionsQuery, response: timelinePage },
+  registry.add(router, { method: 'get', path: '/api/interactions', summary: 'List interactions (by customer, status or channel), newest first', tag, access: frontLineRoles, query: listInteractionsQuery, response: timelinePage },
     async ({ query }) => {
       if (query.customerId) return interactions.getTimeline(query.customerId, { ...query, includeEntries: false });
       return { items: await interactions.listInteractions(query), nextCursor: null };
     });
 
-  registry.add(router, { method: 'post', path: '/api/interactions', summary: 'Record a contact (walk-in, letter, fax, or one from your system)', tag, access: frontLine, body: createInteractionBody, response: interactionSchema, successStatus: 201 },
+  registry.add(router, { method: 'post', path: '/api/interactions', summary: 'Record a contact (walk-in, letter, fax, or one from your system)', tag, access: frontLineRoles, body: createInteractionBody, response: interactionSchema, successStatus: 201 },
     async ({ body, principal }) => {
       await customers.getCustomer(body.customerId);
       const entry = body.text ? { kind: 'message' as const, direction: body.direction, text: body.text, authorId: principal.id } : undefined;
@@ -55,10 +54,10 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
       return interactions.createInteraction({ ...body, firstEntry: entry });
     });
 
-  registry.add(router, { method: 'get', path: '/api/interactions/:id', summary: 'One interaction with all its entries', tag, access: everyone, params: interactionIdParams, response: interactionSchema },
+  registry.add(router, { method: 'get', path: '/api/interactions/:id', summary: 'One interaction with all its entries', tag, access: anyRole, params: interactionIdParams, response: interactionSchema },
     ({ params }) => interactions.getInteraction(params.id));
 
-  registry.add(router, { method: 'post', path: '/api/interactions/:id/notes', summary: 'Append an internal note', tag, access: everyone, params: interactionIdParams, body: noteBody, response: entrySchema, successStatus: 201 },
+  registry.add(router, { method: 'post', path: '/api/interactions/:id/notes', summary: 'Append an internal note', tag, access: anyRole, params: interactionIdParams, body: noteBody, response: entrySchema, successStatus: 201 },
     ({ params, body, principal }) => interactions.addNote(params.id, { text: body.text, authorId: principal.id }));
 
   return router;

@@ -77,6 +77,14 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     Promise.all([toRoom('supervisors', 'queue_changed', payload), toRoom(`queue:${queue}`, 'queue_changed', payload)]).catch((error) =>
       log.warn({ err: error, queue }, 'queue change not sent'),
     );
+    // The wallboard's figures ride on the same throttle: at most one snapshot a second per queue
+    // per node, and the trailing edge makes the last change always arrive.
+    if (deps.desk.queueSnapshot) {
+      deps.desk
+        .queueSnapshot(queue)
+        .then((snapshot) => Promise.all([toRoom('supervisors', 'queue_snapshot', snapshot), toRoom(`queue:${queue}`, 'queue_snapshot', snapshot)]))
+        .catch((error) => log.warn({ err: error, queue }, 'queue snapshot not sent'));
+    }
   });
 
   async function toUser(userId: string, event: string, payload: unknown): Promise<string> {

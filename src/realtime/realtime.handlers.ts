@@ -7,7 +7,7 @@ import type { Logger } from '../platform/logger';
 import { parseOrThrow } from '../platform/validation';
 import type { AgentDesk } from '../routing/routing.contracts';
 import type { Replay } from './event-log.repository';
-import { completeWorkSchema, queueRoomSchema, reservationSchema, setStateSchema, syncSchema } from './realtime.schemas';
+import { completeWorkSchema, queueRoomSchema, reservationSchema, setStateSchema, syncSchema, transferWorkSchema } from './realtime.schemas';
 
 export interface SocketData {
   principal: Principal;
@@ -72,6 +72,11 @@ export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void 
   on('work:complete', deskRoles, completeWorkSchema, (input, principal) =>
     deps.desk.completeWork(principal.id, input.interactionId, { disposition: input.disposition, notes: input.notes }),
   );
+  on('work:transfer', deskRoles, transferWorkSchema, (input, principal) => {
+    if (!deps.desk.transfer) throw new AppError('unavailable', 'Transfers are not available on this server', { action: 'work:transfer' });
+    const target = input.toAgentId !== undefined ? { toAgentId: input.toAgentId } : { toQueue: input.toQueue! };
+    return deps.desk.transfer(principal.id, input.interactionId, { ...target, note: input.note });
+  });
   on('sync', everyone, syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
   on('queue:join', supervisorRoles, queueRoomSchema, async (input) => {
     await socket.join(`queue:${input.queue}`);

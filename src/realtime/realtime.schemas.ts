@@ -21,3 +21,12 @@ export const lastEventIdSchema = z.string().regex(eventIdPattern, 'must be an ev
 export const syncSchema = z.object({ lastEventId: lastEventIdSchema });
 
 export const queueRoomSchema = z.object({ queue: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase queue name like after-sales') });
+
+export const transferWorkSchema = z
+  .object({
+    interactionId: id,
+    toAgentId: id.optional(),
+    toQueue: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase queue name like after-sales').optional(),
+    note: z.string().trim().min(1).max(2000),
+  })
+  .refine((input) => (input.toAgentId === undefined) !== (input.toQueue === undefined), { message: 'give exactly one of toAgentId or toQueue', path: ['toAgentId'] });

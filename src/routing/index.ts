@@ -9,8 +9,10 @@ import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
 import { AgentProfileRepository } from './agent-profile.repository';
+import { ContactMoves } from './contact-moves.service';
 import { Matcher } from './matcher';
 import { loadQueuesConfig, parseQueuesConfig, type QueuesConfig } from './queue-config';
+import { QueueCounters } from './queue-counters.store';
 import { QueueStats } from './queue-stats';
 import type { AgentDesk, RoutingEvent } from './routing.contracts';
 import { RoutingTimers } from './routing.jobs';
@@ -22,6 +24,7 @@ export * from './routing.contracts';
 export { AgentProfileRepository, defaultCapacity, type AgentProfile } from './agent-profile.repository';
 export { parseQueuesConfig, loadQueuesConfig, priorityScore, overflowTarget, type QueuesConfig, type QueueSettings } from './queue-config';
 export type { Connector } from './routing.service';
+export { statsTimeZone } from './queue-kpis';
 
 /** Where the routing queues are configured; a constant until the lead adds a setting (e.g. QUEUES_FILE). */
 const queuesFile = path.join(projectRoot(), 'config', 'queues.json');
@@ -69,8 +72,9 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   const store = new RoutingStore(deps.redis, deps.config.REDIS_KEY_PREFIX);
   const profiles = new AgentProfileRepository(deps.mongo);
   const timers = new RoutingTimers(deps.queues);
+  const counters = new QueueCounters(deps.redis, deps.config.REDIS_KEY_PREFIX);
   const service = new RoutingService({
-    store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, log,
+    store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log,
     presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs,
   });
   const matcher = new Matcher({
@@ -83,6 +87,9 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     queueChanged: (queue) => service.emit({ type: 'queue_changed', queue }),
   });
   service.matcher = matcher;
+  service.moves = new ContactMoves({ store, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log, routing: service });
+  const stats = new QueueStats(store, queuesConfig, service, counters);
+  service.stats = stats;
   let closed = false;
 
   deps.interactions.onChange(async ({ interaction, created }) => {
@@ -117,6 +124,6 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
       await worker?.close();
       await matcher.stop();
     },
-    router: (registry) => routingRoutes(registry, service, new QueueStats(store, queuesConfig, service), profiles),
+    router: (registry) => routingRoutes(registry, service, stats, profiles),
   };
 }

@@ -104,6 +104,8 @@ export class Matcher {
     const skipped = new Set(await store.skipped(interactionId));
     const eligible = agents.filter(({ agent, profile }) => {
       const weight = profile.capacity[contact.channel];
+      // Transferred to a named agent: a person chose them, so their queues and skills do not matter.
+      if (contact.targetAgentId) return agent.agentId === contact.targetAgentId && agent.state === 'available' && agent.load + weight <= 100;
       return (
         agent.state === 'available' &&
         !skipped.has(agent.agentId) &&

@@ -23,6 +23,33 @@ export interface Reservation {
   state: ReservationState;
   offeredAt: string;
   expiresAt: string;
+  /** Set when another agent handed this contact over: who, and the note they left for the next agent. */
+  transfer?: { fromAgentId: string; note: string };
+}
+
+/** Where an agent hands a contact they hold: one named agent, or the front of a queue. */
+export type TransferTarget = { toAgentId: string; toQueue?: undefined } | { toQueue: string; toAgentId?: undefined };
+
+/** A queue as the wallboard shows it: live figures plus today's counters (calendar day in `today.timeZone`). */
+export interface QueueSnapshot {
+  queue: string;
+  waiting: number;
+  longestWaitSeconds: number;
+  agents: Record<AgentState, number>;
+  offersInFlight: number;
+  today: {
+    day: string;
+    timeZone: string;
+    offered: number;
+    answered: number;
+    answeredWithinServiceLevel: number;
+    abandoned: number;
+    overflowed: number;
+    serviceLevelSeconds: number;
+    /** answered within threshold ÷ (answered + abandoned); null before the first answered or abandoned contact. */
+    serviceLevel: number | null;
+  };
+  at: string;
 }
 
 export interface AgentWorkItem {
@@ -64,4 +91,11 @@ export interface AgentDesk {
   agentConnected(agentId: string, connectionId: string): Promise<AgentSnapshot>;
   agentDisconnected(agentId: string, connectionId: string): Promise<void>;
   snapshot(agentId: string): Promise<AgentSnapshot>;
+  /**
+   * Hands a contact the agent holds (active) to another agent or to the front of a queue, with a
+   * note; frees the agent's capacity at once (no wrap-up). Optional so older desks still type-check.
+   */
+  transfer?(agentId: string, interactionId: string, input: TransferTarget & { note: string }): Promise<AgentSnapshot>;
+  /** The wallboard figures of one queue (the gateway pushes them to supervisors). */
+  queueSnapshot?(queue: string): Promise<QueueSnapshot>;
 }

@@ -11,7 +11,8 @@ export const routingTimersQueue = 'routing-timers';
 export type RoutingTimerJob =
   | { kind: 'reservation-timeout'; reservationId: string }
   | { kind: 'wrap-up-end'; agentId: string; interactionId: string; reservationId: string }
-  | { kind: 'presence-grace'; agentId: string; generation: number };
+  | { kind: 'presence-grace'; agentId: string; generation: number }
+  | { kind: 'overflow'; interactionId: string; queue: string };
 
 export class RoutingTimers {
   private readonly queue: Queue<RoutingTimerJob>;
@@ -35,6 +36,14 @@ export class RoutingTimers {
 
   async presenceGrace(agentId: string, generation: number, delayMs: number): Promise<void> {
     await this.queue.add('presence-grace', { kind: 'presence-grace', agentId, generation }, { jobId: `presence-${agentId}-${generation}`, delay: delayMs });
+  }
+
+  /**
+   * The max-wait check of one contact in one queue. Removed once done, so a contact that comes back
+   * to the same queue later (an undone accept) gets a fresh check under the same id.
+   */
+  async overflowCheck(interactionId: string, queue: string, delayMs: number): Promise<void> {
+    await this.queue.add('overflow', { kind: 'overflow', interactionId, queue }, { jobId: `overflow-${interactionId}-${queue}`, delay: Math.max(0, delayMs), removeOnComplete: true });
   }
 
   /** Starts the worker when this process runs the worker role. */

@@ -15,6 +15,13 @@ const reservationParams = z.object({ id: z.uuid() });
 const workParams = z.object({ interactionId: objectIdSchema });
 const completeBody = z.object({ disposition: z.string().trim().min(1).max(100).optional(), notes: z.string().max(5000).optional() });
 const agentParams = z.object({ id: objectIdSchema });
+const transferBody = z
+  .object({
+    toAgentId: objectIdSchema.optional(),
+    toQueue: z.string().min(1).max(64).optional(),
+    note: z.string().trim().min(1).max(2000),
+  })
+  .refine((body) => (body.toAgentId === undefined) !== (body.toQueue === undefined), { message: 'give exactly one of toAgentId or toQueue', path: ['toAgentId'] });
 const skillLevel = z.number().int().min(0).max(10);
 const weight = z.number().int().min(1).max(100);
 const profileBody = z.object({
@@ -47,6 +54,13 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
     ({ principal, params, body }) => routing.completeWork(principal.id, params.interactionId, body),
   );
 
+  registry.add(
+    router,
+    { method: 'post', path: '/api/routing/work/:interactionId/transfer', summary: 'Transfer a contact I am handling to another agent or to the front of a queue, with a note', tag, access: staff, params: workParams, body: transferBody },
+    ({ principal, params, body }) =>
+      routing.transfer(principal.id, params.interactionId, body.toAgentId !== undefined ? { toAgentId: body.toAgentId, note: body.note } : { toQueue: body.toQueue!, note: body.note }),
+  );
+
   registry.add(router, { method: 'put', path: '/api/routing/agents/:id/state', summary: "Force an agent's state", tag, access: supervisors, params: agentParams, body: stateBody }, ({ params, body }) =>
     routing.setAgentState(params.id, body.state, body.reason ?? (body.state === 'available' ? undefined : 'set by supervisor')),
   );
@@ -55,7 +69,7 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
     profiles.save({ agentId: params.id, ...body }),
   );
 
-  registry.add(router, { method: 'get', path: '/api/routing/queues', summary: 'Waiting contacts and agents per queue', tag, access: supervisors }, async () => ({ items: await stats.queues() }));
+  registry.add(router, { method: 'get', path: '/api/routing/queues', summary: 'Per queue: waiting, longest wait, agents by state, offers in flight and today\'s counters with service level', tag, access: supervisors }, async () => ({ items: await stats.queues() }));
 
   return router;
 }

@@ -3,9 +3,13 @@ import type { Interaction, InteractionService } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { AgentProfileRepository } from './agent-profile.repository';
+import type { ContactMoves } from './contact-moves.service';
 import type { Matcher } from './matcher';
 import { isTier, priorityScore, type QueuesConfig } from './queue-config';
-import type { AgentDesk, AgentSnapshot, AgentState, RequestedAgentState, Reservation, RoutingEvent } from './routing.contracts';
+import type { QueueCounters } from './queue-counters.store';
+import { withinServiceLevel } from './queue-kpis';
+import type { QueueStats } from './queue-stats';
+import type { AgentDesk, AgentSnapshot, AgentState, QueueSnapshot, RequestedAgentState, Reservation, RoutingEvent, TransferTarget } from './routing.contracts';
 import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
 import type { RoutingStore, StoredReservation } from './routing.store';
 
@@ -22,6 +26,7 @@ export interface RoutingServiceDeps {
   interactions: InteractionService;
   customers: CustomerService;
   timers: RoutingTimers;
+  counters: QueueCounters;
   log: Logger;
   presenceGraceMs: number;
 }
@@ -33,6 +38,8 @@ export class RoutingService implements AgentDesk {
   private readonly listeners: RoutingListener[] = [];
   private connector: Connector = async () => undefined;
   matcher!: Matcher;
+  moves!: ContactMoves;
+  stats!: QueueStats;
 
   constructor(private readonly deps: RoutingServiceDeps) {}
 
@@ -55,14 +62,24 @@ export class RoutingService implements AgentDesk {
     }
   }
 
-  private async emitAgent(agentId: string): Promise<AgentSnapshot> {
+  /** Tells listeners the agent's new state; their queues changed too (agents by state on the wallboard). */
+  async emitAgent(agentId: string): Promise<AgentSnapshot> {
     const snapshot = await this.snapshot(agentId);
     await this.emit({ type: 'agent_state', agentId, snapshot });
+    for (const queue of await this.queuesOf(agentId)) await this.emit({ type: 'queue_changed', queue });
     return snapshot;
   }
 
+  transfer(agentId: string, interactionId: string, input: TransferTarget & { note: string }): Promise<AgentSnapshot> {
+    return this.moves.transfer(agentId, interactionId, input);
+  }
+
+  queueSnapshot(queue: string): Promise<QueueSnapshot> {
+    return this.stats.queue(queue);
+  }
+
   /** Queues an interaction for an agent; a second call for a contact already queued, offered or assigned does nothing. */
-  async enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date }): Promise<{ queue: string; added: boolean }> {
+  async enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date; requeue?: boolean }): Promise<{ queue: string; added: boolean }> {
     const { queues, store, log } = this.deps;
     let queue = input.queue ?? queues.channelQueues[input.channel] ?? queues.defaultQueue;
     if (!queues.byName.has(queue)) {
@@ -77,6 +94,9 @@ export class RoutingService implements AgentDesk {
     });
     if (added) {
       log.info({ interactionId: input.interactionId, queue }, 'contact queued');
+      // A contact put back after a failed bridge was already counted when it first arrived.
+      if (!input.requeue) await this.deps.counters.add(queue, { offered: 1 });
+      await this.moves.scheduleOverflow(input.interactionId, queue, enqueuedAt);
       await this.emit({ type: 'queue_changed', queue });
       void this.matcher.request([queue]);
     }
@@ -88,6 +108,8 @@ export class RoutingService implements AgentDesk {
     const contact = await this.deps.store.contact(interactionId);
     if (!contact) return;
     const result = await this.deps.store.cancel(interactionId, contact.queue);
+    // Gave up before an agent answered: counts against the service level.
+    if (reason === 'abandoned' && (result.state === 'removed' || result.state === 'reserved')) await this.deps.counters.add(contact.queue, { abandoned: 1 });
     if (result.state === 'removed') {
       this.deps.log.info({ interactionId, queue: contact.queue, reason }, 'contact left the queue');
       await this.emit({ type: 'queue_changed', queue: contact.queue });
@@ -144,13 +166,14 @@ export class RoutingService implements AgentDesk {
       }
     }
     const snapshot = await this.emitAgent(agentId);
-    if (state === 'available') void this.matcher.request(await this.queuesOf(agentId));
+    if (state === 'available') void this.matcher.request(await this.matchingQueuesOf(agentId));
     return snapshot;
   }
 
   async accept(agentId: string, reservationId: string): Promise<Reservation> {
     const { store, timers, log } = this.deps;
     const reservation = await this.ownReservation(agentId, reservationId);
+    const contact = await store.contact(reservation.interactionId);
     const since = new Date().toISOString();
     const outcome = await store.accept(reservation, agentId, {
       interactionId: reservation.interactionId, channel: reservation.channel, queue: reservation.queue, phase: 'active', since, reservationId, weight: reservation.weight,
@@ -160,15 +183,23 @@ export class RoutingService implements AgentDesk {
     try {
       // The call is bridged before the interaction says active, so "active" always means connected.
       if (reservation.channel === 'voice') await this.connector({ interactionId: reservation.interactionId, agentId });
-      await this.deps.interactions.updateInteraction(reservation.interactionId, { status: 'active', agentId, answeredAt: new Date() });
+      // answeredAt is the first answer; a transferred contact keeps it.
+      await this.deps.interactions.updateInteraction(reservation.interactionId, { status: 'active', agentId, ...(reservation.transfer ? {} : { answeredAt: new Date() }) });
     } catch (error) {
       await this.undoAccept(reservation);
       throw error;
     }
     const accepted: Reservation = { ...publicReservation(reservation), state: 'accepted' };
     log.info({ agentId, reservationId, interactionId: reservation.interactionId }, 'offer accepted');
+    // A transfer was answered once already; counting it again would inflate the service level.
+    if (!reservation.transfer) {
+      const waitedMs = Date.now() - (contact?.enqueuedAt ?? Date.now());
+      const slSeconds = this.deps.queues.byName.get(reservation.queue)?.serviceLevelSeconds ?? 0;
+      await this.deps.counters.add(reservation.queue, { answered: 1, answered_in_sl: withinServiceLevel(waitedMs, slSeconds) ? 1 : 0 });
+    }
     await this.emit({ type: 'assigned', agentId, reservation: accepted });
     await this.emitAgent(agentId);
+    await this.emit({ type: 'queue_changed', queue: reservation.queue });
     return accepted;
   }
 
@@ -216,6 +247,7 @@ export class RoutingService implements AgentDesk {
   /** Runs one timer job; each re-checks the state it would change. */
   async handleTimer(job: RoutingTimerJob): Promise<void> {
     if (job.kind === 'reservation-timeout') await this.endOffer(job.reservationId, { state: 'timeout', requeue: true, countMiss: true });
+    else if (job.kind === 'overflow') await this.moves.overflowIfDue(job.interactionId, job.queue);
     else if (job.kind === 'wrap-up-end') await this.endWrapUp(job.agentId, job.interactionId, job.reservationId);
     else {
       const agent = await this.deps.store.agent(job.agentId);
@@ -246,7 +278,7 @@ export class RoutingService implements AgentDesk {
     const finished = await this.deps.store.finishWork(agentId, interactionId, reservationId);
     if (finished) this.deps.log.info({ agentId, interactionId }, 'wrap-up ended');
     const snapshot = await this.emitAgent(agentId);
-    if (finished) void this.matcher.request(await this.queuesOf(agentId));
+    if (finished) void this.matcher.request(await this.matchingQueuesOf(agentId));
     return snapshot;
   }
 
@@ -266,7 +298,9 @@ export class RoutingService implements AgentDesk {
     await this.emit({ type: 'offer_ended', agentId: reservation.agentId, reservation: ended });
     await this.emitAgent(reservation.agentId);
     await this.emit({ type: 'queue_changed', queue: reservation.queue });
-    void this.matcher.request(new Set([reservation.queue, ...(await this.queuesOf(reservation.agentId))]));
+    // Back in its queue after waiting through an offer: it may be past the queue's max wait by now.
+    if (result.requeued) await this.moves.overflowIfDue(reservation.interactionId, reservation.queue);
+    void this.matcher.request(new Set([reservation.queue, ...(await this.matchingQueuesOf(reservation.agentId))]));
     return ended;
   }
 
@@ -277,7 +311,7 @@ export class RoutingService implements AgentDesk {
     // Still waiting (the bridge failed, the caller did not hang up): back to the queue, same place.
     if (interaction && (interaction.status === 'queued' || interaction.status === 'open')) {
       const enqueuedAt = interaction.queuedAt ?? interaction.createdAt;
-      await this.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, queue: reservation.queue, enqueuedAt: new Date(enqueuedAt) });
+      await this.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, queue: reservation.queue, enqueuedAt: new Date(enqueuedAt), requeue: true });
     }
     log.warn({ reservationId: reservation.id, interactionId: reservation.interactionId, agentId: reservation.agentId }, 'accept undone: the contact could not be connected');
     await this.emitAgent(reservation.agentId);
@@ -288,6 +322,11 @@ export class RoutingService implements AgentDesk {
     if (!reservation) throw AppError.notFound('Reservation', reservationId);
     if (reservation.agentId !== agentId) throw new AppError('forbidden', 'This offer was made to another agent', { reservationId });
     return reservation;
+  }
+
+  /** The agent's queues plus those holding contacts transferred to them by name. */
+  private async matchingQueuesOf(agentId: string): Promise<string[]> {
+    return [...new Set([...(await this.queuesOf(agentId)), ...(await this.deps.store.directedQueues(agentId))])];
   }
 
   async queuesOf(agentId: string): Promise<string[]> {

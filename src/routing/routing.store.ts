@@ -10,12 +10,14 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *
  * Keys, all under `<prefix>routing:`:
  *   queue:<name>            ZSET waiting interaction ids, score = priority (lower first)
- *   contact:<interactionId> HASH queue, channel, customerId, score, enqueuedAt, state (waiting|reserved|assigned), reservationId, agentId
+ *   contact:<interactionId> HASH queue, channel, customerId, score, enqueuedAt, state (waiting|reserved|assigned), reservationId, agentId,
+ *                           and after a transfer: targetAgentId (only they may be offered it), transferFrom, transferNote
  *   skip:<interactionId>    SET agents who rejected or missed this contact
  *   agent:<id>              HASH state (offline|available|away), reason, since, load, missed, idleSince, presenceGen
  *   agent:<id>:offers       SET pending reservation ids
  *   agent:<id>:work         HASH interactionId → JSON work item (accepted contacts, active or in wrap-up)
  *   agent:<id>:conns        SET live connection ids (sockets)
+ *   agent:<id>:directed     HASH interactionId → queue of contacts transferred to this agent and waiting for them
  *   agents                  SET every agent ever seen; agents:available SET agents whose chosen state is available
  *   reservation:<id>        HASH the reservation; kept a day after it ends
  *   reservations:pending    ZSET pending reservation ids by expiry (ms), for recovery after a crash
@@ -31,6 +33,7 @@ export interface StoredContact {
   state: 'waiting' | 'reserved' | 'assigned';
   reservationId?: string;
   agentId?: string;
+  targetAgentId?: string;
 }
 
 export interface StoredAgent {
@@ -59,11 +62,13 @@ redis.call('hset', KEYS[1], 'interactionId', ARGV[1], 'queue', ARGV[2], 'channel
 redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
 return 1`;
 
-// KEYS: contact, queue, agent, skip, reservation, offers, pending
+// KEYS: contact, queue, agent, skip, reservation, offers, pending, directed (of the agent)
 const claimScript = `
 if redis.call('hget', KEYS[1], 'state') ~= 'waiting' then return 'contact' end
 if not redis.call('zscore', KEYS[2], ARGV[1]) then return 'contact' end
 if redis.call('hget', KEYS[3], 'state') ~= 'available' then return 'agent' end
+local target = redis.call('hget', KEYS[1], 'targetAgentId')
+if target and target ~= ARGV[2] then return 'agent' end
 if redis.call('sismember', KEYS[4], ARGV[2]) == 1 then return 'agent' end
 local load = tonumber(redis.call('hget', KEYS[3], 'load') or '0')
 local weight = tonumber(ARGV[4])
@@ -74,6 +79,9 @@ redis.call('hincrby', KEYS[3], 'load', weight)
 redis.call('hset', KEYS[5], 'id', ARGV[3], 'interactionId', ARGV[1], 'agentId', ARGV[2], 'queue', ARGV[7], 'channel', ARGV[8], 'state', 'pending', 'offeredAt', ARGV[5], 'expiresAt', ARGV[9], 'weight', weight)
 redis.call('sadd', KEYS[6], ARGV[3])
 redis.call('zadd', KEYS[7], ARGV[6], ARGV[3])
+local t = redis.call('hmget', KEYS[1], 'transferFrom', 'transferNote')
+if t[1] then redis.call('hset', KEYS[5], 'transferFrom', t[1], 'transferNote', t[2] or '') end
+redis.call('hdel', KEYS[8], ARGV[1])
 return 'ok'`;
 
 // KEYS: reservation, contact, agent, queue, skip, offers, pending, available
@@ -92,7 +100,8 @@ local requeued = 0
 if redis.call('hget', KEYS[2], 'reservationId') == ARGV[1] then
   if ARGV[3] == '1' then
     redis.call('hset', KEYS[2], 'state', 'waiting')
-    redis.call('hdel', KEYS[2], 'reservationId')
+    -- A transferred contact the named agent let go falls back to its queue for anyone.
+    redis.call('hdel', KEYS[2], 'reservationId', 'targetAgentId')
     -- The original score: a contact never loses its place because an agent let it go.
     redis.call('zadd', KEYS[4], redis.call('hget', KEYS[2], 'score'), r[3])
     if ARGV[2] == 'rejected' or ARGV[2] == 'timeout' then redis.call('sadd', KEYS[5], r[2]) end
@@ -124,6 +133,7 @@ redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
 redis.call('srem', KEYS[4], ARGV[3])
 redis.call('zrem', KEYS[5], ARGV[3])
 redis.call('hset', KEYS[2], 'state', 'assigned', 'agentId', ARGV[1])
+redis.call('hdel', KEYS[2], 'transferFrom', 'transferNote', 'targetAgentId')
 redis.call('hset', KEYS[6], r[3], ARGV[4])
 redis.call('hset', KEYS[3], 'missed', 0)
 return 'ok'`;
@@ -151,6 +161,43 @@ if c[1] == 'waiting' then
 end
 return {c[1], c[2] or ''}`;
 
+// KEYS: work (from agent), agent (from), contact, target queue, skip, directed (target agent, or a dummy key)
+// ARGV: interactionId, reservationId held, target queue, channel, customerId, enqueuedAt, original score, from agent, note, target agent ('' none), now ms
+const transferScript = `
+local raw = redis.call('hget', KEYS[1], ARGV[1])
+if not raw then return 'missing' end
+local item = cjson.decode(raw)
+if item.reservationId ~= ARGV[2] then return 'missing' end
+if item.phase ~= 'active' then return 'phase' end
+redis.call('hdel', KEYS[1], ARGV[1])
+if redis.call('hincrby', KEYS[2], 'load', -tonumber(item.weight)) < 0 then redis.call('hset', KEYS[2], 'load', 0) end
+if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince', ARGV[11]) end
+-- The front of the queue: it has already waited once.
+local score = tonumber(ARGV[7])
+local head = redis.call('zrange', KEYS[4], 0, 0, 'WITHSCORES')
+if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
+redis.call('del', KEYS[3], KEYS[5])
+redis.call('hset', KEYS[3], 'interactionId', ARGV[1], 'queue', ARGV[3], 'channel', ARGV[4], 'customerId', ARGV[5], 'score', tostring(score), 'enqueuedAt', ARGV[6], 'state', 'waiting', 'transferFrom', ARGV[8], 'transferNote', ARGV[9])
+if ARGV[10] ~= '' then
+  redis.call('hset', KEYS[3], 'targetAgentId', ARGV[10])
+  redis.call('hset', KEYS[6], ARGV[1], ARGV[3])
+  redis.call('expire', KEYS[6], 86400)
+else
+  -- Not straight back to the agent who handed it over.
+  redis.call('sadd', KEYS[5], ARGV[8])
+end
+redis.call('zadd', KEYS[4], score, ARGV[1])
+return 'ok'`;
+
+// KEYS: contact, from queue, to queue. ARGV: interactionId, from, to, new score
+const moveScript = `
+local c = redis.call('hmget', KEYS[1], 'state', 'queue')
+if c[1] ~= 'waiting' or c[2] ~= ARGV[2] then return 0 end
+if redis.call('zrem', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('zadd', KEYS[3], ARGV[4], ARGV[1])
+redis.call('hset', KEYS[1], 'queue', ARGV[3], 'score', ARGV[4])
+return 1`;
+
 export type ClaimResult = 'ok' | 'contact' | 'agent';
 export interface ReleaseResult {
   outcome: 'ok' | 'missing' | 'forbidden' | ReservationState;
@@ -175,6 +222,7 @@ export class RoutingStore {
     skip: (id: string) => `${this.p}skip:${id}`,
     agent: (id: string) => `${this.p}agent:${id}`,
     offers: (id: string) => `${this.p}agent:${id}:offers`,
+    directed: (id: string) => `${this.p}agent:${id}:directed`,
     work: (id: string) => `${this.p}agent:${id}:work`,
     conns: (id: string) => `${this.p}agent:${id}:conns`,
     agents: () => `${this.p}agents`,
@@ -199,6 +247,7 @@ export class RoutingStore {
       interactionId, queue: raw.queue, channel: raw.channel as Channel, customerId: raw.customerId, score: Number(raw.score),
       enqueuedAt: Number(raw.enqueuedAt), state: raw.state as StoredContact['state'],
       ...(raw.reservationId ? { reservationId: raw.reservationId } : {}), ...(raw.agentId ? { agentId: raw.agentId } : {}),
+      ...(raw.targetAgentId ? { targetAgentId: raw.targetAgentId } : {}),
     };
   }
 
@@ -221,9 +270,9 @@ export class RoutingStore {
   async claim(input: { reservation: StoredReservation; expiresAtMs: number }): Promise<ClaimResult> {
     const r = input.reservation;
     return (await this.redis.eval(
-      claimScript, 7,
+      claimScript, 8,
       this.key.contact(r.interactionId), this.key.queue(r.queue), this.key.agent(r.agentId), this.key.skip(r.interactionId),
-      this.key.reservation(r.id), this.key.offers(r.agentId), this.key.pending(),
+      this.key.reservation(r.id), this.key.offers(r.agentId), this.key.pending(), this.key.directed(r.agentId),
       r.interactionId, r.agentId, r.id, String(r.weight), r.offeredAt, String(input.expiresAtMs), r.queue, r.channel, r.expiresAt,
     )) as ClaimResult;
   }
@@ -262,12 +311,53 @@ export class RoutingStore {
     return { state: state as 'missing' | 'removed' | 'reserved' | 'assigned', ...(reservationId ? { reservationId } : {}) };
   }
 
+  /**
+   * Takes an active contact off the agent (capacity freed, no wrap-up) and puts it back waiting at the
+   * front of `queue`, for `targetAgentId` only when given. 'missing': the agent no longer holds it.
+   */
+  async transfer(input: { item: WorkRecord; contact: Pick<StoredContact, 'customerId' | 'enqueuedAt' | 'score'>; fromAgentId: string; queue: string; note: string; targetAgentId?: string }): Promise<'ok' | 'missing' | 'phase'> {
+    const { item } = input;
+    return (await this.redis.eval(
+      transferScript, 6,
+      this.key.work(input.fromAgentId), this.key.agent(input.fromAgentId), this.key.contact(item.interactionId), this.key.queue(input.queue),
+      this.key.skip(item.interactionId), this.key.directed(input.targetAgentId ?? input.fromAgentId),
+      item.interactionId, item.reservationId, input.queue, item.channel, input.contact.customerId, String(input.contact.enqueuedAt), String(input.contact.score),
+      input.fromAgentId, input.note, input.targetAgentId ?? '', String(Date.now()),
+    )) as 'ok' | 'missing' | 'phase';
+  }
+
+  /** Moves a waiting contact between queues (overflow); false when it is no longer waiting in `from`. */
+  async move(interactionId: string, from: string, to: string, score: number): Promise<boolean> {
+    return (await this.redis.eval(moveScript, 3, this.key.contact(interactionId), this.key.queue(from), this.key.queue(to), interactionId, from, to, String(score))) === 1;
+  }
+
+  /** Queues holding contacts transferred to this agent, so freeing them up also matches those queues. */
+  async directedQueues(agentId: string): Promise<string[]> {
+    return [...new Set(await this.redis.hvals(this.key.directed(agentId)))];
+  }
+
+  isKnownAgent(agentId: string): Promise<boolean> {
+    return this.redis.sismember(this.key.agents(), agentId).then((found) => found === 1);
+  }
+
+  /** Pending offers per queue (for the wallboard's "offers in flight"). */
+  async pendingByQueue(): Promise<Map<string, number>> {
+    const ids = await this.redis.zrange(this.key.pending(), '0', '-1');
+    const counts = new Map<string, number>();
+    if (!ids.length) return counts;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.key.reservation(id), 'queue');
+    for (const [, queue] of (await pipeline.exec()) ?? []) if (typeof queue === 'string') counts.set(queue, (counts.get(queue) ?? 0) + 1);
+    return counts;
+  }
+
   async reservation(id: string): Promise<StoredReservation | null> {
     const raw = await this.redis.hgetall(this.key.reservation(id));
     if (!raw.id) return null;
     return {
       id: raw.id, interactionId: raw.interactionId, agentId: raw.agentId, queue: raw.queue, channel: raw.channel as Channel,
       state: raw.state as ReservationState, offeredAt: raw.offeredAt, expiresAt: raw.expiresAt, weight: Number(raw.weight),
+      ...(raw.transferFrom ? { transfer: { fromAgentId: raw.transferFrom, note: raw.transferNote ?? '' } } : {}),
     };
   }
 

@@ -1,11 +1,11 @@
 import { Router } from 'express';
+import { frontLineRoles } from '../../platform/http/principal';
 import { z } from 'zod';
 import type { RouteRegistry } from '../../platform/http/route';
 import { objectIdSchema } from '../../platform/validation';
 import type { CallControlService } from './call-control.service';
 
 const tag = 'Voice';
-const frontLine = ['admin', 'supervisor', 'agent'] as const;
 
 const tokenResponse = z.object({ token: z.string(), identity: z.string(), ttlSeconds: z.number().int() });
 const placeCallBody = z.object({ customerId: objectIdSchema, to: z.string().trim().min(3).max(40).optional() });
@@ -19,7 +19,7 @@ export function voiceRoutes(registry: RouteRegistry, calls: CallControlService):
 
   registry.add(
     router,
-    { method: 'get', path: '/api/voice/token', summary: "An access token for the agent's browser softphone (Twilio Voice JS SDK), valid one hour", tag, access: frontLine, response: tokenResponse },
+    { method: 'get', path: '/api/voice/token', summary: "An access token for the agent's browser softphone (Twilio Voice JS SDK), valid one hour", tag, access: frontLineRoles, response: tokenResponse },
     async ({ principal }) => calls.issueToken(principal.id),
   );
 
@@ -30,7 +30,7 @@ export function voiceRoutes(registry: RouteRegistry, calls: CallControlService):
       path: '/api/voice/calls',
       summary: "Call a customer (click-to-call): their phone rings, then the calling agent's softphone",
       tag,
-      access: frontLine,
+      access: frontLineRoles,
       body: placeCallBody,
       response: placeCallResponse,
       successStatus: 202,
@@ -45,7 +45,7 @@ export function voiceRoutes(registry: RouteRegistry, calls: CallControlService):
       path: '/api/voice/calls/:interactionId/connect',
       summary: "Take a queued caller out of the queue and ring the calling agent's softphone",
       tag,
-      access: frontLine,
+      access: frontLineRoles,
       params: connectParams,
       response: connectResponse,
     },

@@ -10,3 +10,9 @@ export interface Principal {
   departmentId?: string;
   name: string;
 }
+
+/** Role sets the routes share, so "who may do this" reads the same everywhere. */
+export const anyRole: readonly Role[] = roles;
+/** People who talk to customers (and their supervisors and admins). */
+export const frontLineRoles: readonly Role[] = ['admin', 'supervisor', 'agent'];
+export const supervisorRoles: readonly Role[] = ['admin', 'supervisor'];
