@@ -135,6 +135,8 @@ export class Matcher {
       const reservation: StoredReservation = {
         id: randomUUID(), interactionId, agentId: candidate.agentId, queue: queueName, channel: contact.channel, state: 'pending',
         offeredAt: offeredAt.toISOString(), expiresAt: new Date(expiresAtMs).toISOString(), weight,
+        // The claim copies the same fields from the contact into the stored reservation.
+        ...(contact.transfer ? { transfer: contact.transfer } : {}),
       };
       const result = await store.claim({ reservation, expiresAtMs });
       if (result === 'contact') return false;

@@ -117,7 +117,12 @@ export class RoutingService implements AgentDesk {
       await this.endOffer(result.reservationId, { state: 'rescinded', requeue: false, countMiss: false });
       this.deps.log.info({ interactionId, reason }, 'offer rescinded');
     }
-    // An assigned contact stays the agent's work until they complete it.
+    // A call that ended while assigned: the agent was busy until now and goes to wrap-up without a
+    // click (Flex and Connect do the same). Texts and emails stay the agent's work until completed.
+    if (result.state === 'assigned' && reason === 'closed' && contact.channel === 'voice' && contact.agentId) {
+      const item = await this.deps.store.workItem(contact.agentId, interactionId);
+      if (item?.phase === 'active') await this.completeWork(contact.agentId, interactionId, {});
+    }
   }
 
   async snapshot(agentId: string): Promise<AgentSnapshot> {

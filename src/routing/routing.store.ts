@@ -34,6 +34,7 @@ export interface StoredContact {
   reservationId?: string;
   agentId?: string;
   targetAgentId?: string;
+  transfer?: { fromAgentId: string; note: string };
 }
 
 export interface StoredAgent {
@@ -248,6 +249,7 @@ export class RoutingStore {
       enqueuedAt: Number(raw.enqueuedAt), state: raw.state as StoredContact['state'],
       ...(raw.reservationId ? { reservationId: raw.reservationId } : {}), ...(raw.agentId ? { agentId: raw.agentId } : {}),
       ...(raw.targetAgentId ? { targetAgentId: raw.targetAgentId } : {}),
+      ...(raw.transferFrom ? { transfer: { fromAgentId: raw.transferFrom, note: raw.transferNote ?? '' } } : {}),
     };
   }
 

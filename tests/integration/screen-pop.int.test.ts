@@ -61,5 +61,12 @@ describe('screen pop through the real app', () => {
     expect(call?.twiml).toContain(`<Client>agent-${agent.id}</Client>`);
     const interaction = await env.app.services.interactions.getInteraction(reservation.interactionId);
     expect(interaction).toMatchObject({ status: 'active', agentId: agent.id });
+    expect((await desk.waitFor('state', (event) => event.data.state === 'busy')).data.work).toHaveLength(1);
+
+    // The caller hangs up: the agent goes from busy to wrap-up without clicking anything.
+    const ended = await env.webhook('/webhooks/twilio/voice/status', { CallSid: callSid, AccountSid: env.twilio.accountSid, CallStatus: 'completed', CallDuration: '95', SequenceNumber: '5' });
+    expect(ended.status).toBe(200);
+    const wrapUp = await desk.waitFor('state', (event) => event.data.state === 'wrap_up', 10_000);
+    expect(wrapUp.data.work).toEqual([expect.objectContaining({ interactionId: reservation.interactionId, phase: 'wrap_up' })]);
   });
 });
