@@ -46,8 +46,15 @@ describe('overflow after the max wait', () => {
     expect(moved.flags).toContain('overflowed');
     expect(moved.status).toBe('queued');
     expect(moved.entries?.find((entry) => entry.data?.event === 'overflowed')?.data).toMatchObject({ from: 'general', to: 'sales' });
-    expect(await queue('general')).toMatchObject({ waiting: 0, today: { overflowed: 1 } });
-    const sales = await queue('sales');
+    // The day's counters are written just after the move itself; wait for them too.
+    await eventually('the overflow counted', async () => {
+      const general = await queue('general');
+      return general.waiting === 0 && general.today.overflowed === 1;
+    });
+    const sales = await eventually('the call counted in sales', async () => {
+      const candidate = await queue('sales');
+      return candidate.today.offered === 1 && candidate;
+    });
     expect(sales).toMatchObject({ waiting: 1, today: { offered: 1 } });
     // Its wait still counts from when it first entered.
     expect(sales.longestWaitSeconds).toBeGreaterThanOrEqual(1);
