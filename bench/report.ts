@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { projectRoot } from '../src/platform/config';
 import type { DatasetSize } from './dataset';
 import type { IngestionResult } from './ingestion';
+import type { RealtimeResult } from './realtime';
 import type { DatasetMarker } from './load';
 import type { LatencySummary } from './stats';
 
@@ -62,11 +63,11 @@ export interface ScenarioResult extends LatencySummary {
   pass?: boolean;
 }
 
-export type BenchGroup = 'lookup' | 'ingestion';
+export type BenchGroup = 'lookup' | 'ingestion' | 'realtime';
 
 export interface BenchResult {
   /** The first group that ran (the lookup group keeps its historical name). */
-  benchmark: 'customer-lookup-and-timeline' | 'ingestion';
+  benchmark: 'customer-lookup-and-timeline' | 'ingestion' | 'realtime';
   /** The groups this run measured. */
   groups: BenchGroup[];
   startedAt: string;
@@ -90,6 +91,8 @@ export interface BenchResult {
   scenarios: ScenarioResult[];
   /** Throughput of inbound SMS webhooks and SMTP email; null when the group was skipped. */
   ingestion: IngestionResult | null;
+  /** Screen-pop latency over Socket.IO and routing decision time; null (or absent in older reports) when skipped. */
+  realtime?: RealtimeResult | null;
   notes: string[];
 }
 
@@ -105,13 +108,15 @@ export function datasetSummary(marker: DatasetMarker, loadedThisRun: boolean, st
   };
 }
 
+const groupTitles: Record<BenchGroup, string> = { lookup: 'customer lookup and timeline', ingestion: 'ingestion', realtime: 'screen pop and routing' };
+
 const n = (value: number) => value.toLocaleString('en-US');
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 
 export function toMarkdown(result: BenchResult): string {
   const { machine, dataset, method } = result;
   const lines = [
-    `# Benchmark: ${result.groups.map((group) => (group === 'lookup' ? 'customer lookup and timeline' : 'ingestion')).join(', ')}`,
+    `# Benchmark: ${result.groups.map((group) => groupTitles[group]).join(', ')}`,
     '',
     `${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · \`npm run bench\``,
     '',
@@ -156,6 +161,7 @@ export function toMarkdown(result: BenchResult): string {
     lines.push('', ...result.notes.map((note) => `- ${note}`), ...(result.notes.length ? [''] : []));
   }
   if (result.ingestion) lines.push(...ingestionMarkdown(result.ingestion));
+  if (result.realtime) lines.push(...realtimeMarkdown(result.realtime));
   return lines.join('\n');
 }
 
@@ -188,6 +194,32 @@ function ingestionMarkdown(ingestion: IngestionResult): string[] {
   ];
 }
 
+function realtimeMarkdown(realtime: RealtimeResult): string[] {
+  return [
+    '## Screen pop and routing',
+    '',
+    `- **Method**: see bench/realtime.ts and bench/README.md. ${n(realtime.setup.agents)} agent sockets for the screen-pop rows; ` +
+      `${n(realtime.setup.matchAgents)} available agents and ${n(realtime.setup.matchBacklog)} waiting contacts for the routing rows; offers expire after ${realtime.setup.reservationTimeoutSeconds} s. ` +
+      `Times in ms (n column, * = cut short or contacts missing). Load average ${realtime.loadAverage.start.toFixed(1)} when the group began, ${realtime.loadAverage.end.toFixed(1)} at the end.`,
+    '',
+    '| row | p50 | p99 | target p99 | | n | min | p90 | max | mean |',
+    '|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|',
+    ...realtime.rows.map(
+      (row) =>
+        `| ${row.title} | ${ms(row.p50Ms)} | **${ms(row.p99Ms)}** | ${row.targetP99Ms !== undefined ? `< ${row.targetP99Ms}` : ''} | ` +
+        `${row.pass === undefined ? '' : row.pass ? 'pass' : '**FAIL**'} | ${n(row.samples)}${row.sent !== undefined && row.received !== row.sent ? ` of ${n(row.sent)}` : ''}${row.truncated ? '*' : ''} | ` +
+        `${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} |`,
+    ),
+    '',
+    ...realtime.notes.map((note) => `- ${note}`),
+    ...(realtime.notes.length ? [''] : []),
+    'What each row does:',
+    '',
+    ...realtime.rows.map((row) => `- *${row.title}*: ${row.does}.`),
+    '',
+  ];
+}
+
 /** Writes through a temporary file and a rename, so a crashed run never leaves half a report. */
 function writeAtomically(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -203,7 +235,7 @@ export function writeResults(resultsDir: string, result: BenchResult, tag?: stri
   const files = [
     path.join(resultsDir, `${base}.json`),
     path.join(resultsDir, `${base}.md`),
-    path.join(resultsDir, 'runs', `${stamp}-${[...(result.dataset ? [`c${result.dataset.size.customers}`] : []), ...(result.ingestion ? ['ingestion'] : [])].join('-')}.json`),
+    path.join(resultsDir, 'runs', `${stamp}-${[...(result.dataset ? [`c${result.dataset.size.customers}`] : []), ...(result.ingestion ? ['ingestion'] : []), ...(result.realtime ? ['realtime'] : [])].join('-')}.json`),
   ];
   const json = `${JSON.stringify(result, null, 2)}\n`;
   writeAtomically(files[0], json);

@@ -10,6 +10,7 @@ import { createRedis } from '../src/platform/redis';
 import { datasetSize, type DatasetSize } from './dataset';
 import { defaultIngestion, runIngestion, type IngestionResult } from './ingestion';
 import { ensureDataset, type DatasetMarker } from './load';
+import { defaultRealtime, runRealtime, type RealtimeResult } from './realtime';
 import { datasetSummary, describeMachine, toMarkdown, writeResults, type BenchGroup, type BenchResult, type ScenarioResult } from './report';
 import { floorScenarios, httpClient, httpScenarios, serviceScenarios, type Scenario } from './scenarios';
 import { measure, summarize } from './stats';
@@ -18,7 +19,8 @@ import { measure, summarize } from './stats';
  * `npm run bench`: loads (once) a dataset of 100,000 customers and 1,000,000 interaction entries
  * into its own database, then measures customer lookup by phone and the timeline's first page
  * through the real services and over real HTTP; then (bench/ingestion.ts) inbound SMS webhooks and
- * SMTP email per second against the whole app in a fresh database. Writes bench/results/latest.{json,md}.
+ * SMTP email per second against the whole app in a fresh database; then (bench/realtime.ts) screen-pop
+ * latency over Socket.IO and routing decision time. Writes bench/results/latest.{json,md}.
  */
 
 const fullCustomers = 100_000;
@@ -34,11 +36,12 @@ const usage = `usage: npm run bench -- [options]
   --batch N       customers per insert batch while loading (default 1000)
   --db NAME       database (default switchboard_bench, or switchboard_bench_<customers> for other sizes)
   --no-http       skip the HTTP scenarios
-  --only GROUP    run one group: lookup or ingestion (results then go to latest-GROUP.* unless --tag)
+  --only GROUP    run one group: lookup, ingestion or realtime (results then go to latest-GROUP.* unless --tag)
   --no-ingestion  skip the ingestion group (inbound SMS webhooks and SMTP email per second)
   --sms N         distinct texts per SMS ingestion row (default ${defaultIngestion.sms})
   --emails N      emails in the email ingestion row (default ${defaultIngestion.emails})
   --ingest-seconds N  time budget per ingestion row (default ${defaultIngestion.maxSeconds}); no new request starts after it
+  --no-realtime   skip the realtime group (screen-pop latency over Socket.IO, routing decision time; ~2 minutes)
   --tag NAME      write bench/results/latest-NAME.* instead of latest.* (for experiments)
   --note TEXT     add a line to the report's notes (what was different about this run)
 
@@ -71,7 +74,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     batch: 1000,
     notes: [],
     http: true,
-    groups: ['lookup', 'ingestion'],
+    groups: ['lookup', 'ingestion', 'realtime'],
     sms: defaultIngestion.sms,
     emails: defaultIngestion.emails,
     ingestSeconds: defaultIngestion.maxSeconds,
@@ -100,11 +103,12 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--no-http': options.http = false; break;
       case '--only': {
         const group = value();
-        if (group !== 'lookup' && group !== 'ingestion') throw new UsageError(`--only takes lookup or ingestion, got ${group}`);
+        if (group !== 'lookup' && group !== 'ingestion' && group !== 'realtime') throw new UsageError(`--only takes lookup, ingestion or realtime, got ${group}`);
         options.groups = [group];
         break;
       }
       case '--no-ingestion': options.groups = options.groups.filter((group) => group !== 'ingestion'); break;
+      case '--no-realtime': options.groups = options.groups.filter((group) => group !== 'realtime'); break;
       case '--sms': options.sms = Math.max(1, count()); break;
       case '--emails': options.emails = Math.max(1, count()); break;
       case '--ingest-seconds': options.ingestSeconds = Math.max(1, count()); break;
@@ -220,6 +224,7 @@ async function main(): Promise<void> {
   let loadStart: number | undefined;
   let lookup: { load: { marker: DatasetMarker; loaded: boolean }; storageBytes: number | null } | undefined;
   let ingestion: IngestionResult | null = null;
+  let realtime: RealtimeResult | null = null;
 
   if (options.groups.includes('lookup')) {
     // 1. The dataset.
@@ -289,10 +294,18 @@ async function main(): Promise<void> {
     loadStart ??= ingestion.loadAverage.start;
   }
 
-  // 5. The report.
+  // 5. Realtime: screen-pop latency over Socket.IO and routing decision time, in a database of its own.
+  if (options.groups.includes('realtime')) {
+    const measured = await runRealtime({ ...defaultRealtime, database: 'switchboard_bench_realtime', progress }, benchConfig, log);
+    realtime = measured.result;
+    machine ??= measured.machine;
+    loadStart ??= realtime.loadAverage.start;
+  }
+
+  // 6. The report.
   if (!machine || loadStart === undefined) throw new Error('machine description missing');
   const result: BenchResult = {
-    benchmark: options.groups[0] === 'lookup' ? 'customer-lookup-and-timeline' : 'ingestion',
+    benchmark: options.groups[0] === 'lookup' ? 'customer-lookup-and-timeline' : options.groups[0],
     groups: options.groups,
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -303,11 +316,12 @@ async function main(): Promise<void> {
     loadAverage: { start: loadStart, end: os.loadavg()[0] },
     scenarios: results,
     ingestion,
+    realtime,
     notes: [...options.notes, ...(lookup ? notesFor(results, size) : [])],
   };
-  // latest.* is the full run of both groups; a single group writes beside it instead of over it.
-  const single = options.groups.length === 1 ? options.groups[0] : undefined;
-  const tag = options.tag ?? (single === 'ingestion' ? 'ingestion' : !fullSize ? String(options.customers) : single);
+  // latest.* is the full run of every group; a partial run writes beside it (latest-<groups>.*) instead of over it.
+  const partial = options.groups.length < 3 ? options.groups.join('-') : undefined;
+  const tag = options.tag ?? (!options.groups.includes('lookup') ? partial : !fullSize ? String(options.customers) : partial);
   const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, tag);
   process.stdout.write(toMarkdown(result));
   progress(`wrote ${files.map((file) => path.relative(projectRoot(), file)).join(', ')}`);

@@ -141,7 +141,9 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const close = () =>
     (closing ??= (async () => {
       draining = true;
-      // Sockets first: the gateway leaves the HTTP server to us, which then drains requests.
+      // Routing first, so no match in flight emits into a closed gateway; then sockets (the
+      // gateway leaves the HTTP server to us, which then drains requests).
+      await routing?.close();
       await realtime?.close();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
@@ -152,7 +154,6 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
         clearTimeout(deadline);
       }
       for (const channel of channels) await channel.close();
-      await routing?.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       await closeMongo(mongo);

@@ -31,6 +31,8 @@ const queuesFile = path.join(projectRoot(), 'config', 'queues.json');
 
 /** How long an agent with no live connection keeps their state before going offline (a page reload is not a logout). */
 export const presenceGraceMs = 10_000;
+/** How often every node looks for offers whose expiry passed without their timeout job running. */
+const recoverIntervalMs = 15_000;
 
 export interface RoutingDeps {
   config: Config;
@@ -105,6 +107,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   });
 
   let worker: ReturnType<RoutingTimers['startWorker']>;
+  let recoverTimer: NodeJS.Timeout | undefined;
   return {
     desk: service,
     onEvent: (listener) => service.onEvent(listener),
@@ -115,12 +118,22 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     queuesConfig,
     async start() {
       worker = timers.startWorker((job) => service.handleTimer(job));
-      const recovered = await service.recoverExpired();
-      if (recovered) log.info({ recovered }, 'expired offers recovered');
+      const recover = async () => {
+        const recovered = await service.recoverExpired();
+        if (recovered) log.info({ recovered }, 'expired offers recovered');
+      };
+      await recover();
+      // Not only at start: a node that died between reserving and scheduling the offer's timeout
+      // leaves a pending offer with no timer, and the surviving nodes must release it.
+      recoverTimer = setInterval(() => {
+        recover().catch((error: unknown) => log.warn({ err: error }, 'offer recovery failed'));
+      }, recoverIntervalMs);
+      recoverTimer.unref();
       await matcher.request(queuesConfig.byName.keys());
     },
     async close() {
       closed = true;
+      clearInterval(recoverTimer);
       await worker?.close();
       await matcher.stop();
     },
