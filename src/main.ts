@@ -17,7 +17,8 @@ export function configOrExit(overrides: Record<string, string> = {}): Config {
 
 /** Runs until SIGTERM/SIGINT, then drains and closes everything once. */
 export async function runUntilSignalled(start: () => Promise<Switchboard>): Promise<Switchboard> {
-  const bootLog = createLogger(process.env.LOG_LEVEL ?? 'info');
+  // Before the app's own logger exists; start-up failures are always worth a line.
+  const bootLog = createLogger('info');
   process.on('unhandledRejection', (reason) => bootLog.error({ err: reason }, 'unhandled rejection'));
   let app: Switchboard;
   try {
