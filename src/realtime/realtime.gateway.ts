@@ -87,14 +87,19 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     }
   });
 
+  // Set when close() begins: emitting through a closed adapter rejects where nobody can catch it.
+  let stopped = false;
+
   async function toUser(userId: string, event: string, payload: unknown): Promise<string> {
     // Logged first: a socket that misses the live emit (reconnecting right now) finds it in the replay.
     const logged = await events.append(userId, event, payload);
-    io.to(userRoom(userId)).emit(event, logged);
+    // While stopping, the event stays in the log: the agent's reconnect to another node replays it.
+    if (!stopped) io.to(userRoom(userId)).emit(event, logged);
     return logged.id;
   }
 
   async function toRoom(room: string, event: string, payload: unknown): Promise<void> {
+    if (stopped) return;
     const envelope: RoomEvent = { id: null, at: new Date().toISOString(), data: payload };
     io.to(room).emit(event, envelope);
   }
@@ -206,6 +211,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     buildScreenPop: (interactionId) => pops.build(interactionId),
     close: () =>
       (closing ??= (async () => {
+        stopped = true;
         queueChanges.close();
         // Not io.close(): that would also close the HTTP server, which belongs to the composition root.
         io.local.disconnectSockets(true);

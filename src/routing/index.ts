@@ -11,6 +11,7 @@ import type { QueueFactory } from '../platform/queues';
 import { AgentProfileRepository } from './agent-profile.repository';
 import { ContactMoves } from './contact-moves.service';
 import { Matcher } from './matcher';
+import { NodeLiveness } from './node-liveness';
 import { loadQueuesConfig, parseQueuesConfig, type QueuesConfig } from './queue-config';
 import { QueueCounters } from './queue-counters.store';
 import { QueueStats } from './queue-stats';
@@ -31,6 +32,10 @@ const queuesFile = path.join(projectRoot(), 'config', 'queues.json');
 
 /** How long an agent with no live connection keeps their state before going offline (a page reload is not a logout). */
 export const presenceGraceMs = 10_000;
+/** How long a node may go without refreshing its heartbeat before the others take it for dead. */
+export const nodeHeartbeatTtlMs = 10_000;
+/** How often every node sweeps the connections of dead nodes. */
+export const nodeSweepIntervalMs = 5_000;
 /** How often every node looks for offers whose expiry passed without their timeout job running. */
 const recoverIntervalMs = 15_000;
 
@@ -48,6 +53,10 @@ export interface RoutingOptions {
   /** A queues document (tests) instead of config/queues.json. */
   queuesConfig?: unknown;
   presenceGraceMs?: number;
+  /** See nodeHeartbeatTtlMs; the heartbeat is refreshed three times per TTL. */
+  nodeHeartbeatTtlMs?: number;
+  /** See nodeSweepIntervalMs. */
+  nodeSweepIntervalMs?: number;
 }
 
 export interface RoutingModule {
@@ -59,7 +68,10 @@ export interface RoutingModule {
   setConnector(connector: Connector): void;
   profiles: AgentProfileRepository;
   queuesConfig: QueuesConfig;
-  /** Starts the timer worker, times out offers whose timers were lost, and matches every queue. */
+  /**
+   * Starts the timer worker and this node's heartbeat, sweeps dead nodes' connections, times out
+   * offers whose timers were lost, and matches every queue.
+   */
   start(): Promise<void>;
   close(): Promise<void>;
   router(registry: RouteRegistry): Router;
@@ -75,9 +87,13 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   const profiles = new AgentProfileRepository(deps.mongo);
   const timers = new RoutingTimers(deps.queues);
   const counters = new QueueCounters(deps.redis, deps.config.REDIS_KEY_PREFIX);
+  const node: NodeLiveness = new NodeLiveness(
+    { store, log, onOrphaned: (agents): Promise<void> => service.agentsOrphaned(agents) },
+    { heartbeatTtlMs: options.nodeHeartbeatTtlMs ?? nodeHeartbeatTtlMs, sweepIntervalMs: options.nodeSweepIntervalMs ?? nodeSweepIntervalMs },
+  );
   const service = new RoutingService({
     store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log,
-    presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs,
+    presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs, node,
   });
   const matcher = new Matcher({
     store, profiles, queues: queuesConfig, interactions: deps.interactions, log,
@@ -118,6 +134,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     queuesConfig,
     async start() {
       worker = timers.startWorker((job) => service.handleTimer(job));
+      await node.start();
       const recover = async () => {
         const recovered = await service.recoverExpired();
         if (recovered) log.info({ recovered }, 'expired offers recovered');
@@ -134,6 +151,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     async close() {
       closed = true;
       clearInterval(recoverTimer);
+      await node.close();
       await worker?.close();
       await matcher.stop();
     },

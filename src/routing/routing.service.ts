@@ -12,6 +12,7 @@ import type { QueueStats } from './queue-stats';
 import type { AgentDesk, AgentSnapshot, AgentState, QueueSnapshot, RequestedAgentState, Reservation, RoutingEvent, TransferTarget } from './routing.contracts';
 import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
 import type { RoutingStore, StoredReservation } from './routing.store';
+import type { NodeLiveness, OrphanedAgent } from './node-liveness';
 
 /** Offers an agent may miss in a row before routing sets them away, so callers stop ringing an empty desk. */
 export const maxMissedOffers = 3;
@@ -29,6 +30,8 @@ export interface RoutingServiceDeps {
   counters: QueueCounters;
   log: Logger;
   presenceGraceMs: number;
+  /** This process's node: connections are recorded under its id so a crash can be cleaned up by others. */
+  node: NodeLiveness;
 }
 
 const publicReservation = ({ weight: _weight, ...reservation }: StoredReservation): Reservation => reservation;
@@ -239,14 +242,31 @@ export class RoutingService implements AgentDesk {
   }
 
   async agentConnected(agentId: string, connectionId: string): Promise<AgentSnapshot> {
-    await this.deps.store.connect(agentId, connectionId);
+    const { node, store } = this.deps;
+    node.track(agentId, connectionId);
+    await store.connect(agentId, node.nodeId, connectionId);
     return this.snapshot(agentId);
   }
 
   async agentDisconnected(agentId: string, connectionId: string): Promise<void> {
-    const { remaining, gen } = await this.deps.store.disconnect(agentId, connectionId);
+    const { node, store } = this.deps;
+    node.untrack(connectionId);
+    const { removed, remaining, gen } = await store.disconnect(agentId, node.nodeId, connectionId);
     // A page reload or a network blip reconnects within the grace period and changes nothing.
-    if (remaining === 0) await this.deps.timers.presenceGrace(agentId, gen, this.deps.presenceGraceMs);
+    // Not removed: a sweep took it (our heartbeat had lapsed) and already started the grace period.
+    if (removed && remaining === 0) await this.deps.timers.presenceGrace(agentId, gen, this.deps.presenceGraceMs);
+  }
+
+  /**
+   * Agents whose last connection was on a node that died: the same grace as a disconnect (their
+   * browser may reconnect to another node), then offline, which hands their offers back unmissed.
+   * Two sweepers may report the same agent; the timer's job id is deterministic, so it runs once.
+   */
+  async agentsOrphaned(agents: OrphanedAgent[]): Promise<void> {
+    for (const { agentId, gen } of agents) {
+      await this.deps.timers.presenceGrace(agentId, gen, this.deps.presenceGraceMs);
+      this.deps.log.info({ agentId, gen }, 'presence grace started: last connection was on a dead node');
+    }
   }
 
   /** Runs one timer job; each re-checks the state it would change. */

@@ -16,12 +16,17 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *   agent:<id>              HASH state (offline|available|away), reason, since, load, missed, idleSince, presenceGen
  *   agent:<id>:offers       SET pending reservation ids
  *   agent:<id>:work         HASH interactionId → JSON work item (accepted contacts, active or in wrap-up)
- *   agent:<id>:conns        SET live connection ids (sockets)
+ *   agent:<id>:conns        SET live connection ids, each `<nodeId>:<socketId>` so a dead node's can be found
  *   agent:<id>:directed     HASH interactionId → queue of contacts transferred to this agent and waiting for them
  *   agents                  SET every agent ever seen; agents:available SET agents whose chosen state is available
  *   reservation:<id>        HASH the reservation; kept a day after it ends
  *   reservations:pending    ZSET pending reservation ids by expiry (ms), for recovery after a crash
  *   rr:<queue>              STRING the agent who got the queue's last offer (round robin)
+ *   nodes                   SET ids of routing nodes that registered (see node-liveness.ts)
+ *   node:<nodeId>           STRING the node's heartbeat, with a short TTL: gone means the node is dead
+ *   node:<nodeId>:conns     HASH socketId → agentId of the connections the node holds, for the sweep
+ *   presence:orphaned       HASH agentId → presence generation of agents a sweep left with no connection and
+ *                           whose offline timer is not known to be scheduled yet (survives a sweeper's crash)
  */
 export interface StoredContact {
   interactionId: string;
@@ -56,6 +61,9 @@ export interface WorkRecord extends AgentWorkItem {
 export type StoredReservation = Reservation & { weight: number };
 
 const endedReservationTtlSeconds = 86_400;
+
+/** A connection id as stored in an agent's set: the node that holds it, so a dead node's can be swept. */
+export const tagConnection = (nodeId: string, connectionId: string) => `${nodeId}:${connectionId}`;
 
 const enqueueScript = `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
@@ -199,6 +207,37 @@ redis.call('zadd', KEYS[3], ARGV[4], ARGV[1])
 redis.call('hset', KEYS[1], 'queue', ARGV[3], 'score', ARGV[4])
 return 1`;
 
+// KEYS: agent conns, node conns, agent. ARGV: tagged connection id, socket id
+const disconnectScript = `
+local removed = redis.call('srem', KEYS[1], ARGV[1])
+redis.call('hdel', KEYS[2], ARGV[2])
+return {removed, redis.call('scard', KEYS[1]), tonumber(redis.call('hget', KEYS[3], 'presenceGen') or '0')}`;
+
+// Removes one connection of a node whose heartbeat is gone. Only the caller whose hdel succeeds
+// gets 'swept', so two sweepers (or a sweeper and the node's own late disconnect) act once.
+// An agent left with no connection is noted in the same step, so the offline timer is still
+// scheduled if this sweeper dies before doing it.
+// KEYS: heartbeat, node conns, agent conns, agent, orphaned. ARGV: socket id, tagged connection id, agent id
+const sweepConnectionScript = `
+if redis.call('exists', KEYS[1]) == 1 then return {'alive', 0, 0} end
+if redis.call('hdel', KEYS[2], ARGV[1]) == 0 then return {'gone', 0, 0} end
+redis.call('srem', KEYS[3], ARGV[2])
+local remaining = redis.call('scard', KEYS[3])
+local gen = tonumber(redis.call('hget', KEYS[4], 'presenceGen') or '0')
+if remaining == 0 then redis.call('hset', KEYS[5], ARGV[3], gen) end
+return {'swept', remaining, gen}`;
+
+// KEYS: orphaned. ARGV: agent id, generation handled
+const clearOrphanScript = `
+if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('hdel', KEYS[1], ARGV[1]) end
+return 0`;
+
+// KEYS: heartbeat, node conns, nodes. ARGV: node id
+const forgetNodeScript = `
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+if redis.call('hlen', KEYS[2]) > 0 then return 0 end
+return redis.call('srem', KEYS[3], ARGV[1])`;
+
 export type ClaimResult = 'ok' | 'contact' | 'agent';
 export interface ReleaseResult {
   outcome: 'ok' | 'missing' | 'forbidden' | ReservationState;
@@ -231,6 +270,10 @@ export class RoutingStore {
     reservation: (id: string) => `${this.p}reservation:${id}`,
     pending: () => `${this.p}reservations:pending`,
     roundRobin: (queue: string) => `${this.p}rr:${queue}`,
+    nodes: () => `${this.p}nodes`,
+    node: (nodeId: string) => `${this.p}node:${nodeId}`,
+    nodeConns: (nodeId: string) => `${this.p}node:${nodeId}:conns`,
+    orphaned: () => `${this.p}presence:orphaned`,
   };
 
   async enqueue(contact: Omit<StoredContact, 'state'>): Promise<boolean> {
@@ -429,16 +472,82 @@ export class RoutingStore {
     await this.redis.set(this.key.roundRobin(queue), agentId);
   }
 
-  /** Adds a connection; returns the new presence generation (it voids pending offline timers). */
-  async connect(agentId: string, connectionId: string): Promise<number> {
-    const [, gen] = (await this.redis.multi().sadd(this.key.conns(agentId), connectionId).hincrby(this.key.agent(agentId), 'presenceGen', 1).sadd(this.key.agents(), agentId).exec()) ?? [];
+  /** Adds a connection held by `nodeId`; returns the new presence generation (it voids pending offline timers). */
+  async connect(agentId: string, nodeId: string, connectionId: string): Promise<number> {
+    const [, , gen] = (await this.redis.multi()
+      .sadd(this.key.conns(agentId), tagConnection(nodeId, connectionId))
+      .hset(this.key.nodeConns(nodeId), connectionId, agentId)
+      .hincrby(this.key.agent(agentId), 'presenceGen', 1)
+      .sadd(this.key.agents(), agentId)
+      .exec()) ?? [];
     return Number(gen?.[1] ?? 0);
   }
 
-  /** Removes a connection; returns how many remain and the current presence generation. */
-  async disconnect(agentId: string, connectionId: string): Promise<{ remaining: number; gen: number }> {
-    const results = (await this.redis.multi().srem(this.key.conns(agentId), connectionId).scard(this.key.conns(agentId)).hget(this.key.agent(agentId), 'presenceGen').exec()) ?? [];
-    return { remaining: Number(results[1]?.[1] ?? 0), gen: Number(results[2]?.[1] ?? 0) };
+  /**
+   * Removes a connection; returns whether it was still there (a sweep may have taken it first), how
+   * many remain and the current presence generation.
+   */
+  async disconnect(agentId: string, nodeId: string, connectionId: string): Promise<{ removed: boolean; remaining: number; gen: number }> {
+    const [removed, remaining, gen] = (await this.redis.eval(
+      disconnectScript, 3, this.key.conns(agentId), this.key.nodeConns(nodeId), this.key.agent(agentId), tagConnection(nodeId, connectionId), connectionId,
+    )) as [number, number, number];
+    return { removed: removed === 1, remaining, gen };
+  }
+
+  /** Announces a node and starts its heartbeat. */
+  async registerNode(nodeId: string, ttlMs: number): Promise<void> {
+    await this.redis.multi().set(this.key.node(nodeId), '1', 'PX', ttlMs).sadd(this.key.nodes(), nodeId).exec();
+  }
+
+  /** Refreshes a node's heartbeat; false when it had already expired (the node may have been swept). */
+  async beat(nodeId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.key.node(nodeId), '1', 'PX', ttlMs, 'XX')) === 'OK';
+  }
+
+  async stopHeartbeat(nodeId: string): Promise<void> {
+    await this.redis.del(this.key.node(nodeId));
+  }
+
+  /** Registered nodes whose heartbeat is gone. */
+  async deadNodes(): Promise<string[]> {
+    const nodes = await this.redis.smembers(this.key.nodes());
+    if (!nodes.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const nodeId of nodes) pipeline.exists(this.key.node(nodeId));
+    const alive = ((await pipeline.exec()) ?? []).map(([, value]) => value === 1);
+    return nodes.filter((_, index) => !alive[index]);
+  }
+
+  /** The connections a node holds (socketId → agentId). */
+  nodeConnections(nodeId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.key.nodeConns(nodeId));
+  }
+
+  /**
+   * Removes a dead node's connection. 'swept' (with what the agent has left) only for the one caller
+   * that removed it; 'alive' when the node's heartbeat came back; 'gone' when someone else took it.
+   */
+  async sweepConnection(nodeId: string, connectionId: string, agentId: string): Promise<{ outcome: 'swept' | 'alive' | 'gone'; remaining: number; gen: number }> {
+    const [outcome, remaining, gen] = (await this.redis.eval(
+      sweepConnectionScript, 5, this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.conns(agentId), this.key.agent(agentId), this.key.orphaned(),
+      connectionId, tagConnection(nodeId, connectionId), agentId,
+    )) as ['swept' | 'alive' | 'gone', number, number];
+    return { outcome, remaining, gen };
+  }
+
+  /** Agents a sweep left with no connection whose offline timer is not yet known to be scheduled. */
+  async orphanedAgents(): Promise<{ agentId: string; gen: number }[]> {
+    return Object.entries(await this.redis.hgetall(this.key.orphaned())).map(([agentId, gen]) => ({ agentId, gen: Number(gen) }));
+  }
+
+  /** Clears an orphan once its timer is scheduled; kept when a newer sweep noted it again since. */
+  async clearOrphan(agentId: string, gen: number): Promise<void> {
+    await this.redis.eval(clearOrphanScript, 1, this.key.orphaned(), agentId, String(gen));
+  }
+
+  /** Drops a dead node with no connections left from the registry; false when it is alive or still holds some. */
+  async forgetNode(nodeId: string): Promise<boolean> {
+    return (await this.redis.eval(forgetNodeScript, 3, this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.nodes(), nodeId)) === 1;
   }
 
   connectionCount(agentId: string): Promise<number> {
@@ -450,5 +559,29 @@ export class RoutingStore {
     const pipeline = this.redis.pipeline();
     for (const id of interactionIds) pipeline.hget(this.key.contact(id), 'enqueuedAt');
     return ((await pipeline.exec()) ?? []).map(([, value]) => Number(value ?? 0));
+  }
+
+  /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`. */
+  async agents(agentIds: readonly string[]): Promise<StoredAgent[]> {
+    if (!agentIds.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of agentIds) pipeline.hgetall(this.key.agent(id));
+    const results = (await pipeline.exec()) ?? [];
+    return agentIds.map((agentId, index) => {
+      const [error, value] = results[index] ?? [null, {}];
+      if (error) throw error;
+      // Same mapping as agent(): a missing hash reads as an offline agent.
+      const raw = (value ?? {}) as Record<string, string>;
+      return {
+        agentId,
+        state: (raw.state as StoredAgent['state']) ?? 'offline',
+        ...(raw.reason ? { reason: raw.reason } : {}),
+        since: raw.since ?? new Date(0).toISOString(),
+        load: Number(raw.load ?? 0),
+        missed: Number(raw.missed ?? 0),
+        idleSince: Number(raw.idleSince ?? 0),
+        presenceGen: Number(raw.presenceGen ?? 0),
+      };
+    });
   }
 }

@@ -125,9 +125,9 @@ describe('routing across two Switchboard processes', () => {
     expect(doomed.flatMap((bot) => bot.assigned).filter((id) => !before.has(id))).toEqual([]);
     expect(await realOverlaps()).toEqual([]);
 
-    // What a crash costs today: the dead node's agents stay "available" (their presence is cleaned
-    // up by the dead process's disconnect handler), so they keep getting offers until they miss
-    // enough of them to be set away.
+    // With this test's 2 s offer timeout, the dead node's agents miss offers (and are set away)
+    // before the node sweep (heartbeat TTL + grace, ~20 s by default) takes them offline; the
+    // sweep itself is tested in routing-node-crash.int.test.ts with short timings.
     const deadAgentStates = await Promise.all(doomed.map((bot) => redis.hget(`${cluster.config.REDIS_KEY_PREFIX}routing:agent:${bot.user.id}`, 'state')));
     const doomedIds = new Set(doomed.map((bot) => bot.user.id));
     let offersToDead = 0;

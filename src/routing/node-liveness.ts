@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../platform/logger';
+import type { RoutingStore } from './routing.store';
+
+/** An agent who lost their last connection with a dead node: treated like a disconnect. */
+export interface OrphanedAgent {
+  agentId: string;
+  /** The presence generation when swept; a reconnect in the grace period moves it on. */
+  gen: number;
+}
+
+export interface NodeLivenessOptions {
+  /** How long a node's heartbeat lives unrefreshed; a node silent this long is taken for dead. */
+  heartbeatTtlMs: number;
+  /** How often every node looks for dead nodes' connections. */
+  sweepIntervalMs: number;
+}
+
+export interface NodeLivenessDeps {
+  store: RoutingStore;
+  log: Logger;
+  /** Starts the offline timer of agents left with no connection; may be called twice for one agent. */
+  onOrphaned(agents: OrphanedAgent[]): Promise<void>;
+}
+
+/**
+ * Which routing node holds which agent connection, and who is still alive. A crashed process never
+ * runs its sockets' disconnect handlers, so its agents would stay available (and keep getting
+ * offers) and their connection sets would never empty. Each node therefore holds a heartbeat key
+ * with a short TTL and records its connections under its id; every node sweeps the connections of
+ * nodes whose heartbeat is gone, one atomic script per connection, so any number of sweepers at
+ * once act on each connection exactly once.
+ */
+export class NodeLiveness {
+  /** Random per start: a restarted process is a new node, and the old one's connections are swept. */
+  readonly nodeId = randomBytes(8).toString('hex');
+  /** This node's live connections (socketId → agentId), to re-register them if its heartbeat lapsed. */
+  private readonly local = new Map<string, string>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private healthy = true;
+  private closed = false;
+
+  constructor(
+    private readonly deps: NodeLivenessDeps,
+    private readonly options: NodeLivenessOptions,
+  ) {}
+
+  track(agentId: string, connectionId: string): void {
+    this.local.set(connectionId, agentId);
+  }
+
+  untrack(connectionId: string): void {
+    this.local.delete(connectionId);
+  }
+
+  /** Announces this node, sweeps once (nodes that died while none ran), then keeps both going. */
+  async start(): Promise<void> {
+    const { store, log } = this.deps;
+    const { heartbeatTtlMs, sweepIntervalMs } = this.options;
+    await store.registerNode(this.nodeId, heartbeatTtlMs);
+    log.info({ nodeId: this.nodeId, heartbeatTtlMs }, 'routing node registered');
+    await this.sweep().catch((error: unknown) => log.warn({ err: error, nodeId: this.nodeId }, 'node sweep failed'));
+    // Three beats per TTL: one late or lost beat does not make a live node look dead.
+    this.heartbeatTimer = setInterval(() => void this.beat(), Math.max(1, Math.floor(heartbeatTtlMs / 3)));
+    this.heartbeatTimer.unref();
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.failed(error, 'node sweep failed'));
+    }, sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops the heartbeat and drops it, so the other nodes sweep what this one leaves behind at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.sweepTimer);
+    await this.deps.store.stopHeartbeat(this.nodeId).catch(() => undefined);
+  }
+
+  /**
+   * Removes the connections of dead nodes, then starts the offline timer of every agent left with
+   * none (also those a sweeper that died midway had noted); returns how many connections it removed.
+   */
+  async sweep(): Promise<number> {
+    const { store, log } = this.deps;
+    let swept = 0;
+    for (const nodeId of await store.deadNodes()) {
+      if (nodeId === this.nodeId) continue;
+      let fromNode = 0;
+      for (const [connectionId, agentId] of Object.entries(await store.nodeConnections(nodeId))) {
+        if ((await store.sweepConnection(nodeId, connectionId, agentId)).outcome === 'swept') fromNode += 1;
+      }
+      if (fromNode) log.info({ nodeId, swept: fromNode }, 'dead node connections swept');
+      swept += fromNode;
+      await store.forgetNode(nodeId);
+    }
+    const orphaned = await store.orphanedAgents();
+    if (orphaned.length) {
+      // Two sweepers may both get here for one agent: the timer's job id is deterministic, so the
+      // second schedule is ignored.
+      await this.deps.onOrphaned(orphaned);
+      for (const { agentId, gen } of orphaned) await store.clearOrphan(agentId, gen);
+    }
+    this.healthy = true;
+    return swept;
+  }
+
+  private async beat(): Promise<void> {
+    const { store, log } = this.deps;
+    try {
+      if (await store.beat(this.nodeId, this.options.heartbeatTtlMs)) {
+        this.healthy = true;
+        return;
+      }
+      if (this.closed) return;
+      // Our heartbeat expired (a long pause, a Redis blip) and a sweeper may have taken our
+      // connections: put them back. Each connect moves the presence generation on, which voids the
+      // offline timer a sweep scheduled, so a lapse shorter than the grace period changes nothing.
+      await store.registerNode(this.nodeId, this.options.heartbeatTtlMs);
+      for (const [connectionId, agentId] of this.local) await store.connect(agentId, this.nodeId, connectionId);
+      log.warn({ nodeId: this.nodeId, connections: this.local.size }, 'node heartbeat had lapsed: connections re-registered');
+      this.healthy = true;
+    } catch (error) {
+      this.failed(error, 'node heartbeat failed');
+    }
+  }
+
+  /** Logs the first failure of a streak only: a node cut off from Redis would log every beat otherwise. */
+  private failed(error: unknown, message: string): void {
+    if (this.healthy) this.deps.log.warn({ err: error, nodeId: this.nodeId }, message);
+    this.healthy = false;
+  }
+}
