@@ -76,10 +76,42 @@ export class InteractionRepository {
     }
   }
 
+  /**
+   * Creates the interaction with its first entry in one write and returns what was stored; null when
+   * an interaction with this id already exists (then nothing was written). A first delivery's fast
+   * path: a retry that finds the id taken appends its entry with `appendEntryOnce` instead.
+   */
+  async createWithEntry(id: string, seed: InteractionSeed, entry: StoredEntry, externalId: string): Promise<StoredInteraction | null> {
+    try {
+      const created = await this.models.Interaction.create({
+        _id: id,
+        ...seed,
+        externalIds: [externalId],
+        entries: [entry],
+        entryCount: 1,
+        flags: [],
+        createdAt: entry.at,
+        updatedAt: entry.at,
+        lastActivityAt: entry.at,
+        ...(seed.status === 'queued' ? { queuedAt: entry.at } : {}),
+      });
+      return created.toObject<StoredInteraction>();
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      return null;
+    }
+  }
+
   /** Appends the entry unless an entry with its id is already there. Callers hold the event's lock. */
   async appendEntryOnce(interactionId: string, entry: StoredEntry, externalId?: string): Promise<boolean> {
     const current = await this.models.Interaction.findById(interactionId).lean<StoredInteraction>().exec();
     if (current?.entries?.some((existing) => existing._id === entry._id)) return false;
+    await this.pushEntry(interactionId, entry, externalId);
+    return true;
+  }
+
+  /** Appends an entry whose id is new (freshly generated), so no check for an earlier copy is needed. */
+  async pushEntry(interactionId: string, entry: StoredEntry, externalId?: string): Promise<void> {
     await this.models.Interaction.updateOne(
       { _id: interactionId },
       {
@@ -91,7 +123,6 @@ export class InteractionRepository {
       },
       { timestamps: false },
     ).exec();
-    return true;
   }
 
   /** Sets fields of one entry, addressed by position (entries are append-only, positions never move). */
@@ -106,6 +137,17 @@ export class InteractionRepository {
       { $set: { ...set, updatedAt: new Date() }, ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}) },
       { timestamps: false },
     ).exec();
+  }
+
+  /** `update` that returns the document as written (null when there is none): one round trip. */
+  updateAndRead(id: string, set: Record<string, unknown>, addFlags: string[] = []): Promise<StoredInteraction | null> {
+    return this.models.Interaction.findOneAndUpdate(
+      { _id: id },
+      { $set: { ...set, updatedAt: new Date() }, ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}) },
+      { returnDocument: 'after', timestamps: false },
+    )
+      .lean<StoredInteraction>()
+      .exec();
   }
 
   async setStatus(id: string, status: InteractionStatus, timestamps: Partial<Record<'queuedAt' | 'offeredAt' | 'answeredAt' | 'endedAt', Date>>): Promise<void> {

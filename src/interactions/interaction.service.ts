@@ -40,22 +40,36 @@ export class InteractionService {
   }
 
   /**
-   * Rewrites the interaction's summary on its customer's timeline. Under a per-customer lock so two
-   * changes cannot write their summaries in the wrong order; the summary is read inside the lock.
+   * Rewrites the interaction's summary on its customer's timeline and returns the interaction as read
+   * for it. Under a per-customer lock so two changes cannot write their summaries in the wrong order;
+   * the summary is read inside the lock. A caller that knows the customer passes it, saving a read
+   * before the lock; if the interaction moved to another customer meanwhile (a merge), we lock that one.
    */
-  private async syncTimeline(interactionId: string): Promise<StoredInteraction | null> {
-    const current = await this.interactions.findById(interactionId);
-    if (!current) return null;
-    const lockKey = `${this.redisKeyPrefix}lock:timeline:${current.customerId}`;
-    return withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+  private async syncTimeline(interactionId: string, customerId?: string): Promise<StoredInteraction | null> {
+    const current = customerId ? null : await this.interactions.findById(interactionId);
+    const lockCustomerId = customerId ?? current?.customerId;
+    if (!lockCustomerId) return null;
+    const lockKey = `${this.redisKeyPrefix}lock:timeline:${lockCustomerId}`;
+    const synced = await withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
       const fresh = (await this.interactions.findById(interactionId)) ?? current;
+      if (!fresh || (customerId && fresh.customerId !== customerId)) return { fresh, written: false };
       await this.interactions.putTimelineItem(fresh.customerId, { interactionId: fresh._id, at: fresh.createdAt, channel: fresh.channel, summary: summarize(fresh) });
-      return fresh;
+      return { fresh, written: true };
     });
+    if (synced.written || !synced.fresh) return synced.fresh;
+    return this.syncTimeline(interactionId);
   }
 
-  private async notify(interaction: Interaction, created: boolean): Promise<void> {
-    await this.syncTimeline(interaction.id);
+  /** Syncs the timeline, then tells the listeners, with the interaction as read under the timeline lock. */
+  private async publish(interactionId: string, customerId: string | undefined, created: boolean): Promise<Interaction> {
+    const fresh = await this.syncTimeline(interactionId, customerId);
+    if (!fresh) throw new AppError('internal', 'Interaction vanished while recording', { interactionId }, false);
+    const interaction = toInteraction(fresh);
+    await this.notifyListeners(interaction, created);
+    return interaction;
+  }
+
+  private async notifyListeners(interaction: Interaction, created: boolean): Promise<void> {
     for (const listener of this.listeners) {
       try {
         await listener({ interaction, created });
@@ -80,33 +94,35 @@ export class InteractionService {
         this.log.info({ interactionId: existing.interactionId, externalId: event.externalId }, 'duplicate inbound event ignored');
         return { interaction: toInteraction(interaction), entryId: existing.entryId, duplicate: true, created: false };
       }
-      if (event.appendTo && !existing && !(await this.interactions.findById(event.appendTo))) {
-        throw AppError.notFound('Interaction', event.appendTo);
-      }
+      const target = event.appendTo && !existing ? await this.interactions.findById(event.appendTo) : undefined;
+      if (event.appendTo && target === null) throw AppError.notFound('Interaction', event.appendTo);
       const at = event.entry.at ?? new Date();
       const claim =
         existing ??
         (await this.interactions.claimKey({ _id: event.externalId, interactionId: event.appendTo ?? newId(), entryId: newId(), at }));
       const created = !event.appendTo;
-      if (created) {
-        await this.interactions.upsert(
-          claim.interactionId,
-          { customerId: event.customerId, channel: event.channel, direction: event.direction, status: event.status ?? 'open', subject: event.subject, queue: event.queue },
-          claim.at,
-        );
-        await this.interactions.addToTimeline(event.customerId, [{ interactionId: claim.interactionId, at: claim.at, channel: event.channel }]);
+      const seed = { customerId: event.customerId, channel: event.channel, direction: event.direction, status: event.status ?? 'open', subject: event.subject, queue: event.queue };
+      const entry: StoredEntry = { ...event.entry, _id: claim.entryId, at: claim.at, externalId: event.externalId };
+      // First delivery of a new contact (the hot path of every call and text): the interaction is
+      // written whole with its entry, and its timeline item with its summary. Nobody else can know the
+      // fresh id before the key is marked recorded, so no timeline lock and no re-read are needed.
+      const fresh = created && !existing ? await this.interactions.createWithEntry(claim.interactionId, seed, entry, event.externalId) : null;
+      if (fresh) {
+        await this.interactions.addToTimeline(fresh.customerId, [{ interactionId: fresh._id, at: fresh.createdAt, channel: fresh.channel, summary: summarize(fresh) }]);
+        await this.interactions.markKeyRecorded(event.externalId, new Date());
+        this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
+        const recorded = toInteraction(fresh);
+        await this.notifyListeners(recorded, created);
+        return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
       }
-      await this.interactions.appendEntryOnce(
-        claim.interactionId,
-        { ...event.entry, _id: claim.entryId, at: claim.at, externalId: event.externalId },
-        event.externalId,
-      );
+      // A retry after a crash (the claim existed) or an event joining an existing interaction. The
+      // timeline item is put by syncTimeline (which appends it when missing), not appended here: an
+      // item without summary next to the one with it would list the interaction twice.
+      if (created) await this.interactions.upsert(claim.interactionId, seed, claim.at);
+      await this.interactions.appendEntryOnce(claim.interactionId, entry, event.externalId);
       await this.interactions.markKeyRecorded(event.externalId, new Date());
-      const interaction = await this.interactions.findById(claim.interactionId);
-      if (!interaction) throw new AppError('internal', 'Interaction vanished while recording', { interactionId: claim.interactionId }, false);
       this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
-      const recorded = toInteraction(interaction);
-      await this.notify(recorded, created);
+      const recorded = await this.publish(claim.interactionId, target?.customerId ?? (created ? event.customerId : undefined), created);
       return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
     });
   }
@@ -128,19 +144,17 @@ export class InteractionService {
       at,
     );
     await this.interactions.addToTimeline(input.customerId, [{ interactionId: id, at, channel: input.channel }]);
-    if (input.firstEntry) await this.interactions.appendEntryOnce(id, { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at });
+    if (input.firstEntry) await this.interactions.pushEntry(id, { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at });
     this.log.info({ interactionId: id, channel: input.channel }, 'interaction created');
-    const created = await this.getInteraction(id);
-    await this.notify(created, true);
-    return created;
+    return this.publish(id, input.customerId, true);
   }
 
   async appendEntry(interactionId: string, entry: NewEntry): Promise<Entry> {
     const interaction = await this.interactions.findById(interactionId);
     if (!interaction) throw AppError.notFound('Interaction', interactionId);
     const stored: StoredEntry = { ...entry, _id: newId(), at: entry.at ?? new Date() };
-    await this.interactions.appendEntryOnce(interactionId, stored);
-    await this.syncTimeline(interactionId);
+    await this.interactions.pushEntry(interactionId, stored);
+    await this.syncTimeline(interactionId, interaction.customerId);
     return toEntry(stored);
   }
 
@@ -225,12 +239,9 @@ export class InteractionService {
     changes: Partial<{ status: InteractionStatus; queue: string; agentId: string; subject: string; queuedAt: Date; offeredAt: Date; answeredAt: Date; endedAt: Date }>,
     addFlags: string[] = [],
   ): Promise<Interaction> {
-    const existing = await this.interactions.findById(id);
-    if (!existing) throw AppError.notFound('Interaction', id);
-    await this.interactions.update(id, changes, addFlags);
-    const updated = await this.getInteraction(id);
-    await this.notify(updated, false);
-    return updated;
+    const updated = await this.interactions.updateAndRead(id, changes, addFlags);
+    if (!updated) throw AppError.notFound('Interaction', id);
+    return this.publish(id, updated.customerId, false);
   }
 
   /**

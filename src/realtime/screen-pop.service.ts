@@ -18,9 +18,14 @@ export class ScreenPopService {
 
   async build(interactionId: string): Promise<ScreenPop> {
     const interaction = await this.interactions.getInteraction(interactionId);
+    // The timeline is read alongside the customer, on the bet (almost always won) that the customer
+    // was not merged away; when it was, the survivor's timeline is read after.
+    const timelineOf = (customerId: string) => this.interactions.getTimeline(customerId, { limit: 20 });
+    const early = timelineOf(interaction.customerId);
+    early.catch(() => undefined); // awaited below, or dropped when the customer was merged
     const customer = await this.liveCustomer(interaction.customerId);
     const [timeline, smsOptedOut] = await Promise.all([
-      this.interactions.getTimeline(customer.id, { limit: 20 }),
+      customer.id === interaction.customerId ? early : timelineOf(customer.id),
       this.smsOptedOut(customer, interactionId),
     ]);
     return assembleScreenPop({ interaction, customer, timeline: timeline.items, smsOptedOut, now: new Date() });

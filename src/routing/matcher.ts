@@ -82,9 +82,14 @@ export class Matcher {
       const agents = await this.availableAgents();
       if (!agents.length) return;
       const changed = new Set<string>();
+      // Claims run one after another (each decides on the picture the previous one left), but an
+      // offer's delivery (its timeout job, the screen pop: several store reads) does not hold up the
+      // next claim; the round waits for all its deliveries before it reports the queues changed.
+      const deliveries: Promise<void>[] = [];
       for (const entry of waiting) {
-        if (await this.offerOne(entry.interactionId, entry.queue, agents)) changed.add(entry.queue);
+        if (await this.offerOne(entry.interactionId, entry.queue, agents, deliveries)) changed.add(entry.queue);
       }
+      await Promise.all(deliveries);
       for (const queue of changed) await this.deps.queueChanged(queue);
       if (!changed.size) return;
     }
@@ -92,16 +97,24 @@ export class Matcher {
 
   private async availableAgents(): Promise<{ agent: StoredAgent; profile: AgentProfile }[]> {
     const ids = await this.deps.store.availableAgents();
-    return Promise.all(ids.map(async (id) => ({ agent: await this.deps.store.agent(id), profile: await this.deps.profiles.get(id) })));
+    // One pipelined read for every agent's state (not one round trip each); profiles are cached.
+    const [agents, profiles] = await Promise.all([this.deps.store.agents(ids), Promise.all(ids.map((id) => this.deps.profiles.get(id)))]);
+    return agents.map((agent, index) => ({ agent, profile: profiles[index] }));
   }
 
   /** Tries the contact's ranked candidates until one claim succeeds; true when it was offered. */
-  private async offerOne(interactionId: string, queueName: string, agents: { agent: StoredAgent; profile: AgentProfile }[]): Promise<boolean> {
+  private async offerOne(
+    interactionId: string,
+    queueName: string,
+    agents: { agent: StoredAgent; profile: AgentProfile }[],
+    deliveries: Promise<void>[],
+  ): Promise<boolean> {
     const { store, log } = this.deps;
     const queue = this.deps.queues.byName.get(queueName);
-    const contact = await store.contact(interactionId);
-    if (!queue || !contact || contact.state !== 'waiting') return false;
-    const skipped = new Set(await store.skipped(interactionId));
+    if (!queue) return false;
+    const [contact, skippedIds] = await Promise.all([store.contact(interactionId), store.skipped(interactionId)]);
+    if (!contact || contact.state !== 'waiting') return false;
+    const skipped = new Set(skippedIds);
     const eligible = agents.filter(({ agent, profile }) => {
       const weight = profile.capacity[contact.channel];
       // Transferred to a named agent: a person chose them, so their queues and skills do not matter.
@@ -148,7 +161,13 @@ export class Matcher {
       entry.agent = { ...entry.agent, load: entry.agent.load + weight };
       if (strategy.name === 'round-robin') await store.setLastRoundRobin(queueName, candidate.agentId);
       log.info({ interactionId, agentId: candidate.agentId, reservationId: reservation.id, queue: queueName }, 'contact offered');
-      await this.deps.offered(reservation);
+      // The reservation is durable: a delivery that fails is logged, and the offer ends by the
+      // recovery sweep (no timer) or its timeout, as after a crash at this point.
+      deliveries.push(
+        this.deps.offered(reservation).catch((error: unknown) => {
+          log.error({ err: error, interactionId, reservationId: reservation.id }, 'offer delivery failed');
+        }),
+      );
       return true;
     }
     return false;

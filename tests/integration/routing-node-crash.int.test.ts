@@ -98,8 +98,12 @@ describe('agent presence when a routing node crashes', () => {
     expect(second.status).toBe(200);
     await eventually('a second call assigned on node 1', () => survivors.reduce((sum, bot) => sum + bot.assigned.length, 0) >= 2, 5_000);
 
-    // The only offer a node 2 agent ever got is the one that rang before the crash.
-    expect((await reservationsOf(doomedIds)).map((reservation) => reservation.id)).toEqual([stranded.id]);
+    // Node 2's agents got the offer that rang before the crash, and possibly the handed-back call
+    // again while a colleague was still inside its grace period (they go offline one by one).
+    // Every such offer was withdrawn, none timed out or counted as missed, none was accepted.
+    const doomedReservations = await reservationsOf(doomedIds);
+    expect(doomedReservations.map((reservation) => reservation.id)).toContain(stranded.id);
+    expect(doomedReservations.every((reservation) => reservation.state === 'rescinded')).toBe(true);
     expect((await reservationsOf(survivorIds)).filter((reservation) => reservation.state === 'accepted')).toHaveLength(2);
     // The dead node is gone from the registry, and its connection list with it.
     const deadNodes = await redis().smembers(key('nodes'));
