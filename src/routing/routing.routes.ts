@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { frontLineRoles, supervisorRoles } from '../platform/http/principal';
 import type { RouteRegistry } from '../platform/http/route';
 import { objectIdSchema } from '../platform/validation';
 import type { AgentProfileRepository } from './agent-profile.repository';
@@ -7,8 +8,9 @@ import type { QueueStats } from './queue-stats';
 import type { RoutingService } from './routing.service';
 
 const tag = 'Routing';
-const staff = ['agent', 'supervisor', 'admin'] as const;
-const supervisors = ['supervisor', 'admin'] as const;
+// Agents, and supervisors/admins who also take contacts.
+const staff = frontLineRoles;
+const supervisors = supervisorRoles;
 
 const stateBody = z.object({ state: z.enum(['available', 'away', 'offline']), reason: z.string().trim().min(1).max(100).optional() });
 const reservationParams = z.object({ id: z.uuid() });
