@@ -1,4 +1,5 @@
 import { summarize } from '../src/interactions/timeline-summary';
+import { mulberry32 } from '../scripts/prng';
 import type { CustomerDocument, CustomerTier, IdentityDocument } from '../src/customers/customer.model';
 import type {
   Channel,
@@ -58,17 +59,8 @@ function hash32(...parts: number[]): number {
   return h >>> 0;
 }
 
-/** mulberry32: small, fast, good enough for test data. */
-export function randomStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmark's seeded generator (shared with the demo seed). */
+export const randomStream = mulberry32;
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const between = (random: () => number, min: number, max: number) => min + Math.floor(random() * (max - min + 1));

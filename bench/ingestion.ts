@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { freePort } from '../scripts/standins/free-port';
+import { deleteRedisKeys } from './stores';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
@@ -9,7 +10,6 @@ import { startSwitchboard, type Switchboard } from '../src/app';
 import type { EmailChannel } from '../src/channels/email';
 import type { Config } from '../src/platform/config';
 import type { Logger } from '../src/platform/logger';
-import { createRedis } from '../src/platform/redis';
 import { postSignedWebhook } from '../scripts/simulate';
 import { startSmtpSink, type SmtpSink } from '../scripts/standins/smtp-sink';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../scripts/standins/twilio-standin';
@@ -91,17 +91,6 @@ export interface IngestionResult {
   notes: string[];
 }
 
-/** A port that was free a moment ago, so PUBLIC_BASE_URL (what Twilio signs) is known before the app starts. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const redisPrefix = 'sbbench-ingest:';
 const ourNumber = '+862150000000';
@@ -120,19 +109,6 @@ async function dropDatabase(uri: string): Promise<void> {
   }
 }
 
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = createRedis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-}
 
 interface Driven {
   durationsMs: Float64Array;

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import net from 'node:net';
+import { freePort } from '../scripts/standins/free-port';
+import { deleteRedisKeys } from './stores';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
@@ -99,16 +100,6 @@ const voiceQueue = (name: string) => ({
 });
 const benchQueues = { defaultQueue: 'live', channelQueues: {}, queues: [voiceQueue('live'), voiceQueue('backlog')] };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function resetStores(config: Config, prefix: string): Promise<void> {
   const connection = mongoose.createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, bufferCommands: false });
@@ -118,17 +109,7 @@ async function resetStores(config: Config, prefix: string): Promise<void> {
   } finally {
     await connection.close();
   }
-  const redis = createRedis(config.REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  await deleteRedisKeys(config.REDIS_URL, prefix);
 }
 
 function row(base: Omit<RealtimeRow, keyof LatencySummary | 'truncated' | 'pass'>, durations: Float64Array, truncated: boolean): RealtimeRow {

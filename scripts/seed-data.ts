@@ -6,6 +6,7 @@
  * (Asia/Shanghai) so the demo always shows the last 90 days.
  */
 import type { CustomerTier } from '../src/customers';
+import { mulberry32 } from './prng';
 import type { Channel, Direction, InteractionStatus, NewEntry } from '../src/interactions';
 
 export interface DemoUser {
@@ -63,18 +64,6 @@ export const demoAgentEmails = demoAgents.map((agent) => agent.email);
 // Deterministic randomness: one stream per customer and purpose.
 
 export type Random = () => number;
-
-/** mulberry32: tiny, fast and good enough for demo data (not for anything secret). */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seedBase = 0xc4e2a7;
 function stream(index: number, purpose: number): Random {

@@ -407,17 +407,7 @@ export class RoutingStore {
   }
 
   async agent(agentId: string): Promise<StoredAgent> {
-    const raw = await this.redis.hgetall(this.key.agent(agentId));
-    return {
-      agentId,
-      state: (raw.state as StoredAgent['state']) ?? 'offline',
-      ...(raw.reason ? { reason: raw.reason } : {}),
-      since: raw.since ?? new Date(0).toISOString(),
-      load: Number(raw.load ?? 0),
-      missed: Number(raw.missed ?? 0),
-      idleSince: Number(raw.idleSince ?? 0),
-      presenceGen: Number(raw.presenceGen ?? 0),
-    };
+    return toStoredAgent(agentId, await this.redis.hgetall(this.key.agent(agentId)));
   }
 
   async writeAgentState(agentId: string, state: StoredAgent['state'], reason: string | undefined, resetIdle: boolean): Promise<void> {
@@ -570,18 +560,21 @@ export class RoutingStore {
     return agentIds.map((agentId, index) => {
       const [error, value] = results[index] ?? [null, {}];
       if (error) throw error;
-      // Same mapping as agent(): a missing hash reads as an offline agent.
-      const raw = (value ?? {}) as Record<string, string>;
-      return {
-        agentId,
-        state: (raw.state as StoredAgent['state']) ?? 'offline',
-        ...(raw.reason ? { reason: raw.reason } : {}),
-        since: raw.since ?? new Date(0).toISOString(),
-        load: Number(raw.load ?? 0),
-        missed: Number(raw.missed ?? 0),
-        idleSince: Number(raw.idleSince ?? 0),
-        presenceGen: Number(raw.presenceGen ?? 0),
-      };
+      return toStoredAgent(agentId, (value ?? {}) as Record<string, string>);
     });
   }
+}
+
+/** An agent's Redis hash as a record; a missing hash reads as an offline agent. */
+function toStoredAgent(agentId: string, raw: Record<string, string>): StoredAgent {
+  return {
+    agentId,
+    state: (raw.state as StoredAgent['state']) ?? 'offline',
+    ...(raw.reason ? { reason: raw.reason } : {}),
+    since: raw.since ?? new Date(0).toISOString(),
+    load: Number(raw.load ?? 0),
+    missed: Number(raw.missed ?? 0),
+    idleSince: Number(raw.idleSince ?? 0),
+    presenceGen: Number(raw.presenceGen ?? 0),
+  };
 }

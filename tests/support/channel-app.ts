@@ -1,19 +1,8 @@
-import net from 'node:net';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../../scripts/standins/twilio-standin';
+import { freePort } from '../../scripts/standins/free-port';
 import type { StartOptions } from '../../src/app';
 import { startTestApp, type TestApp } from './test-app';
 
-/** A port that was free a moment ago, so PUBLIC_BASE_URL can be known before the app starts. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ChannelTestApp {
   app: TestApp;
@@ -54,3 +43,4 @@ export async function startChannelTestApp(overrides: Record<string, string | num
     },
   };
 }
+

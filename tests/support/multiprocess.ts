@@ -6,7 +6,7 @@ import { startSwitchboard, type StartOptions, type Switchboard } from '../../src
 import { signTwilioWebhook } from '../../src/channels/twilio/twilio-webhook';
 import type { Config } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/logger';
-import { freePort } from './channel-app';
+import { freePort } from '../../scripts/standins/free-port';
 import { createUserAndLogin, testConfig, type TestApp, type TestUser } from './test-app';
 import { connectSocket, type TestSocket } from './socket';
 
