@@ -91,6 +91,9 @@ describe('agent presence when a routing node crashes', () => {
     expect(offlineAfterMs).toBeGreaterThanOrEqual(graceMs);
 
     // The ringing offer was withdrawn (not timed out, not counted as missed) and the call went to node 1.
+    // Going offline is written before the agent's offers are withdrawn, so wait a moment for it;
+    // 2 s is far below the 20 s offer timeout, so a timed-out offer cannot pass for a withdrawn one.
+    await eventually('the stranded offer withdrawn', async () => (await redis().hget(key(`reservation:${stranded.id}`), 'state')) !== 'pending', 2_000);
     expect(await redis().hget(key(`reservation:${stranded.id}`), 'state')).toBe('rescinded');
     await eventually('the stranded call assigned on node 1', () => survivors.some((bot) => bot.assigned.includes(stranded.interactionId)), 5_000);
 
