@@ -131,15 +131,7 @@ export class InteractionRepository {
     await this.models.Interaction.updateOne({ _id: interactionId }, { $set: { ...set, updatedAt: new Date() } }, { timestamps: false }).exec();
   }
 
-  async update(id: string, set: Record<string, unknown>, addFlags: string[] = []): Promise<void> {
-    await this.models.Interaction.updateOne(
-      { _id: id },
-      { $set: { ...set, updatedAt: new Date() }, ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}) },
-      { timestamps: false },
-    ).exec();
-  }
-
-  /** `update` that returns the document as written (null when there is none): one round trip. */
+  /** Sets fields and adds flags, returning the document as written (null when there is none): one round trip. */
   updateAndRead(id: string, set: Record<string, unknown>, addFlags: string[] = []): Promise<StoredInteraction | null> {
     return this.models.Interaction.findOneAndUpdate(
       { _id: id },
@@ -148,10 +140,6 @@ export class InteractionRepository {
     )
       .lean<StoredInteraction>()
       .exec();
-  }
-
-  async setStatus(id: string, status: InteractionStatus, timestamps: Partial<Record<'queuedAt' | 'offeredAt' | 'answeredAt' | 'endedAt', Date>>): Promise<void> {
-    await this.models.Interaction.updateOne({ _id: id }, { $set: { status, ...timestamps } }).exec();
   }
 
   async addToTimeline(customerId: string, items: TimelineItem[]): Promise<void> {
