@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roles } from '../platform/http/principal';
+import { roles, userRoles } from '../platform/http/principal';
 import { objectIdSchema } from '../platform/validation';
 import { minPasswordLength } from './auth.service';
 
@@ -25,7 +25,7 @@ export const loginResponse = z.object({ token: z.string(), user: publicUserSchem
 export const createUserBody = z.object({
   email: z.email(),
   name: z.string().trim().min(1).max(120),
-  role: z.enum(roles),
+  role: z.enum(userRoles, { message: 'must be admin, supervisor, agent or department (integration is for API keys)' }),
   password: z.string().min(minPasswordLength).max(200),
   departmentId: objectIdSchema.optional(),
   locale: locale.optional(),
@@ -34,7 +34,7 @@ export const createUserBody = z.object({
 export const updateUserBody = z
   .object({
     name: z.string().trim().min(1).max(120),
-    role: z.enum(roles),
+    role: z.enum(userRoles, { message: 'must be admin, supervisor, agent or department (integration is for API keys)' }),
     departmentId: objectIdSchema,
     active: z.boolean(),
     locale,

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { roles, type Role } from '../platform/http/principal';
+import { roles, userRoles, type Role } from '../platform/http/principal';
 
 export interface UserDocument {
   _id: string;
@@ -20,7 +20,7 @@ const userSchema = new Schema<UserDocument>(
     _id: { type: String, required: true },
     email: { type: String, required: true, lowercase: true, trim: true },
     name: { type: String, required: true, trim: true },
-    role: { type: String, required: true, enum: roles },
+    role: { type: String, required: true, enum: userRoles },
     departmentId: { type: String },
     passwordHash: { type: String, required: true },
     active: { type: Boolean, required: true, default: true },

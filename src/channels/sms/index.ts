@@ -4,14 +4,21 @@ import { TwilioSmsProvider } from './sms.adapter';
 import { startOutboundSmsWorker } from './sms.jobs';
 import { SmsRepository } from './sms.repository';
 import { smsWebhooks } from './sms.webhooks';
-import { InboundSmsService } from './sms-inbound.service';
+import { InboundSmsService, type SmsReplyClaimer } from './sms-inbound.service';
 import { OutboundSmsService } from './sms-outbound.service';
 
 export type { SendSmsInput } from './sms-outbound.service';
+export type { SmsReplyClaim, SmsReplyClaimer } from './sms-inbound.service';
 export { OutboundSmsService } from './sms-outbound.service';
 
 /** The Twilio SMS channel: inbound texts and keywords, agent replies and notifications, delivery status. */
-export function createSmsChannel(deps: ChannelDeps): ChannelModule & { outbound: OutboundSmsService } {
+export interface SmsChannel extends ChannelModule {
+  outbound: OutboundSmsService;
+  /** Lets surveys and task verification take the customer's answers (see SmsReplyClaimer). */
+  addReplyClaimer(claimer: SmsReplyClaimer): void;
+}
+
+export function createSmsChannel(deps: ChannelDeps): SmsChannel {
   const { config } = deps;
   const log = deps.log.child({ module: 'sms' });
   const repository = new SmsRepository(deps.mongo);
@@ -52,6 +59,7 @@ export function createSmsChannel(deps: ChannelDeps): ChannelModule & { outbound:
     name: 'sms',
     routers: [smsWebhooks(webhookSettings, inbound, outbound)],
     outbound,
+    addReplyClaimer: (claimer) => inbound.addReplyClaimer(claimer),
     reply: (input) => outbound.reply(input),
     start: async () => {
       startOutboundSmsWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));

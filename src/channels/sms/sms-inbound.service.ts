@@ -31,11 +31,29 @@ export interface InboundSmsResult {
   twiml: string;
 }
 
+/**
+ * A text that answers something we asked the customer (a CSAT survey, "is it solved? reply YES/NO").
+ * The claimer names the interaction that carried the question; the reply is logged there and is not
+ * queued for an agent.
+ */
+export interface SmsReplyClaim {
+  interactionId: string;
+  /** Runs once after the reply is recorded; not again when Twilio retries the webhook. */
+  onRecorded(entryId: string): Promise<void>;
+  /** What to text back (sent as TwiML), e.g. "Thank you for your rating". */
+  answer?: string;
+}
+
+/** Looks at an inbound text (keywords excluded) and claims it when it answers a pending question. Must not write. */
+export type SmsReplyClaimer = (reply: { customerId: string; from: string; text: string; receivedAt: Date }) => Promise<SmsReplyClaim | null>;
+
 const lockOptions = { ttlMs: 30_000, waitMs: 10_000 };
 const unrecognizedSenderName = 'Unrecognized SMS sender';
 
 /** Inbound texts: who sent it, which conversation it joins, and what consent it changes. */
 export class InboundSmsService {
+  private readonly claimers: SmsReplyClaimer[] = [];
+
   constructor(
     private readonly customers: CustomerService,
     private readonly interactions: InteractionService,
@@ -45,6 +63,24 @@ export class InboundSmsService {
     private readonly log: Logger,
   ) {}
 
+  /** Claimers are asked in registration order; the first claim wins. */
+  addReplyClaimer(claimer: SmsReplyClaimer): void {
+    this.claimers.push(claimer);
+  }
+
+  private async claimReply(customerId: string, from: string, text: string): Promise<SmsReplyClaim | null> {
+    for (const claimer of this.claimers) {
+      try {
+        const claim = await claimer({ customerId, from, text, receivedAt: new Date() });
+        if (claim) return claim;
+      } catch (error) {
+        // A broken survey must not lose the text: it is then recorded as an ordinary message.
+        this.log.warn({ err: error, customerId }, 'sms reply claimer failed');
+      }
+    }
+    return null;
+  }
+
   /**
    * Records one inbound text exactly once (`twilio-sms:<MessageSid>`), in the customer's open SMS
    * conversation when they texted within the window, and applies STOP/START keywords to consent.
@@ -53,6 +89,7 @@ export class InboundSmsService {
     const externalId = `twilio-sms:${sms.messageSid}`;
     const sender = await this.identifySender(sms.from);
     const keyword = classifyKeyword(sms.body);
+    const claim = keyword || sender.kind !== 'e164' ? null : await this.claimReply(sender.customerId, sender.address, sms.body);
     const media = sms.media.map((item) => ({ ...item, trusted: isTwilioMediaUrl(item.url, this.settings.apiBaseUrl) }));
     const flags = [
       ...(sender.kind === 'e164' ? [] : [`${sender.kind}_sender`]),
@@ -65,13 +102,13 @@ export class InboundSmsService {
     const lockKey = `${this.settings.redisKeyPrefix}lock:sms:customer:${sender.customerId}`;
     const recorded = await withLock(this.redis, lockKey, lockOptions, async () => {
       const known = await this.interactions.findByExternalId(externalId);
-      const open = known ? null : await this.interactions.findOpenConversation(sender.customerId, 'sms', new Date(Date.now() - this.settings.conversationWindowMs));
+      const open = known || claim ? null : await this.interactions.findOpenConversation(sender.customerId, 'sms', new Date(Date.now() - this.settings.conversationWindowMs));
       const result = await this.interactions.recordInboundEvent({
         externalId,
         customerId: sender.customerId,
         channel: 'sms',
         direction: 'inbound',
-        ...(open ? { appendTo: open.id } : {}),
+        ...(claim ? { appendTo: claim.interactionId } : open ? { appendTo: open.id } : {}),
         entry: {
           kind: 'message',
           direction: 'inbound',
@@ -93,6 +130,7 @@ export class InboundSmsService {
       ...(keyword === 'opt_out' ? ['sms_opted_out'] : []),
       ...(media.some((item) => !item.trusted) ? ['untrusted_media_url'] : []),
     ];
+    if (!recorded.duplicate && claim) await claim.onRecorded(recorded.entryId);
     if (!recorded.duplicate && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
     if (!recorded.duplicate) {
       this.log.info(
@@ -104,7 +142,7 @@ export class InboundSmsService {
       interactionId: recorded.interaction.id,
       entryId: recorded.entryId,
       duplicate: recorded.duplicate,
-      twiml: messagingTwiml(keyword ? smsReplies[keyword] : undefined),
+      twiml: messagingTwiml(keyword ? smsReplies[keyword] : claim?.answer),
     };
   }
 
