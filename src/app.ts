@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
-import { DepartmentService, departmentRoutes } from './tasks';
+import { DepartmentService, TaskRepository, TaskService, departmentRoutes } from './tasks';
 import { createChannels, replyRoutes, type ChannelModule } from './channels';
 import { QueueFactory } from './platform/queues';
 import { createRouting, type RoutingModule, type RoutingOptions } from './routing';
@@ -25,6 +25,7 @@ export interface Services {
   customers: CustomerService;
   interactions: InteractionService;
   departments: DepartmentService;
+  tasks: TaskService;
 }
 
 export interface Switchboard {
@@ -59,7 +60,8 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
   const customers = new CustomerService(new CustomerRepository(mongo), config.DEFAULT_PHONE_REGION, log.child({ module: 'customers' }));
   const interactions = new InteractionService(new InteractionRepository(mongo), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
   customers.onMerge((merge) => interactions.moveCustomerInteractions(merge));
-  return { auth, customers, interactions, departments };
+  const tasks = new TaskService({ repository: new TaskRepository(mongo), departments, customers, interactions, users: auth, log: log.child({ module: 'tasks' }) });
+  return { auth, customers, interactions, departments, tasks };
 }
 
 let cachedEphemeralSecret: string | undefined;

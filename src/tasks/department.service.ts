@@ -1,7 +1,7 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import { AppError, isDuplicateKeyError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { departmentModel, type DepartmentDocument } from './department.model';
+import { defaultBusinessHours, departmentModel, type BusinessHours, type DepartmentDocument, type TaskType } from './department.model';
 
 export interface Department {
   id: string;
@@ -9,10 +9,22 @@ export interface Department {
   name: string;
   timezone: string;
   headUserId?: string;
+  businessHours: BusinessHours;
+  taskTypes: TaskType[];
 }
 
+export type DepartmentChanges = Partial<Pick<Department, 'name' | 'timezone' | 'headUserId' | 'businessHours' | 'taskTypes'>>;
+
 function toDepartment(stored: DepartmentDocument): Department {
-  return { id: stored._id, code: stored.code, name: stored.name, timezone: stored.timezone, ...(stored.headUserId ? { headUserId: stored.headUserId } : {}) };
+  return {
+    id: stored._id,
+    code: stored.code,
+    name: stored.name,
+    timezone: stored.timezone,
+    ...(stored.headUserId ? { headUserId: stored.headUserId } : {}),
+    businessHours: stored.businessHours ?? defaultBusinessHours(),
+    taskTypes: stored.taskTypes ?? [],
+  };
 }
 
 export function isValidTimeZone(zone: string): boolean {
@@ -32,7 +44,7 @@ export class DepartmentService {
     this.Department = departmentModel(connection);
   }
 
-  async create(input: { code: string; name: string; timezone: string; headUserId?: string }): Promise<Department> {
+  async create(input: { code: string; name: string; timezone: string; headUserId?: string; businessHours?: BusinessHours; taskTypes?: TaskType[] }): Promise<Department> {
     if (!isValidTimeZone(input.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
     try {
       const created = await this.Department.create({ _id: new Types.ObjectId().toHexString(), ...input });
@@ -42,6 +54,27 @@ export class DepartmentService {
       if (isDuplicateKeyError(error)) throw new AppError('conflict', 'A department with this code exists', [{ field: 'code', message: 'is already taken' }]);
       throw error;
     }
+  }
+
+  async update(id: string, changes: DepartmentChanges): Promise<Department> {
+    if (changes.timezone !== undefined && !isValidTimeZone(changes.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
+    const codes = changes.taskTypes?.map((type) => type.code) ?? [];
+    if (new Set(codes).size !== codes.length) throw AppError.validation([{ field: 'taskTypes', message: 'each task type code must be unique within the department' }]);
+    const stored = await this.Department.findByIdAndUpdate(id, { $set: changes }, { returnDocument: 'after' }).lean<DepartmentDocument>().exec();
+    if (!stored) throw AppError.notFound('Department', id);
+    this.log.info({ departmentId: id, fields: Object.keys(changes) }, 'department updated');
+    return toDepartment(stored);
+  }
+
+  /** The department and one of its task types; 400 naming the field when the type is not offered there. */
+  async taskType(departmentId: string, typeCode: string): Promise<{ department: Department; type: TaskType }> {
+    const department = await this.get(departmentId);
+    const type = department.taskTypes.find((candidate) => candidate.code === typeCode);
+    if (!type) {
+      const known = department.taskTypes.map((candidate) => candidate.code).join(', ') || 'none yet';
+      throw AppError.validation([{ field: 'typeCode', message: `is not a task type of ${department.name} (known: ${known})` }]);
+    }
+    return { department, type };
   }
 
   async list(): Promise<Department[]> {

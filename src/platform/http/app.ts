@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type Router } from 'express';
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
+import { projectRoot } from '../config';
 import type { Logger } from '../logger';
 import { httpErrorHandler, notFoundHandler } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
@@ -21,6 +24,8 @@ export interface HttpAppOptions {
   readiness: ReadinessCheck[];
   /** Set while shutting down so load balancers stop sending traffic before connections close. */
   isDraining: () => boolean;
+  /** The built browser UI (`npm run build` writes dist/web); false leaves the UI out. */
+  webDir?: string | false;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
@@ -53,7 +58,16 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(
     helmet({
       contentSecurityPolicy: {
-        directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+        directives: {
+          // Only our own bundle runs: no inline scripts, no eval, no third-party origins.
+          'script-src': ["'self'"],
+          // socket.io polls over HTTP, then upgrades to ws(s):// on the same host, which 'self' covers.
+          'connect-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          // Same-origin requests need no upgrade behind TLS, and an on-premises install served over
+          // plain HTTP (a LAN address) would have every asset rewritten to an https:// that is not there.
+          'upgrade-insecure-requests': null,
+        },
       },
     }),
   );
@@ -91,7 +105,42 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/openapi.json' } }));
 
+  const webDir = options.webDir ?? path.join(projectRoot(), 'dist', 'web');
+  if (webDir) app.use(webUi(webDir));
+
   app.use(notFoundHandler);
   app.use(httpErrorHandler(log));
   return app;
+}
+
+// Paths the browser UI never owns: an unknown one there stays a JSON 404, not the app's page.
+const serverPaths = /^\/(api|webhooks|socket\.io|healthz|readyz)(\/|$)/;
+
+/**
+ * The browser UI: hashed assets cached for good, and index.html (never cached) for every other GET
+ * that looks like a screen, so /agent or /wallboard survive a reload. The bundle is looked up per
+ * request, so building it while the server runs is enough.
+ */
+function webUi(webDir: string): RequestHandler {
+  const assets = express.static(webDir, {
+    index: false,
+    setHeaders: (res, file) => {
+      if (file.startsWith(path.join(webDir, 'assets') + path.sep)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    },
+  });
+  const indexFile = path.join(webDir, 'index.html');
+  return (req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || serverPaths.test(req.path)) return next();
+    assets(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      // A missing file with an extension (a stale asset name, /favicon.ico) is a 404, not the page.
+      if (path.extname(req.path) !== '') return next();
+      if (!fs.existsSync(indexFile)) {
+        res.status(503).type('text/plain').send('The web UI is not built yet. Run `npm run build`, then reload this page.\n');
+        return;
+      }
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(indexFile);
+    });
+  };
 }

@@ -1,0 +1,435 @@
+import { Types } from 'mongoose';
+import type { CustomerService } from '../customers';
+import type { InteractionService } from '../interactions';
+import { AppError } from '../platform/errors';
+import type { Principal } from '../platform/http/principal';
+import type { Logger } from '../platform/logger';
+import { addBusinessMinutes } from './business-hours';
+import type { DepartmentService, Department } from './department.service';
+import type { TaskType } from './department.model';
+import { activeTaskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
+import { mayPerform, nextStatus, ownerFor, type TransitionAction } from './task.lifecycle';
+import { actorOf, customerActor, systemActor, toHistoryEntry, toTask } from './task.mappers';
+import type { StoredHistoryEntry, TaskDocument } from './task.model';
+import type { TaskChange, TaskFilter, TaskRepository } from './task.repository';
+
+export interface FileTaskInput {
+  departmentId: string;
+  typeCode: string;
+  title: string;
+  description?: string;
+  priority?: TaskPriority;
+  fields?: Record<string, string>;
+  customerId: string;
+  interactionId?: string;
+  watcherIds?: string[];
+}
+
+export interface TransitionInput {
+  comment?: string;
+  /** resolve: what was done (may be sent to the customer). */
+  resolution?: string;
+  /** reject / forward: why. */
+  reason?: string;
+  /** assign: the department user to own it. */
+  assigneeId?: string;
+  /** forward: where to, and the task type there (defaults to the same code). */
+  toDepartmentId?: string;
+  toTypeCode?: string;
+  /** When given, the change is refused with 409 if the task moved past this version meanwhile. */
+  expectedVersion?: number;
+}
+
+export interface TaskQuery extends Omit<TaskFilter, 'dueBefore'> {
+  overdue?: boolean;
+  sort?: 'dueAt' | '-createdAt' | '-updatedAt';
+  limit?: number;
+  offset?: number;
+}
+
+/** What the task service needs to know of users (assignees, watchers). */
+export interface TaskUsers {
+  getUser(id: string): Promise<{ id: string; name: string; role: string; departmentId?: string; active: boolean }>;
+}
+
+export interface TaskServiceDeps {
+  repository: TaskRepository;
+  departments: DepartmentService;
+  customers: CustomerService;
+  interactions: InteractionService;
+  users: TaskUsers;
+  log: Logger;
+  now?: () => Date;
+}
+
+const priorityOrder: TaskPriority[] = ['low', 'normal', 'high', 'urgent'];
+const maxRaceRetries = 5;
+
+/**
+ * Follow-up tasks: filing, the lifecycle (accept → work → resolve/reject → verify → close, reopen),
+ * comments, and the system's own changes (SLA warnings, breaches, customer answers). Every change is
+ * one conditional write plus a history entry, then a `TaskEvent` to the listeners (realtime, SLA
+ * timers, notifications, webhooks, reports).
+ */
+export class TaskService {
+  private readonly listeners: TaskEventListener[] = [];
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: TaskServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  onEvent(listener: TaskEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  async fileTask(input: FileTaskInput, principal: Principal): Promise<Task> {
+    const { department, type } = await this.deps.departments.taskType(input.departmentId, input.typeCode);
+    const fields = checkFields(type, input.fields ?? {});
+    const customer = await this.deps.customers.getCustomer(input.customerId);
+    if (customer.mergedInto) throw AppError.validation([{ field: 'customerId', message: `was merged into ${customer.mergedInto}; file the task there` }]);
+    let customerChannel: TaskDocument['customerChannel'];
+    if (input.interactionId) {
+      const interaction = await this.deps.interactions.getInteraction(input.interactionId);
+      if (interaction.customerId !== customer.id) throw AppError.validation([{ field: 'interactionId', message: 'belongs to another customer' }]);
+      customerChannel = interaction.channel === 'voice' || interaction.channel === 'sms' || interaction.channel === 'email' ? interaction.channel : undefined;
+    }
+    const watcherIds = [...new Set(input.watcherIds ?? [])];
+    await Promise.all(watcherIds.map((id) => this.activeUser(id, 'watcherIds')));
+
+    const now = this.now();
+    const actor = actorOf(principal);
+    const entry = this.entry('created', actor, { toStatus: 'open', comment: input.description });
+    const stored = await this.deps.repository.insert({
+      _id: new Types.ObjectId().toHexString(),
+      reference: await this.deps.repository.nextReference(),
+      departmentId: department.id,
+      typeCode: type.code,
+      title: input.title,
+      description: input.description ?? '',
+      fields,
+      checklist: type.checklist.map((item) => ({ item, done: false })),
+      priority: input.priority ?? type.defaultPriority,
+      status: 'open',
+      ownerId: ownerFor('open', { headUserId: department.headUserId, filerId: actor.kind === 'user' ? actor.id : undefined }),
+      createdBy: actor,
+      customerId: customer.id,
+      ...(input.interactionId ? { interactionId: input.interactionId } : {}),
+      ...(customerChannel ? { customerChannel } : {}),
+      watcherIds,
+      slaMinutes: type.slaMinutes,
+      dueAt: addBusinessMinutes(now, type.slaMinutes, department.businessHours, department.timezone),
+      reopenCount: 0,
+      attachments: [],
+      history: [entry],
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.deps.log.info({ taskId: stored._id, reference: stored.reference, departmentId: department.id, typeCode: type.code, by: actor.id }, 'task filed');
+    const task = toTask(stored);
+    await this.publish({ type: 'task_created', action: 'created', task, entry: toHistoryEntry(entry) });
+    return task;
+  }
+
+  async getTask(id: string, principal: Principal): Promise<Task> {
+    const stored = await this.deps.repository.findById(id);
+    if (!stored || !canSee(principal, stored)) throw AppError.notFound('Task', id);
+    return toTask(stored);
+  }
+
+  async getByReference(reference: string, principal: Principal): Promise<Task> {
+    const stored = await this.deps.repository.findByReference(reference);
+    if (!stored || !canSee(principal, stored)) throw AppError.notFound('Task', reference);
+    return toTask(stored);
+  }
+
+  /** For other modules acting for the system (timers, notifications): no visibility rules. */
+  async findTask(id: string): Promise<Task | null> {
+    const stored = await this.deps.repository.findById(id);
+    return stored ? toTask(stored) : null;
+  }
+
+  async findByReference(reference: string): Promise<Task | null> {
+    const stored = await this.deps.repository.findByReference(reference);
+    return stored ? toTask(stored) : null;
+  }
+
+  /** A department user sees only their department's tasks, whatever filter they send. */
+  async listTasks(query: TaskQuery, principal: Principal): Promise<Task[]> {
+    const filter: TaskFilter = { ...query };
+    if (principal.role === 'department') {
+      if (query.departmentId && query.departmentId !== principal.departmentId) throw new AppError('forbidden', "You can only see your own department's tasks");
+      filter.departmentId = principal.departmentId ?? 'none';
+    }
+    if (query.overdue) {
+      filter.dueBefore = this.now();
+      filter.statuses = (filter.statuses?.length ? filter.statuses : [...activeTaskStatuses]).filter((status) => activeTaskStatuses.has(status));
+    }
+    const stored = await this.deps.repository.list(filter, { sort: query.sort ?? 'dueAt', limit: Math.min(query.limit ?? 50, 200), skip: query.offset ?? 0 });
+    return stored.map((task) => toTask(task, false));
+  }
+
+  /** One lifecycle step by a person or an integration; 403 when their role may not, 409 when the task has moved on. */
+  async perform(id: string, action: TransitionAction, principal: Principal, input: TransitionInput = {}): Promise<Task> {
+    return this.change(id, principal, async (task) => {
+      if (input.expectedVersion !== undefined && task.version !== input.expectedVersion) {
+        throw new AppError('conflict', `The task changed since you loaded it (now version ${task.version}); reload and try again`, { version: task.version });
+      }
+      const department = await this.deps.departments.get(task.departmentId);
+      const isHead = department.headUserId === principal.id;
+      if (!mayPerform(principal, action, toTask(task, false), isHead)) {
+        throw new AppError('forbidden', `Your role (${principal.role}) cannot ${action} this task`, { action, role: principal.role });
+      }
+      const to = nextStatus(action, task.status, Boolean(task.assigneeId));
+      if (!to) throw statusConflict(action, task);
+      return this.transitionChange(task, action, to, department, actorOf(principal), input, principal);
+    });
+  }
+
+  async comment(id: string, principal: Principal, input: { text: string; visibility: CommentVisibility }): Promise<Task> {
+    return this.change(id, principal, async () => ({
+      entry: this.entry('commented', actorOf(principal), { comment: input.text, visibility: input.visibility }),
+    }));
+  }
+
+  async setWatchers(id: string, principal: Principal, watcherIds: string[]): Promise<Task> {
+    const unique = [...new Set(watcherIds)];
+    await Promise.all(unique.map((userId) => this.activeUser(userId, 'watcherIds')));
+    return this.change(id, principal, async (task) => ({
+      set: { watcherIds: unique },
+      entry: this.entry('watchers_changed', actorOf(principal), { data: { added: unique.filter((w) => !task.watcherIds.includes(w)), removed: task.watcherIds.filter((w) => !unique.includes(w)) } }),
+    }));
+  }
+
+  /** Stores an attachment's metadata (the bytes are stored by the caller, content-addressed). */
+  async addAttachment(id: string, principal: Principal, file: { filename: string; contentType: string; size: number; sha256: string }): Promise<Task> {
+    return this.change(id, principal, async () => {
+      const attachment = { _id: new Types.ObjectId().toHexString(), ...file, uploadedBy: principal.id, at: this.now() };
+      return { attachment, entry: this.entry('attachment_added', actorOf(principal), { data: { attachmentId: attachment._id, filename: file.filename } }) };
+    });
+  }
+
+  /**
+   * A change the system makes on its own (SLA warning and breach, a notification sent). `apply`
+   * returns null to skip (e.g. the task was resolved meanwhile); returns the task after, or null.
+   */
+  async recordSystemChange(id: string, apply: (task: Task) => { action: TaskAction; set?: TaskChange['set']; comment?: string; data?: Record<string, unknown> } | null): Promise<Task | null> {
+    try {
+      return await this.change(id, null, async (stored) => {
+        const decided = apply(toTask(stored, false));
+        if (!decided) return null;
+        return { set: decided.set, entry: this.entry(decided.action, systemActor, { comment: decided.comment, data: decided.data }) };
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') return null;
+      throw error;
+    }
+  }
+
+  /** The customer's answer to "is it solved?": yes verifies and closes the task, no reopens it. */
+  async recordCustomerVerdict(id: string, solved: boolean, detail: { text?: string; interactionId?: string } = {}): Promise<Task> {
+    const actor = customerActor('');
+    const task = await this.change(id, null, async (stored) => {
+      const action: TransitionAction = solved ? 'verify' : 'reopen';
+      const to = nextStatus(action, stored.status, Boolean(stored.assigneeId));
+      if (!to) throw statusConflict(action, stored);
+      const department = await this.deps.departments.get(stored.departmentId);
+      return this.transitionChange(stored, action, to, department, { ...actor, id: stored.customerId }, { comment: detail.text }, null, detail.interactionId ? { interactionId: detail.interactionId } : undefined);
+    });
+    if (!solved) return task;
+    // A confirmed solution needs nobody's further attention: close it in the same breath.
+    return this.change(id, null, async (stored) => {
+      const department = await this.deps.departments.get(stored.departmentId);
+      return stored.status === 'verified' ? this.transitionChange(stored, 'close', 'closed', department, systemActor, { comment: 'Closed after the customer confirmed the solution' }, null) : null;
+    });
+  }
+
+  /** A new contact from the customer about a finished task (quoted its reference): the task reopens. */
+  async reopenByCustomerContact(id: string, interactionId: string): Promise<Task | null> {
+    return this.change(id, null, async (stored) => {
+      const to = nextStatus('reopen', stored.status, Boolean(stored.assigneeId));
+      if (!to) return null;
+      const department = await this.deps.departments.get(stored.departmentId);
+      return this.transitionChange(stored, 'reopen', to, department, customerActor(stored.customerId), { comment: 'The customer contacted us again about this task' }, null, { interactionId });
+    });
+  }
+
+  private async transitionChange(
+    task: TaskDocument,
+    action: TransitionAction,
+    to: TaskStatus,
+    department: Department,
+    actor: TaskActor,
+    input: TransitionInput,
+    principal: Principal | null,
+    data?: Record<string, unknown>,
+  ): Promise<TaskChange> {
+    const now = this.now();
+    const set: NonNullable<TaskChange['set']> = { status: to };
+    const unset: Array<keyof TaskDocument> = [];
+    let assigneeId = task.assigneeId;
+    let headUserId = department.headUserId;
+    const details: Record<string, unknown> = { ...data };
+    switch (action) {
+      case 'accept':
+        if (task.assigneeId && task.assigneeId !== principal?.id && task.status !== 'reopened') throw statusConflict(action, task);
+        assigneeId = principal?.kind === 'user' ? principal.id : task.assigneeId;
+        set.acceptedAt = task.acceptedAt ?? now;
+        break;
+      case 'assign': {
+        const assignee = await this.activeUser(requireField(input.assigneeId, 'assigneeId', 'name the department user to assign'), 'assigneeId');
+        if (assignee.role !== 'department' || assignee.departmentId !== task.departmentId) throw AppError.validation([{ field: 'assigneeId', message: `is not a member of ${department.name}` }]);
+        assigneeId = assignee.id;
+        details.assigneeId = assignee.id;
+        if (to === 'accepted') set.acceptedAt = task.acceptedAt ?? now;
+        break;
+      }
+      case 'resolve':
+        set.resolution = requireField(input.resolution ?? input.comment, 'resolution', 'say what was done; the customer may read it');
+        set.resolvedAt = now;
+        break;
+      case 'reject':
+        set.rejectionReason = requireField(input.reason ?? input.comment, 'reason', 'say why, so the agent knows what to do next');
+        set.rejectedAt = now;
+        break;
+      case 'verify':
+        set.verifiedAt = now;
+        break;
+      case 'close':
+        set.closedAt = now;
+        break;
+      case 'reopen':
+        set.reopenCount = (task.reopenCount ?? 0) + 1;
+        set.dueAt = addBusinessMinutes(now, task.slaMinutes, department.businessHours, department.timezone);
+        unset.push('warnedAt', 'breachedAt', 'closedAt', 'verifiedAt');
+        break;
+      case 'forward': {
+        const target = await this.deps.departments.get(requireField(input.toDepartmentId, 'toDepartmentId', 'name the department to forward to'));
+        if (target.id === task.departmentId) throw AppError.validation([{ field: 'toDepartmentId', message: 'is the department the task is already in' }]);
+        const typeCode = input.toTypeCode ?? task.typeCode;
+        const type = target.taskTypes.find((candidate) => candidate.code === typeCode);
+        if (!type) throw AppError.validation([{ field: 'toTypeCode', message: `${target.name} has no task type "${typeCode}"; choose one of: ${target.taskTypes.map((t) => t.code).join(', ') || 'none'}` }]);
+        requireField(input.reason ?? input.comment, 'reason', 'say why it goes to another department');
+        Object.assign(set, { departmentId: target.id, typeCode, slaMinutes: type.slaMinutes, dueAt: addBusinessMinutes(now, type.slaMinutes, target.businessHours, target.timezone) });
+        unset.push('warnedAt', 'breachedAt', 'acceptedAt');
+        assigneeId = undefined;
+        headUserId = target.headUserId;
+        Object.assign(details, { fromDepartmentId: task.departmentId, toDepartmentId: target.id });
+        break;
+      }
+      case 'start':
+        break;
+    }
+    if (assigneeId) set.assigneeId = assigneeId;
+    else if (task.assigneeId) unset.push('assigneeId');
+    const ownerId = ownerFor(to, { assigneeId, headUserId, filerId: task.createdBy.kind === 'user' ? task.createdBy.id : undefined });
+    if (ownerId) set.ownerId = ownerId;
+    else unset.push('ownerId');
+    const comment = action === 'resolve' ? set.resolution : action === 'reject' ? set.rejectionReason : (input.reason ?? input.comment);
+    const entry = this.entry(pastTense[action], actor, { fromStatus: task.status, toStatus: to, comment, data: Object.keys(details).length ? details : undefined });
+    return { set, unset, entry };
+  }
+
+  /**
+   * Read, decide, write only if nobody wrote in between; on a lost race, read again and decide
+   * again (so a second "accept" sees the first and answers 409 instead of overwriting it).
+   */
+  private async change(id: string, principal: Principal | null, decide: (task: TaskDocument) => Promise<TaskChange | null>): Promise<Task> {
+    for (let attempt = 0; attempt < maxRaceRetries; attempt++) {
+      const stored = await this.deps.repository.findById(id);
+      if (!stored || (principal && !canSee(principal, stored))) throw AppError.notFound('Task', id);
+      const change = await decide(stored);
+      if (!change) return toTask(stored);
+      const updated = await this.deps.repository.applyChange(id, stored.version, change);
+      if (!updated) continue;
+      const entry = toHistoryEntry(change.entry);
+      this.deps.log.info({ taskId: id, action: entry.action, status: updated.status, by: entry.actor.id }, 'task changed');
+      const task = toTask(updated);
+      await this.publish({ type: 'task_updated', action: entry.action, task, entry, previousStatus: stored.status, ...(stored.departmentId !== updated.departmentId ? { previousDepartmentId: stored.departmentId } : {}) });
+      return task;
+    }
+    throw new AppError('conflict', 'The task is being changed by others right now; reload and try again', { taskId: id });
+  }
+
+  private entry(action: TaskAction, actor: TaskActor, rest: Omit<StoredHistoryEntry, '_id' | 'at' | 'action' | 'actor'>): StoredHistoryEntry {
+    const cleaned = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined && value !== ''));
+    return { _id: new Types.ObjectId().toHexString(), at: this.now(), action, actor, ...cleaned };
+  }
+
+  private async activeUser(id: string, field: string) {
+    try {
+      const user = await this.deps.users.getUser(id);
+      if (!user.active) throw AppError.validation([{ field, message: `user ${id} is disabled` }]);
+      return user;
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') throw AppError.validation([{ field, message: `user ${id} does not exist` }]);
+      throw error;
+    }
+  }
+
+  /** Listeners run in registration order; one failing does not stop the others or fail the change (it is stored). */
+  private async publish(event: TaskEvent): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(event);
+      } catch (error) {
+        this.deps.log.error({ err: error, taskId: event.task.id, action: event.action }, 'task listener failed');
+      }
+    }
+  }
+}
+
+const pastTense: Record<TransitionAction, TaskAction> = {
+  accept: 'accepted',
+  start: 'started',
+  resolve: 'resolved',
+  reject: 'rejected',
+  verify: 'verified',
+  close: 'closed',
+  reopen: 'reopened',
+  assign: 'assigned',
+  forward: 'forwarded',
+};
+
+function canSee(principal: Principal, task: Pick<TaskDocument, 'departmentId'>): boolean {
+  return principal.role !== 'department' || principal.departmentId === task.departmentId;
+}
+
+function statusConflict(action: TransitionAction, task: TaskDocument): AppError {
+  const holder = task.assigneeId ? ` (assignee ${task.assigneeId})` : '';
+  const message =
+    action === 'accept' && task.assigneeId
+      ? `Task ${task.reference} was already accepted by someone else${holder}; reload the board`
+      : `Task ${task.reference} is ${task.status}${holder}: it cannot be ${pastTense[action]} now; reload it`;
+  return new AppError('conflict', message, { status: task.status, assigneeId: task.assigneeId, version: task.version });
+}
+
+function requireField(value: string | undefined, field: string, hint: string): string {
+  if (!value?.trim()) throw AppError.validation([{ field, message: `is required: ${hint}` }]);
+  return value.trim();
+}
+
+/** The task type's fields: required ones present, patterns matched, unknown keys refused (typos would be lost). */
+export function checkFields(type: TaskType, values: Record<string, string>): Record<string, string> {
+  const problems: Array<{ field: string; message: string }> = [];
+  const known = new Set(type.fields.map((field) => field.key));
+  for (const key of Object.keys(values)) if (!known.has(key)) problems.push({ field: `fields.${key}`, message: `is not a field of ${type.name} (fields: ${[...known].join(', ') || 'none'})` });
+  const result: Record<string, string> = {};
+  for (const field of type.fields) {
+    const value = values[field.key]?.trim();
+    if (!value) {
+      if (field.required) problems.push({ field: `fields.${field.key}`, message: `is required for ${type.name} (${field.label})` });
+      continue;
+    }
+    if (field.pattern && !new RegExp(`^(?:${field.pattern})$`).test(value)) problems.push({ field: `fields.${field.key}`, message: `does not look like a ${field.label}` });
+    result[field.key] = value;
+  }
+  if (problems.length) throw AppError.validation(problems);
+  return result;
+}
+
+/** Priority one step up, never past urgent (breached tasks climb the board). */
+export function raisedPriority(priority: TaskPriority): TaskPriority {
+  return priorityOrder[Math.min(priorityOrder.indexOf(priority) + 1, priorityOrder.length - 1)];
+}
