@@ -26,7 +26,7 @@ FERRETDB_MIN_GO="1.24"
 FERRETDB_BIN="$TOOLS/bin/ferretdb"
 # Names the exact recipe below (version + our patch). A binary or a running server built by another
 # recipe is rebuilt / restarted, so a checkout never keeps running an outdated build.
-FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.1"
+FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.2"
 FERRETDB_DIR="$DATA/ferretdb"
 FERRETDB_STATE="$DATA/ferretdb-state"
 FERRETDB_PID="$FERRETDB_DIR/ferretdb.pid"
@@ -236,6 +236,30 @@ ensure_ferretdb() {
   sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \"->\\\\\"_id\\\\\"\"|" "$metadata"
   grep -q 'IDColumn = DefaultColumn + "->\\"_id\\""' "$metadata" ||
     die "could not apply the _id index patch to $metadata (did FerretDB's source change?)"
+  # Second fix: the SQLite handler runs update and findAndModify as read, change in Go, write back,
+  # with nothing between two callers: 50 concurrent {$inc: {n: 1}} on one document left n = 13, and a
+  # findAndModify filtered on a version let two writers both win. MongoDB applies each single-document
+  # update atomically, and our counters and optimistic locks rely on it. A mutex per collection
+  # around the two read-modify-write paths restores that (SQLite serializes writes per file anyway).
+  local handler="$src.tmp/internal/handler"
+  cat >"$handler/switchboard_atomic.go" <<'GO'
+package handler
+
+import "sync"
+
+// collectionLocks serializes read-modify-write commands per collection (see scripts/services.sh).
+var collectionLocks sync.Map
+
+func lockCollection(db, collection string) func() {
+	mu, _ := collectionLocks.LoadOrStore(db+"."+collection, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+GO
+  sed -i 's|^func (h \*Handler) updateDocument(ctx context.Context, params \*common.UpdateParams) (int32, int32, \*types.Array, error) {$|&\n\tdefer lockCollection(params.DB, params.Collection)()|' "$handler/msg_update.go"
+  sed -i 's|^func (h \*Handler) findAndModifyDocument(ctx context.Context, params \*common.FindAndModifyParams) (\*findAndModifyResult, error) {$|&\n\tdefer lockCollection(params.DB, params.Collection)()|' "$handler/msg_findandmodify.go"
+  grep -q 'defer lockCollection' "$handler/msg_update.go" && grep -q 'defer lockCollection' "$handler/msg_findandmodify.go" ||
+    die "could not apply the atomic-update patch to $handler (did FerretDB's source change?)"
   mv "$src.tmp" "$src"
   # GOTOOLCHAIN=local: use the Go we just checked instead of silently fetching another toolchain.
   (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go" build -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) >&2 ||
