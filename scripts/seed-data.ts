@@ -8,6 +8,7 @@
 import type { CustomerTier } from '../src/customers';
 import { mulberry32 } from './prng';
 import type { Channel, Direction, InteractionStatus, NewEntry } from '../src/interactions';
+import type { BusinessHours, TaskType } from '../src/tasks';
 
 export interface DemoUser {
   role: 'admin' | 'supervisor' | 'agent' | 'department';
@@ -33,6 +34,86 @@ export const demoDepartments = [
   { code: 'quality', name: 'Quality' },
 ] as const;
 export const demoTimezone = 'Asia/Shanghai';
+
+// Working hours in Shanghai; after-sales also opens Saturday mornings, when owners bring cars in.
+const weekday = [{ start: '09:00', end: '18:00' }];
+const officeHours: BusinessHours = { weekly: { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday }, holidays: ['2026-01-01', '2026-05-01', '2026-10-01'] };
+const vinField = { key: 'vin', label: 'VIN', pattern: '[A-HJ-NPR-Z0-9]{17}', required: true };
+const templates = (what: string) => ({
+  created: `We have passed your ${what} to our {department} team. Your reference is {reference}.`,
+  resolved: `Your ${what} {reference} is resolved: {resolution}`,
+  verification: `Is your ${what} {reference} solved? Reply YES or NO.`,
+});
+
+/** Per department code: business hours and the task types it handles (SLAs in business minutes). */
+export const demoDepartmentSetup: Record<(typeof demoDepartments)[number]['code'], { businessHours: BusinessHours; taskTypes: TaskType[] }> = {
+  'after-sales': {
+    businessHours: { ...officeHours, weekly: { ...officeHours.weekly, sat: [{ start: '09:00', end: '12:00' }] } },
+    taskTypes: [
+      {
+        code: 'repair-follow-up', name: 'Repair follow-up', slaMinutes: 24 * 60, defaultPriority: 'normal',
+        fields: [{ ...vinField, required: false }, { key: 'dealer', label: 'Dealer', required: false }],
+        checklist: ['Call the dealer workshop', 'Confirm the repair date', 'Tell the agent the outcome'],
+        notifyCustomerOnCreate: false, templates: templates('repair question'),
+      },
+    ],
+  },
+  parts: {
+    businessHours: officeHours,
+    taskTypes: [
+      {
+        code: 'parts-availability', name: 'Parts availability', slaMinutes: 8 * 60, defaultPriority: 'normal',
+        fields: [{ key: 'partNumber', label: 'Part number', pattern: '[A-Z0-9][A-Z0-9-]{3,29}', required: true }, { ...vinField, required: false }],
+        checklist: ['Check central warehouse stock', 'Check regional warehouses', 'Give a delivery date'],
+        notifyCustomerOnCreate: false, templates: templates('parts request'),
+      },
+    ],
+  },
+  warranty: {
+    businessHours: officeHours,
+    taskTypes: [
+      {
+        code: 'warranty-claim', name: 'Warranty claim', slaMinutes: 48 * 60, defaultPriority: 'normal',
+        fields: [vinField, { key: 'mileage', label: 'Mileage (km)', pattern: '\\d{1,7}', required: false }],
+        checklist: ['Check the warranty period and mileage', 'Collect the repair order and photos', 'Confirm the diagnosis with the dealer', 'Decide coverage'],
+        notifyCustomerOnCreate: true, templates: templates('warranty claim'),
+      },
+    ],
+  },
+  'dealer-network': {
+    businessHours: officeHours,
+    taskTypes: [
+      {
+        code: 'dealer-complaint', name: 'Dealer complaint', slaMinutes: 16 * 60, defaultPriority: 'high',
+        fields: [{ key: 'dealer', label: 'Dealer name or code', required: true }],
+        checklist: ['Contact the dealer manager', 'Agree on a remedy', 'Record the outcome'],
+        notifyCustomerOnCreate: true, templates: templates('complaint'),
+      },
+    ],
+  },
+  finance: {
+    businessHours: officeHours,
+    taskTypes: [
+      {
+        code: 'refund', name: 'Refund', slaMinutes: 40 * 60, defaultPriority: 'normal',
+        fields: [{ key: 'invoice', label: 'Invoice number', required: true }, { key: 'amount', label: 'Amount (CNY)', pattern: '\\d{1,9}(\\.\\d{1,2})?', required: false }],
+        checklist: ['Check the invoice', 'Approve the amount', 'Pay out'],
+        notifyCustomerOnCreate: false, templates: templates('refund'),
+      },
+    ],
+  },
+  quality: {
+    businessHours: officeHours,
+    taskTypes: [
+      {
+        code: 'quality-report', name: 'Quality report', slaMinutes: 48 * 60, defaultPriority: 'high',
+        fields: [vinField, { key: 'component', label: 'Component', required: false }],
+        checklist: ['Log the defect', 'Check for similar reports', 'Decide on a field action'],
+        notifyCustomerOnCreate: false, templates: templates('quality report'),
+      },
+    ],
+  },
+};
 
 const demoAgents: readonly DemoUser[] = [
   { role: 'agent', email: 'agent1@demo.switchboard.local', password: agentPassword, name: '王磊', locale: 'zh-CN' },

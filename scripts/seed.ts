@@ -24,6 +24,7 @@ import {
   demoAgentEmails,
   demoCustomer,
   demoDepartments,
+  demoDepartmentSetup,
   demoHistory,
   demoTimezone,
   demoUsers,
@@ -59,6 +60,8 @@ export async function seedDemoTenant(
   const { log } = options;
   const started = performance.now();
   if (await isSeeded(services)) {
+    // Department settings are cheap to reapply, so a tenant seeded before task types existed gets them.
+    await configureDepartments(services);
     log.info('demo tenant already seeded; nothing to do');
     return { seeded: false, customers: 0, interactions: 0 };
   }
@@ -78,6 +81,7 @@ export async function seedDemoTenant(
   });
 
   await ensureUser(services, completionMarker, departments);
+  await configureDepartments(services);
   log.info({ customers: options.customers, interactions, ms: Math.round(performance.now() - started) }, 'demo tenant seeded');
   return { seeded: true, customers: options.customers, interactions };
 }
@@ -104,6 +108,20 @@ async function ensureDepartments(services: Services): Promise<Map<string, Depart
     }),
   );
   return new Map(created.map((department) => [department.code, department]));
+}
+
+/** Each department's desk user becomes its head; business hours and task types are set as a whole (a rerun writes the same). */
+async function configureDepartments(services: Services): Promise<void> {
+  await Promise.all(
+    demoDepartments.map(async ({ code }) => {
+      const department = await services.departments.findByCode(code);
+      if (!department) return;
+      const desk = await services.auth.listUsers({ role: 'department', departmentId: department.id });
+      const head = desk.find((user) => user.email === `${code}@demo.switchboard.local`);
+      const { businessHours, taskTypes } = demoDepartmentSetup[code];
+      await services.departments.update(department.id, { businessHours, taskTypes, timezone: demoTimezone, ...(head ? { headUserId: head.id } : {}) });
+    }),
+  );
 }
 
 async function ensureUser(services: Services, user: DemoUser, departments: Map<string, Department>): Promise<PublicUser> {

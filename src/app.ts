@@ -1,4 +1,5 @@
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
@@ -6,10 +7,15 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
-import { DepartmentService, TaskRepository, TaskService, departmentRoutes } from './tasks';
-import { createChannels, replyRoutes, type ChannelModule } from './channels';
+import { DepartmentService, TaskAttachments, TaskRepository, TaskService, departmentRoutes, taskRealtime, taskRoutes } from './tasks';
+import { AttachmentStore, createChannels, replyRoutes, type ChannelModule } from './channels';
+import { createIntegrations } from './integrations';
+import { createSurveys, type CsatAnswer } from './surveys';
 import { QueueFactory } from './platform/queues';
-import { createRouting, type RoutingModule, type RoutingOptions } from './routing';
+import { durationMs } from './platform/duration';
+import { startCustomerLoop, startTaskSlaTimers } from './tasks';
+import { createRouting, type QueuesConfig, type RoutingModule, type RoutingOptions } from './routing';
+import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
 import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
@@ -39,6 +45,7 @@ export interface Switchboard {
   /** Absent when started with `routing: false` (tests that drive their own routing module). */
   routing?: RoutingModule;
   realtime?: RealtimeGateway;
+  reports: ReportsModule;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
@@ -77,6 +84,8 @@ export interface StartOptions {
   log?: Logger;
   /** Routing settings (e.g. test queues), or false to leave routing and the realtime gateway out. */
   routing?: RoutingOptions | false;
+  /** Also told of every recorded CSAT answer (tests observe answers here). */
+  onCsatAnswer?: (answer: CsatAnswer) => Promise<void> | void;
 }
 
 export async function startSwitchboard(config: Config, options: StartOptions = {}): Promise<Switchboard> {
@@ -91,18 +100,30 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
   const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
   const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+  let queuesConfig: QueuesConfig | undefined;
+  // Registered before routing's listener: a queue change then reaches the wallboard with its figures counted.
+  const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
+  services.interactions.onChange(reports.onInteractionChange);
+  services.tasks.onEvent(reports.onTaskEvent);
   const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions });
+  const integrations = createIntegrations({ config, log, mongo, redis, queues, tasks: services.tasks });
+  const surveys = createSurveys({ config, log, mongo, redis, queues, interactions: services.interactions, channels, linkSecret: config.AUTH_TOKEN_SECRET ?? ephemeralSecret(log), onAnswer: async (answer) => { await options.onCsatAnswer?.(answer); await reports.recordCsatAnswer(answer); } });
+  startCustomerLoop({ mongo, queues, channels, tasks: services.tasks, departments: services.departments, customers: services.customers, interactions: services.interactions, verificationWindowMs: durationMs(config.TASK_VERIFICATION_WINDOW), log: log.child({ module: 'task-notifications' }) });
+  startTaskSlaTimers({ queues, tasks: services.tasks, departments: services.departments, users: services.auth, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
   if (config.UNSAFE_SKIP_TWILIO_SIGNATURE) log.warn('UNSAFE_SKIP_TWILIO_SIGNATURE is on: Twilio webhooks are NOT verified (development only)');
   let routing: RoutingModule | undefined;
   let realtime: RealtimeGateway | undefined;
   if (options.routing !== false) {
-    const routingModule = createRouting({ config, log, redis, mongo, queues, interactions: services.interactions, customers: services.customers }, options.routing ?? {});
+    const routingModule = createRouting({ config, log, redis, mongo, queues, interactions: services.interactions, customers: services.customers, queueToday: reports.queueToday }, options.routing ?? {});
+    queuesConfig = routingModule.queuesConfig;
+    routingModule.onEvent(reports.onRoutingEvent);
     const voice = channels.find((channel) => channel.name === 'voice') as (ChannelModule & { calls?: CallControlService }) | undefined;
     routingModule.setConnector(async ({ interactionId, agentId }) => {
       await voice?.calls?.connectCallToAgent({ interactionId, agentId });
     });
-    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk });
+    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks });
     routingModule.onEvent((event) => gateway.deliver(event));
+    services.tasks.onEvent(taskRealtime({ gateway, departments: services.departments, log }));
     routing = routingModule;
     realtime = gateway;
   }
@@ -116,7 +137,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log,
       version,
       registry,
-      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers), departmentRoutes(registry, services.departments), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers), ...(routing ? [routing.router(registry)] : [])],
+      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers, new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR))), departmentRoutes(registry, services.departments), taskRoutes(registry, services.tasks, new TaskAttachments(services.tasks, new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR)))), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers), ...integrations.routers(registry), surveys.router(registry), reports.router(registry), ...(routing ? [routing.router(registry)] : [])],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
         { name: 'redis', check: () => pingRedis(redis) },
@@ -137,6 +158,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   }
 
   for (const channel of channels) await channel.start();
+  await surveys.start();
   await routing?.start();
 
   let closing: Promise<void> | undefined;
@@ -156,11 +178,12 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
         clearTimeout(deadline);
       }
       for (const channel of channels) await channel.close();
+      await reports.settle();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       await closeMongo(mongo);
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, url, close };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, close };
 }

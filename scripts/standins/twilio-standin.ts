@@ -2,7 +2,7 @@
  * A local stand-in for Twilio's REST API, for tests and the demo (Twilio is unreachable here).
  * It accepts the calls the real `twilio` SDK makes (send a message, create or update a call),
  * answers in Twilio's JSON shapes, and posts status callbacks back signed exactly as Twilio signs
- * them. Point Switchboard at it with TWILIO_API_BASE_URL.
+ * them, and serves inbound MMS media behind basic auth. Point Switchboard at it with TWILIO_API_BASE_URL.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -51,6 +51,14 @@ export interface TwilioStandin {
   dropResponseNext(count: number): void;
   /** Answers the next `count` REST calls with this HTTP status (e.g. 500, 503) before behaving. */
   failNext(count: number, status?: number): void;
+  /**
+   * Stores a media file as Twilio does for an inbound MMS and returns its URL (for MediaUrlN). A GET
+   * on it needs the account's basic auth and answers 307 to a short-lived CDN URL on the stand-in
+   * (as Twilio redirects to mms.twiliocdn.com), or to `redirectTo` when given.
+   */
+  addMedia(messageSid: string, content: Buffer, contentType: string, options?: { redirectTo?: string }): { sid: string; url: string };
+  /** How many authenticated GETs the media URL of `mediaSid` has had. */
+  mediaRequests(mediaSid: string): number;
   /** Posts a webhook to `url` with Twilio's signature, as Twilio would. */
   sendWebhook(url: string, params: Record<string, string>, options?: { signatureUrl?: string; signature?: string }): Promise<globalThis.Response>;
   close(): Promise<void>;
@@ -68,6 +76,7 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
   let dropResponses = 0;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   const pending = new Set<Promise<unknown>>();
+  const media = new Map<string, { sid: string; messageSid: string; content: Buffer; contentType: string; token: string; redirectTo?: string; requests: number }>();
 
   const sendWebhook = async (url: string, params: Record<string, string>, signing: { signatureUrl?: string; signature?: string } = {}) =>
     fetch(url, {
@@ -222,6 +231,20 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     res.json(callJson(call));
   });
 
+  app.get('/2010-04-01/Accounts/:accountSid/Messages/:messageSid/Media/:mediaSid', (req: Request, res: Response) => {
+    const item = media.get(String(req.params.mediaSid));
+    if (!item || item.messageSid !== req.params.messageSid) return twilioError(res, 404, 20404, 'The requested resource was not found');
+    item.requests += 1;
+    res.redirect(307, item.redirectTo ?? `/cdn/media/${item.sid}?token=${item.token}`);
+  });
+
+  // The CDN side: no basic auth, the URL's token is the credential (as with Twilio's signed CDN URLs).
+  app.get('/cdn/media/:mediaSid', (req: Request, res: Response) => {
+    const item = media.get(String(req.params.mediaSid));
+    if (!item || req.query.token !== item.token) return res.status(403).type('text/plain').send('Forbidden');
+    res.type(item.contentType).send(item.content);
+  });
+
   app.use((_req, res) => twilioError(res, 404, 20404, 'The requested resource was not found'));
 
   const server = http.createServer(app);
@@ -242,6 +265,12 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     failNext: (count, status = 500) => {
       failures = { count, status };
     },
+    addMedia: (messageSid, content, contentType, mediaOptions = {}) => {
+      const item = { sid: sid('ME'), messageSid, content, contentType, token: randomBytes(12).toString('hex'), redirectTo: mediaOptions.redirectTo, requests: 0 };
+      media.set(item.sid, item);
+      return { sid: item.sid, url: `${url}/2010-04-01/Accounts/${accountSid}/Messages/${messageSid}/Media/${item.sid}` };
+    },
+    mediaRequests: (mediaSid) => media.get(mediaSid)?.requests ?? 0,
     sendWebhook,
     close: async () => {
       await Promise.allSettled([...pending]);

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { AppError } from '../platform/errors';
 import type { RouteRegistry } from '../platform/http/route';
 import type { AuthService } from './auth.service';
 import {
@@ -33,8 +34,21 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
   registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string() })) },
     async ({ principal }) => (principal.kind === 'api_key' ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name } : auth.getUser(principal.id)));
 
+  // Own settings only (the display language); everything else about a user is the admin's.
+  registry.add(router, { method: 'patch', path: '/api/auth/me', summary: 'Change my own settings (display language)', tag, access: ['admin', 'supervisor', 'agent', 'department'], body: z.object({ locale: z.enum(['en', 'zh-CN']) }), response: publicUserSchema },
+    ({ principal, body }) => (principal.kind === 'user' ? auth.updateUser(principal.id, body) : Promise.reject(new AppError('forbidden', 'An API key has no user settings; sign in as a user'))));
+
   registry.add(router, { method: 'get', path: '/api/users', summary: 'List users', tag, access: ['admin', 'supervisor'], query: listUsersQuery, response: z.object({ items: z.array(publicUserSchema) }) },
     async ({ query }) => ({ items: await auth.listUsers(query) }));
+
+  // The department board names assignees and offers them to the head for assignment; department
+  // users may not list all users, so they get their own department's active colleagues only.
+  registry.add(router, { method: 'get', path: '/api/users/colleagues', summary: "The caller's department colleagues (active department users)", tag, access: ['department'], response: z.object({ items: z.array(z.object({ id: z.string(), name: z.string() })) }) },
+    async ({ principal }) => ({
+      items: principal.departmentId
+        ? (await auth.listUsers({ role: 'department', departmentId: principal.departmentId })).filter((user) => user.active).map((user) => ({ id: user.id, name: user.name }))
+        : [],
+    }));
 
   registry.add(router, { method: 'post', path: '/api/users', summary: 'Create a user', tag, access: ['admin'], body: createUserBody, response: publicUserSchema, successStatus: 201 },
     ({ body }) => auth.createUser(body));

@@ -11,6 +11,8 @@ import { createSmsChannel } from './sms';
 import { createVoiceChannel } from './voice';
 
 export type { ChannelDeps, ChannelModule } from './channel';
+// Task attachments share the content-addressed store with email attachments.
+export { AttachmentStore, type StoredFile } from './email/attachment-store';
 
 export function createChannels(deps: ChannelDeps): ChannelModule[] {
   return [createVoiceChannel(deps), createSmsChannel(deps), createEmailChannel(deps)];

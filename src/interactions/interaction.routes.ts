@@ -2,7 +2,10 @@ import { Router } from 'express';
 import { anyRole, frontLineRoles } from '../platform/http/principal';
 import { z } from 'zod';
 import type { CustomerService } from '../customers';
+import { sendDownload } from '../platform/http/download';
 import type { RouteRegistry } from '../platform/http/route';
+import { objectIdSchema } from '../platform/validation';
+import { EntryAttachments, type StoredFileReader } from './entry-attachments';
 import type { InteractionService } from './interaction.service';
 import {
   createInteractionBody,
@@ -15,8 +18,10 @@ import {
 } from './interaction.schemas';
 
 const timelinePage = z.object({ items: z.array(interactionSchema), nextCursor: z.string().nullable() });
+const attachmentParams = z.object({ id: objectIdSchema, entryId: objectIdSchema, index: z.coerce.number().int().min(0).max(99) });
 
-export function interactionRoutes(registry: RouteRegistry, interactions: InteractionService, customers: CustomerService): Router {
+/** `files` is the attachment store the channels write customers' files to. */
+export function interactionRoutes(registry: RouteRegistry, interactions: InteractionService, customers: CustomerService, files: StoredFileReader): Router {
   const router = Router();
   const tag = 'Interactions';
 
@@ -59,6 +64,13 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
 
   registry.add(router, { method: 'post', path: '/api/interactions/:id/notes', summary: 'Append an internal note', tag, access: anyRole, params: interactionIdParams, body: noteBody, response: entrySchema, successStatus: 201 },
     ({ params, body, principal }) => interactions.addNote(params.id, { text: body.text, authorId: principal.id }));
+
+  const attachments = new EntryAttachments(interactions, files);
+  registry.add(router, { method: 'get', path: '/api/interactions/:id/entries/:entryId/attachments/:index', summary: 'Download a file the customer sent (email attachment, SMS/MMS media), by its position on the entry', tag, access: frontLineRoles, params: attachmentParams },
+    async ({ params }, res) => {
+      await sendDownload(res, await attachments.open(params.id, params.entryId, params.index));
+      return undefined;
+    });
 
   return router;
 }

@@ -263,6 +263,24 @@ export class InteractionService {
     });
   }
 
+  /**
+   * Records what became of one attachment of an entry (e.g. downloaded SMS media: digest, size,
+   * stored path; or a flag saying why it was not stored). Flags are added, never removed.
+   */
+  async updateEntryAttachment(interactionId: string, entryId: string, index: number, fields: { sha256?: string; size?: number; path?: string; flags?: string[] }): Promise<void> {
+    const lockKey = `${this.redisKeyPrefix}lock:interaction:${interactionId}`;
+    await withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
+      const interaction = await this.interactions.findById(interactionId);
+      const entryIndex = interaction?.entries.findIndex((entry) => entry._id === entryId) ?? -1;
+      const attachment = entryIndex < 0 ? undefined : interaction!.entries[entryIndex].attachments?.[index];
+      if (!attachment) throw AppError.notFound('Attachment', `${entryId}/${index}`);
+      const { flags, ...values } = fields;
+      const set: Record<string, unknown> = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined).map(([key, value]) => [`attachments.${index}.${key}`, value]));
+      if (flags?.length) set[`attachments.${index}.flags`] = [...new Set([...(attachment.flags ?? []), ...flags])];
+      await this.interactions.setEntryFields(interactionId, entryIndex, set);
+    });
+  }
+
   /** Moves a merged customer's interactions to the survivor; registered as a customer merge listener. */
   async moveCustomerInteractions(merge: { fromCustomerId: string; intoCustomerId: string }): Promise<void> {
     const moved = await this.interactions.moveCustomer(merge.fromCustomerId, merge.intoCustomerId);

@@ -58,18 +58,59 @@ const configSchema = z.object({
   SUPPORT_EMAIL: z.email({ message: 'must be an email address' }).default('support@switchboard.local'),
   /** Largest inbound email accepted by the SMTP listener, in bytes; bigger ones get 552. */
   EMAIL_MAX_BYTES: z.coerce.number().int().min(10_000).max(100_000_000).default(25_000_000),
+  /** STARTTLS on the SMTP listener: PEM key and certificate files (both or neither), read at start. */
+  SMTP_TLS_KEY_FILE: z.string().min(1).optional(),
+  SMTP_TLS_CERT_FILE: z.string().min(1).optional(),
+  /** SMTP AUTH (PLAIN/LOGIN), required of every client when set (both or neither). */
+  SMTP_AUTH_USERNAME: z.string().min(1).max(200).optional(),
+  SMTP_AUTH_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(200).optional(),
+  /** Refuse MAIL until the client has issued STARTTLS (needs the TLS files). */
+  SMTP_REQUIRE_TLS: z.enum(['0', '1', 'true', 'false']).default('false').transform((flag) => flag === '1' || flag === 'true'),
+  /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
+  SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */
   ATTACHMENTS_DIR: z.string().min(1).default('.data/attachments'),
   EMAIL_ACKNOWLEDGE: z
     .enum(['0', '1', 'true', 'false'])
     .optional()
     .transform((flag) => flag === '1' || flag === 'true'),
+  /** Outbound task webhooks: time allowed per attempt, tries in all, and the first backoff (doubled each retry). */
+  WEBHOOK_TIMEOUT: z.string().regex(durationPattern, 'must look like 500ms, 10s or 1m').default('10s'),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  WEBHOOK_RETRY_DELAY: z.string().regex(durationPattern, 'must look like 500ms, 15s or 1m').default('15s'),
+  /** How long a customer's YES/NO answer to "is it solved?" is taken as the answer to that task. */
+  TASK_VERIFICATION_WINDOW: z.string().regex(durationPattern, 'must look like 12h or 7d').default('7d'),
+  /** Share of a task's SLA (business time) after which its owner is warned. */
+  SLA_WARN_RATIO: z.coerce.number().gt(0).lt(1).default(0.75),
+  /** Tests only: multiplies SLA job delays (0.01 fires a 1-minute SLA in 0.6 s); due times stay real. */
+  SLA_TIME_SCALE: z.coerce.number().gt(0).max(1).default(1),
   SMTP_OUT_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
   SMTP_FROM: z.string().min(3).optional(),
+  /** CSAT surveys after agent-handled contacts (SMS "reply 1-5", email links). */
+  CSAT_ENABLED: z.enum(['0', '1', 'true', 'false']).default('true').transform((flag) => flag === '1' || flag === 'true'),
+  /** Wait after the contact is completed before the survey goes out. */
+  CSAT_DELAY: z.string().regex(durationPattern, 'must look like 200ms, 5m or 1h').default('5m'),
+  /** How long after sending an answer still counts. */
+  CSAT_WINDOW: z.string().regex(durationPattern, 'must look like 12h or 3d').default('3d'),
+  /** No surveys go out in this local span (in CSAT_TIMEZONE); `off` or empty for none. */
+  CSAT_QUIET_HOURS: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-09:00, or off').default('21:00-09:00'),
+  CSAT_TIMEZONE: z
+    .string()
+    .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } }, 'must be an IANA time zone, e.g. Asia/Shanghai')
+    .default('Asia/Shanghai'),
   // Read only by `npm run admin:create` (and setup), never by the server.
   ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ADMIN_NAME: z.string().min(1).max(120).optional(),
+  /** IANA zone whose calendar days and hours the reports and the wallboard's "today" use. */
+  REPORTS_TIME_ZONE: z
+    .string()
+    .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } }, 'must be an IANA time zone, e.g. Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  /** Callers who hang up within this many seconds are short abandons: counted apart, outside SL and abandonment. */
+  REPORTS_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
+  /** A repeat contact within this many days means the first contact did not resolve the matter (FCR). */
+  REPORTS_FCR_DAYS: z.coerce.number().int().min(1).max(90).default(7),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -138,5 +179,28 @@ export function loadConfig(
       { variable: 'AUTH_TOKEN_SECRET', message: 'is required: set it to a random string of 32+ characters (e.g. `openssl rand -hex 32`)' },
     ]);
   }
+  const smtpProblems = smtpSecurityProblems(config);
+  if (smtpProblems.length) throw new ConfigError(smtpProblems);
   return Object.freeze(config);
+}
+
+/** SMTP security settings come in pairs, and the TLS files must be readable now rather than at the first STARTTLS. */
+function smtpSecurityProblems(config: z.infer<typeof configSchema>): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  const pairs = [['SMTP_TLS_KEY_FILE', 'SMTP_TLS_CERT_FILE'], ['SMTP_AUTH_USERNAME', 'SMTP_AUTH_PASSWORD']] as const;
+  for (const [first, second] of pairs) {
+    if (config[first] && !config[second]) problems.push({ variable: second, message: `is required when ${first} is set` });
+    if (config[second] && !config[first]) problems.push({ variable: first, message: `is required when ${second} is set` });
+  }
+  for (const variable of ['SMTP_TLS_KEY_FILE', 'SMTP_TLS_CERT_FILE'] as const) {
+    const file = config[variable];
+    if (!file) continue;
+    try {
+      if (!fs.readFileSync(file, 'utf8').includes('-----BEGIN ')) problems.push({ variable, message: `${file} is not a PEM file` });
+    } catch (error) {
+      problems.push({ variable, message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})` });
+    }
+  }
+  if (config.SMTP_REQUIRE_TLS && !config.SMTP_TLS_KEY_FILE) problems.push({ variable: 'SMTP_REQUIRE_TLS', message: 'needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE' });
+  return problems;
 }

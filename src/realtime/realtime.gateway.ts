@@ -16,7 +16,7 @@ import { EventLog, type Replay } from './event-log.repository';
 import { KeyedThrottle } from './queue-throttle';
 import { deskRoles, registerActions, supervisorRoles, type GatewaySocket, type SocketData } from './realtime.handlers';
 import { lastEventIdSchema } from './realtime.schemas';
-import type { ScreenPop } from './screen-pop';
+import type { OpenTaskReader, ScreenPop } from './screen-pop';
 import { ScreenPopService } from './screen-pop.service';
 import { SmsConsentReader } from './sms-consent.repository';
 
@@ -30,6 +30,8 @@ export interface RealtimeDeps {
   desk: AgentDesk;
   /** Optional: lets the screen pop read SMS opt-outs; without it `smsOptedOut` is null. */
   mongo?: Connection;
+  /** Optional: the screen pop lists the customer's open tasks; without it `openTasks` is empty. */
+  tasks?: OpenTaskReader;
 }
 
 /** A room event is a nudge to refetch or a current state, not a log entry: it has no replayable id. */
@@ -60,7 +62,7 @@ const userRoom = (userId: string) => `user:${userId}`;
 export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
   const log = deps.log.child({ module: 'realtime' });
   const events = new EventLog(deps.redis, deps.config.REDIS_KEY_PREFIX);
-  const pops = new ScreenPopService(deps.customers, deps.interactions, deps.mongo ? new SmsConsentReader(deps.mongo) : undefined, log);
+  const pops = new ScreenPopService(deps.customers, deps.interactions, deps.mongo ? new SmsConsentReader(deps.mongo) : undefined, log, deps.tasks);
 
   // The adapter needs its own two connections: one publishes, the other sits in subscriber mode.
   const pub = createRedis(deps.config.REDIS_URL);

@@ -1,7 +1,7 @@
 import type { CustomerService, Customer } from '../customers';
 import type { InteractionService } from '../interactions';
 import type { Logger } from '../platform/logger';
-import { assembleScreenPop, type ScreenPop } from './screen-pop';
+import { assembleScreenPop, type OpenTaskReader, type ScreenPop } from './screen-pop';
 import type { SmsConsentReader } from './sms-consent.repository';
 
 // Tombstone chains are short; a longer one is a merge bug, and the pop shows the last record reached.
@@ -14,6 +14,7 @@ export class ScreenPopService {
     private readonly interactions: InteractionService,
     private readonly consents: SmsConsentReader | undefined,
     private readonly log: Logger,
+    private readonly tasks?: OpenTaskReader,
   ) {}
 
   async build(interactionId: string): Promise<ScreenPop> {
@@ -23,18 +24,35 @@ export class ScreenPopService {
     const timelineOf = (customerId: string) => this.interactions.getTimeline(customerId, { limit: 20 });
     const early = timelineOf(interaction.customerId);
     early.catch(() => undefined); // awaited below, or dropped when the customer was merged
+    // Open tasks ride on the same bet, read alongside the timeline so the pop is no slower.
+    const earlyTasks = this.openTasks(interaction.customerId, interactionId);
     const customer = await this.liveCustomer(interaction.customerId);
-    const [timeline, smsOptedOut] = await Promise.all([
-      customer.id === interaction.customerId ? early : timelineOf(customer.id),
+    const merged = customer.id !== interaction.customerId;
+    const [timeline, smsOptedOut, openTasks] = await Promise.all([
+      merged ? timelineOf(customer.id) : early,
       this.smsOptedOut(customer, interactionId),
+      merged ? this.openTasks(customer.id, interactionId) : earlyTasks,
     ]);
-    return assembleScreenPop({ interaction, customer, timeline: timeline.items, smsOptedOut, now: new Date() });
+    return assembleScreenPop({ interaction, customer, timeline: timeline.items, smsOptedOut, openTasks, now: new Date() });
+  }
+
+  // Tasks are context, like consent: a failed read shows "unknown" (null) rather than failing the offer.
+  private async openTasks(customerId: string, interactionId: string): Promise<Awaited<ReturnType<OpenTaskReader['openTasksOf']>> | null> {
+    if (!this.tasks) return [];
+    try {
+      return await this.tasks.openTasksOf(customerId);
+    } catch (error) {
+      this.log.warn({ err: error, interactionId, customerId }, 'open tasks read failed');
+      return null;
+    }
   }
 
   /** A merged customer's interactions move to the survivor, so the pop shows the survivor. */
   private async liveCustomer(customerId: string): Promise<Customer> {
-    let customer = await this.customers.getCustomer(customerId);
-    for (let hop = 0; customer.mergedInto && hop < maxMergeHops; hop++) customer = await this.customers.getCustomer(customer.mergedInto);
+    // The caller was resolved moments ago on this contact's path: a copy that young is as good as a read.
+    const fresh = { maxAgeMs: 2000 };
+    let customer = await this.customers.getCustomer(customerId, fresh);
+    for (let hop = 0; customer.mergedInto && hop < maxMergeHops; hop++) customer = await this.customers.getCustomer(customer.mergedInto, fresh);
     return customer;
   }
 

@@ -59,7 +59,7 @@ describe('screen pop assembly', () => {
     expect(pop.interaction).toMatchObject({ id: 'i1', queue: 'service', waitSeconds: 120, firstMessage: { text: 'hello' }, ivrChoice: null });
     expect(pop.timeline.map((item) => [item.id, item.channel, item.status])).toEqual([['i1', 'voice', 'queued'], ['i0', 'sms', 'closed']]);
     expect(pop.timeline[1]).not.toHaveProperty('entries');
-    expect(pop.followUps).toEqual([]);
+    expect(pop.openTasks).toEqual([]);
     expect(pop.smsOptedOut).toBe(true);
   });
 });

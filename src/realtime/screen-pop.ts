@@ -1,5 +1,6 @@
 import type { Customer } from '../customers';
 import type { Channel, Direction, Entry, Interaction, InteractionStatus } from '../interactions';
+import { activeTaskStatuses, type Task, type TaskStatus } from '../tasks';
 
 // A pop is a preview; the full message is one click away, and the pop is also kept in the event log.
 const maxPreviewChars = 500;
@@ -31,13 +32,30 @@ export interface ScreenPopHistoryItem {
   outcome: string | null;
 }
 
+/** A follow-up task of the customer not closed yet, as the pop lists it. */
+export interface ScreenPopTask {
+  id: string;
+  reference: string;
+  title: string;
+  status: TaskStatus;
+  departmentId: string;
+  dueAt: string;
+  /** Still owed by the department and past its due time. */
+  overdue: boolean;
+}
+
+/** Reads the customer's tasks not closed yet (the task service). */
+export interface OpenTaskReader {
+  openTasksOf(customerId: string): Promise<Array<Pick<Task, 'id' | 'reference' | 'title' | 'status' | 'departmentId' | 'dueAt'>>>;
+}
+
 export interface ScreenPop {
   interaction: ScreenPopInteraction;
   customer: Pick<Customer, 'id' | 'name' | 'tier' | 'tags' | 'attributes'>;
   /** The customer's last interactions on every channel, newest first (this one included). */
   timeline: ScreenPopHistoryItem[];
-  /** Open follow-up tasks of the customer. */
-  followUps: unknown[];
+  /** The customer's follow-up tasks not closed yet, soonest due first; null when they could not be read. */
+  openTasks: ScreenPopTask[] | null;
   /** True when any of the customer's numbers texted STOP; null when it could not be read. */
   smsOptedOut: boolean | null;
   builtAt: string;
@@ -88,6 +106,7 @@ export function assembleScreenPop(input: {
   customer: Customer;
   timeline: readonly Interaction[];
   smsOptedOut: boolean | null;
+  openTasks?: Awaited<ReturnType<OpenTaskReader['openTasksOf']>> | null;
   now: Date;
 }): ScreenPop {
   const { interaction, customer, now } = input;
@@ -118,8 +137,18 @@ export function assembleScreenPop(input: {
       agentId: item.agentId ?? null,
       outcome: outcomeOf(item),
     })),
-    // Follow-up tasks do not exist yet (the tasks module has departments only); always empty until then.
-    followUps: [],
+    openTasks:
+      input.openTasks === null
+        ? null
+        : (input.openTasks ?? []).map((task) => ({
+            id: task.id,
+            reference: task.reference,
+            title: task.title,
+            status: task.status,
+            departmentId: task.departmentId,
+            dueAt: task.dueAt,
+            overdue: activeTaskStatuses.has(task.status) && new Date(task.dueAt).getTime() < now.getTime(),
+          })),
     smsOptedOut: input.smsOptedOut,
     builtAt: now.toISOString(),
   };

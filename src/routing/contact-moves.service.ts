@@ -63,6 +63,34 @@ export class ContactMoves {
     return snapshot;
   }
 
+  /**
+   * A supervisor moves a waiting contact to another queue. Like an overflow it keeps its original
+   * enqueue time (the place it earned by waiting), takes the target's tier bonus, and counts as
+   * overflowed from the old queue and offered in the new one.
+   */
+  async moveWaiting(interactionId: string, toQueue: string, byUserId: string): Promise<{ interactionId: string; from: string; to: string }> {
+    const { store, queues, interactions, customers, counters, routing, log } = this.deps;
+    const targetSettings = queues.byName.get(toQueue);
+    if (!targetSettings) throw AppError.validation([{ field: 'toQueue', message: `unknown queue ${toQueue}` }]);
+    const contact = await store.contact(interactionId);
+    const gone = () => new AppError('conflict', 'The contact is no longer waiting: an agent has it or the customer left', { interactionId });
+    if (!contact || contact.state !== 'waiting') throw gone();
+    if (contact.queue === toQueue) throw AppError.validation([{ field: 'toQueue', message: 'is the queue the contact already waits in' }]);
+    const tier = await customers.getCustomer(contact.customerId).then((customer) => customer.tier, () => 'standard' as const);
+    const score = priorityScore(contact.enqueuedAt, isTier(tier) ? tier : 'standard', targetSettings);
+    if (!(await store.move(interactionId, contact.queue, toQueue, score))) throw gone();
+    await interactions.appendEntry(interactionId, { kind: 'system', direction: 'internal', authorId: byUserId, data: { event: 'moved', from: contact.queue, to: toQueue } });
+    await interactions.updateInteraction(interactionId, { queue: toQueue }, ['moved']);
+    await counters.add(contact.queue, { overflowed: 1 });
+    await counters.add(toQueue, { offered: 1 });
+    log.info({ interactionId, from: contact.queue, to: toQueue, byUserId }, 'contact moved by a supervisor');
+    await routing.emit({ type: 'queue_changed', queue: contact.queue });
+    await routing.emit({ type: 'queue_changed', queue: toQueue });
+    await this.scheduleOverflow(interactionId, toQueue, contact.enqueuedAt);
+    void routing.matcher.request([toQueue]);
+    return { interactionId, from: contact.queue, to: toQueue };
+  }
+
   /** Schedules the max-wait check of a contact that just entered `queue` (none when it has no overflow). */
   async scheduleOverflow(interactionId: string, queue: string, enqueuedAtMs: number): Promise<void> {
     const settings = this.deps.queues.byName.get(queue);

@@ -15,7 +15,7 @@ import { NodeLiveness } from './node-liveness';
 import { loadQueuesConfig, parseQueuesConfig, type QueuesConfig } from './queue-config';
 import { QueueCounters } from './queue-counters.store';
 import { QueueStats } from './queue-stats';
-import type { AgentDesk, RoutingEvent } from './routing.contracts';
+import type { AgentDesk, QueueSnapshot, RoutingEvent } from './routing.contracts';
 import { RoutingTimers } from './routing.jobs';
 import { routingRoutes } from './routing.routes';
 import { RoutingService, type Connector } from './routing.service';
@@ -47,6 +47,8 @@ export interface RoutingDeps {
   queues: QueueFactory;
   interactions: InteractionService;
   customers: CustomerService;
+  /** The wallboard's "today" per queue from the reports' rollups; routing's own day counters when absent. */
+  queueToday?: (queue: string, at: Date) => Promise<QueueSnapshot['today']>;
 }
 
 export interface RoutingOptions {
@@ -106,7 +108,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   });
   service.matcher = matcher;
   service.moves = new ContactMoves({ store, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log, routing: service });
-  const stats = new QueueStats(store, queuesConfig, service, counters);
+  const stats = new QueueStats(store, queuesConfig, service, counters, deps.queueToday);
   service.stats = stats;
   let closed = false;
 

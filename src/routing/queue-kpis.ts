@@ -2,6 +2,7 @@
  * Pure figures for the wallboard. "Today" is a calendar day in one configured time zone, not UTC:
  * a contact center in Shanghai closes its day at local midnight.
  */
+import * as kpis from '../reports/kpis';
 
 /** The day counters roll over in; a constant until the lead adds a setting (e.g. STATS_TIME_ZONE). */
 export const statsTimeZone = 'Asia/Shanghai';
@@ -25,12 +26,11 @@ export function statsDay(at: Date, timeZone = statsTimeZone): string {
  * Null when nothing was answered or abandoned yet: 0 % would read as a failure.
  */
 export function serviceLevel(counts: { answeredWithinServiceLevel: number; answered: number; abandoned: number }): number | null {
-  const handled = counts.answered + counts.abandoned;
-  if (handled <= 0) return null;
-  return Math.round((counts.answeredWithinServiceLevel / handled) * 10_000) / 10_000;
+  // The one definition lives with the other KPIs (reports), so every screen computes it alike.
+  return kpis.serviceLevel({ answeredInThreshold: counts.answeredWithinServiceLevel, answered: counts.answered, abandoned: counts.abandoned });
 }
 
 /** Whether a contact accepted `waitedMs` after it was queued counts as answered within the queue's threshold. */
 export function withinServiceLevel(waitedMs: number, serviceLevelSeconds: number): boolean {
-  return waitedMs <= serviceLevelSeconds * 1000;
+  return kpis.answeredWithinThreshold(waitedMs, serviceLevelSeconds);
 }

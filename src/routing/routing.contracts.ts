@@ -48,8 +48,24 @@ export interface QueueSnapshot {
     serviceLevelSeconds: number;
     /** answered within threshold ÷ (answered + abandoned); null before the first answered or abandoned contact. */
     serviceLevel: number | null;
+    /** Set when the figures come from the reports' day rollup (see docs/kpis.md): */
+    shortAbandoned?: number;
+    serviceLevelAnswered?: number | null;
+    asaSeconds?: number | null;
+    abandonmentRate?: number | null;
+    longestWaitSeconds?: number | null;
   };
   at: string;
+}
+
+/** A contact waiting in a queue, as the wallboard lists it. */
+export interface WaitingContact {
+  interactionId: string;
+  queue: string;
+  channel: Channel;
+  customerId: string;
+  enqueuedAt: string;
+  waitSeconds: number;
 }
 
 export interface AgentWorkItem {

@@ -24,6 +24,10 @@ const transferBody = z
     note: z.string().trim().min(1).max(2000),
   })
   .refine((body) => (body.toAgentId === undefined) !== (body.toQueue === undefined), { message: 'give exactly one of toAgentId or toQueue', path: ['toAgentId'] });
+const queueName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase queue name like after-sales');
+const queueParams = z.object({ queue: queueName });
+const waitingQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+const moveBody = z.object({ toQueue: queueName });
 const skillLevel = z.number().int().min(0).max(10);
 const weight = z.number().int().min(1).max(100);
 const profileBody = z.object({
@@ -69,6 +73,16 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
 
   registry.add(router, { method: 'put', path: '/api/routing/agents/:id/profile', summary: "Set an agent's skills, queues and capacity weights", tag, access: supervisors, params: agentParams, body: profileBody }, ({ params, body }) =>
     profiles.save({ agentId: params.id, ...body }),
+  );
+
+  registry.add(router, { method: 'get', path: '/api/routing/agents', summary: 'Every agent with state, time in state, offers and current contacts (the wallboard)', tag, access: supervisors }, async () => ({ items: await stats.agentSnapshots() }));
+
+  registry.add(router, { method: 'get', path: '/api/routing/queues/:queue/waiting', summary: 'The contacts waiting in a queue, best placed first, with their wait', tag, access: supervisors, params: queueParams, query: waitingQuery }, async ({ params, query }) => ({
+    items: await stats.waitingContacts(params.queue, query.limit),
+  }));
+
+  registry.add(router, { method: 'post', path: '/api/routing/contacts/:interactionId/move', summary: 'Move a waiting contact to another queue (it keeps its place by wait time)', tag, access: supervisors, params: workParams, body: moveBody }, ({ principal, params, body }) =>
+    routing.moves.moveWaiting(params.interactionId, body.toQueue, principal.id),
   );
 
   registry.add(router, { method: 'get', path: '/api/routing/queues', summary: 'Per queue: waiting, longest wait, agents by state, offers in flight and today\'s counters with service level', tag, access: supervisors }, async () => ({ items: await stats.queues() }));

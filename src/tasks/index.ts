@@ -5,3 +5,8 @@ export * from './task.contracts';
 export { TaskRepository } from './task.repository';
 export { TaskService, raisedPriority, type FileTaskInput, type TransitionInput, type TaskQuery, type TaskUsers } from './task.service';
 export type { TransitionAction } from './task.lifecycle';
+export { taskRoutes } from './task.routes';
+export { TaskAttachments } from './task-attachments';
+export { taskRealtime, type TaskUpdate } from './task.realtime';
+export { startCustomerLoop } from './task-notifications';
+export { startTaskSlaTimers, taskSlaQueue, type TaskSlaJob } from './task-sla.jobs';

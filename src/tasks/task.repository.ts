@@ -26,7 +26,11 @@ export interface TaskFilter {
 
 const listProjection = { history: 0 } as const;
 
-/** Data access for tasks. Every change is one conditional update on `_id` + `version`, so a lost race is seen, not overwritten. */
+/**
+ * Data access for tasks. Every change is one conditional update on `_id` + `version`, so a lost
+ * race is seen, not overwritten. (Stock FerretDB 1.24 on SQLite does not apply single-document
+ * updates atomically; the build scripts/services.sh makes does — see the store test.)
+ */
 export class TaskRepository {
   private readonly Task: Model<TaskDocument>;
   private readonly Counter: Model<CounterDocument>;
@@ -37,7 +41,7 @@ export class TaskRepository {
 
   async nextReference(): Promise<string> {
     const counter = await this.Counter.findOneAndUpdate({ _id: 'task' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean<CounterDocument>().exec();
-    return `T-${String(counter!.seq).padStart(6, '0')}`;
+    return referenceOf(counter!.seq);
   }
 
   async insert(task: TaskDocument): Promise<TaskDocument> {
@@ -66,15 +70,18 @@ export class TaskRepository {
   list(filter: TaskFilter, options: { sort: 'dueAt' | '-createdAt' | '-updatedAt'; limit: number; skip: number }): Promise<TaskDocument[]> {
     const query: Record<string, unknown> = {};
     if (filter.departmentId) query.departmentId = filter.departmentId;
-    if (filter.statuses?.length) query.status = { $in: filter.statuses };
+    // trusted() per operator object: sanitizeFilter looks at each value, so trusting the outer filter is not enough.
+    if (filter.statuses?.length) query.status = mongoose.trusted({ $in: filter.statuses });
     if (filter.typeCode) query.typeCode = filter.typeCode;
     if (filter.assigneeId) query.assigneeId = filter.assigneeId;
     if (filter.createdById) query['createdBy.id'] = filter.createdById;
     if (filter.watcherId) query.watcherIds = filter.watcherId;
     if (filter.customerId) query.customerId = filter.customerId;
     if (filter.priority) query.priority = filter.priority;
-    if (filter.dueBefore) query.dueAt = { $lt: filter.dueBefore };
+    if (filter.dueBefore) query.dueAt = mongoose.trusted({ $lt: filter.dueBefore });
     const sort: Record<string, 1 | -1> = options.sort === 'dueAt' ? { dueAt: 1, _id: 1 } : { [options.sort.slice(1)]: -1, _id: -1 };
-    return this.Task.find(mongoose.trusted(query), listProjection).sort(sort).skip(options.skip).limit(options.limit).lean<TaskDocument[]>().exec();
+    return this.Task.find(query, listProjection).sort(sort).skip(options.skip).limit(options.limit).lean<TaskDocument[]>().exec();
   }
 }
+
+const referenceOf = (seq: number) => `T-${String(seq).padStart(6, '0')}`;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Types } from 'mongoose';
 import type { CustomerService } from '../customers';
 import type { InteractionService } from '../interactions';
@@ -7,7 +8,7 @@ import type { Logger } from '../platform/logger';
 import { addBusinessMinutes } from './business-hours';
 import type { DepartmentService, Department } from './department.service';
 import type { TaskType } from './department.model';
-import { activeTaskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
+import { activeTaskStatuses, taskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
 import { mayPerform, nextStatus, ownerFor, type TransitionAction } from './task.lifecycle';
 import { actorOf, customerActor, systemActor, toHistoryEntry, toTask } from './task.mappers';
 import type { StoredHistoryEntry, TaskDocument } from './task.model';
@@ -73,6 +74,8 @@ const maxRaceRetries = 5;
  */
 export class TaskService {
   private readonly listeners: TaskEventListener[] = [];
+  // Events published from inside a listener, per causal chain (async context), not per process.
+  private readonly publishing = new AsyncLocalStorage<TaskEvent[]>();
   private readonly now: () => Date;
 
   constructor(private readonly deps: TaskServiceDeps) {
@@ -153,6 +156,13 @@ export class TaskService {
   async findByReference(reference: string): Promise<Task | null> {
     const stored = await this.deps.repository.findByReference(reference);
     return stored ? toTask(stored) : null;
+  }
+
+  /** The customer's tasks not closed yet, soonest due first (the screen pop): one query, no history. */
+  async openTasksOf(customerId: string, limit = 20): Promise<Task[]> {
+    const statuses = taskStatuses.filter((status) => status !== 'closed');
+    const stored = await this.deps.repository.list({ customerId, statuses }, { sort: 'dueAt', limit, skip: 0 });
+    return stored.map((task) => toTask(task, false));
   }
 
   /** A department user sees only their department's tasks, whatever filter they send. */
@@ -368,15 +378,29 @@ export class TaskService {
     }
   }
 
-  /** Listeners run in registration order; one failing does not stop the others or fail the change (it is stored). */
+  /**
+   * Listeners run in registration order; one failing does not stop the others or fail the change (it
+   * is stored). A change a listener makes while handling an event (a notification recorded on
+   * `resolved`) is queued behind it, so every listener sees events in the order they happened.
+   */
   private async publish(event: TaskEvent): Promise<void> {
-    for (const listener of this.listeners) {
-      try {
-        await listener(event);
-      } catch (error) {
-        this.deps.log.error({ err: error, taskId: event.task.id, action: event.action }, 'task listener failed');
-      }
+    const inListener = this.publishing.getStore();
+    if (inListener) {
+      inListener.push(event);
+      return;
     }
+    const queue = [event];
+    await this.publishing.run(queue, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        for (const listener of this.listeners) {
+          try {
+            await listener(next);
+          } catch (error) {
+            this.deps.log.error({ err: error, taskId: next.task.id, action: next.action }, 'task listener failed');
+          }
+        }
+      }
+    });
   }
 }
 

@@ -180,7 +180,7 @@ describe('the realtime gateway', () => {
     expect(pop.interaction.waitSeconds).toBeLessThan(180);
     expect(pop.timeline.map((item: { channel: string }) => item.channel)).toEqual(['voice', 'email', 'sms']);
     expect(pop.timeline[1]).toMatchObject({ subject: 'Invoice', status: 'open' });
-    expect(pop.followUps).toEqual([]);
+    expect(pop.openTasks).toEqual([]);
     expect(pop.smsOptedOut).toBe(true);
     expect(JSON.stringify(pop)).not.toContain('+8613822220001');
   });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 /**
  * Files named by the SHA-256 of their content under ATTACHMENTS_DIR: a sender's filename never
@@ -39,9 +40,32 @@ export class AttachmentStore {
 
   /** Reads a stored file back by the relative path recorded on an entry. */
   async read(relative: string): Promise<Buffer> {
+    return fs.readFile(this.resolve(relative));
+  }
+
+  /** Opens a stored file for streaming (downloads); null when no such file is stored. */
+  async open(relative: string): Promise<{ stream: Readable; size: number } | null> {
+    const resolved = this.resolve(relative);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(resolved, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      return { stream: handle.createReadStream(), size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  private resolve(relative: string): string {
     const resolved = path.resolve(this.root, relative);
     if (!resolved.startsWith(path.resolve(this.root) + path.sep)) throw new Error('path outside the attachment store');
-    return fs.readFile(resolved);
+    return resolved;
   }
 }
 

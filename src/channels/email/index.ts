@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { ChannelDeps, ChannelModule } from '../channel';
@@ -7,7 +9,7 @@ import { EmailThreadRepository } from './email-thread.repository';
 import { InboundEmailService } from './inbound-email.service';
 import { outboundEmailQueue, startOutboundEmailWorker, type OutboundEmailJob } from './outbound-email.jobs';
 import { OutboundEmailService, type SendEmailInput } from './outbound-email.service';
-import { startSmtpListener, type SmtpListener } from './smtp-listener';
+import { startSmtpListener, type SmtpListener, type SmtpListenerOptions } from './smtp-listener';
 
 export { unknownSenderEmail, type InboundEnvelope, type ReceivedEmail } from './inbound-email.service';
 export type { SendEmailInput } from './outbound-email.service';
@@ -69,7 +71,14 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       worker = startOutboundEmailWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
       if (!runs('smtp')) return;
       if (!config.SMTP_OUT_URL) log.warn('SMTP_OUT_URL is not set: replies and acknowledgements are recorded but fail to send');
-      listener = await startSmtpListener({ port: config.SMTP_PORT, host: config.HOST, maxBytes: config.EMAIL_MAX_BYTES, receive: (raw, envelope) => inbound.receive(raw, envelope), log });
+      listener = await startSmtpListener({
+        port: config.SMTP_PORT,
+        host: config.HOST,
+        maxBytes: config.EMAIL_MAX_BYTES,
+        receive: (raw, envelope) => inbound.receive(raw, envelope),
+        log,
+        ...smtpSecurity(config, log),
+      });
     },
     async close() {
       // The listener first, so no new mail arrives while the worker finishes; queues close in app.ts.
@@ -78,6 +87,31 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       sender.close();
     },
   };
+}
+
+/**
+ * STARTTLS, AUTH and require-TLS from the SMTP_* settings. The key and certificate were checked
+ * readable when the configuration was loaded; they are read here, once, at start.
+ */
+function smtpSecurity(config: ChannelDeps['config'], log: ChannelDeps['log']): Pick<SmtpListenerOptions, 'tls' | 'onAuth' | 'requireTls'> {
+  const tls =
+    config.SMTP_TLS_KEY_FILE && config.SMTP_TLS_CERT_FILE
+      ? { key: fs.readFileSync(config.SMTP_TLS_KEY_FILE), cert: fs.readFileSync(config.SMTP_TLS_CERT_FILE) }
+      : undefined;
+  const username = config.SMTP_AUTH_USERNAME;
+  const password = config.SMTP_AUTH_PASSWORD;
+  if (username && password && !tls) log.warn('SMTP AUTH is on without STARTTLS: passwords cross the network in clear text');
+  return {
+    ...(tls ? { tls } : {}),
+    ...(username && password ? { onAuth: async (givenUser: string, givenPassword: string) => [sameSecret(givenUser, username), sameSecret(givenPassword, password)].every(Boolean) } : {}),
+    requireTls: config.SMTP_REQUIRE_TLS,
+  };
+}
+
+/** Constant-time comparison: both sides are hashed first, so neither content nor length leaks through timing. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The display name in SMTP_FROM (`Acme Support` or `Acme Support <x@y>`); the address is always our plus address. */

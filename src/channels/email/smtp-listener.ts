@@ -9,9 +9,10 @@ import type { InboundEnvelope, ReceivedEmail } from './inbound-email.service';
  * (also for garbage, which is stored raw and flagged), 552 for an oversized message, 451 when our
  * stores are down so the sending server retries later instead of bouncing.
  *
- * AUTH and STARTTLS are off: the listener is meant to sit behind the organisation's MX on a private
- * network. To expose it, pass `tls` (key/cert: STARTTLS is then offered) and/or `onAuth` (AUTH is
- * then offered and, with `authOptional: false`, required) to createSmtpListener.
+ * AUTH and STARTTLS are off by default: the listener is meant to sit behind the organisation's MX on
+ * a private network. To expose it, pass `tls` (key/cert: STARTTLS is then offered, and AUTH is then
+ * accepted only after it), `onAuth` (AUTH is then offered and required of every client) and
+ * `requireTls` (MAIL is refused with 530 until the client has issued STARTTLS).
  */
 export interface SmtpListenerOptions {
   port: number;
@@ -21,6 +22,7 @@ export interface SmtpListenerOptions {
   log: Logger;
   tls?: { key: Buffer | string; cert: Buffer | string };
   onAuth?: (username: string, password: string) => Promise<boolean>;
+  requireTls?: boolean;
 }
 
 export interface SmtpListener {
@@ -40,9 +42,11 @@ class SmtpReply extends Error {
 export async function startSmtpListener(options: SmtpListenerOptions): Promise<SmtpListener> {
   const { log } = options;
   const disabledCommands = [...(options.onAuth ? [] : ['AUTH']), ...(options.tls ? [] : ['STARTTLS'])];
+  if (options.requireTls && !options.tls) throw new Error('requireTls needs tls (a key and certificate)');
   const server = new SMTPServer({
     size: options.maxBytes,
-    authOptional: true,
+    // With onAuth, MAIL/RCPT/DATA before a successful AUTH get 530 from smtp-server itself.
+    authOptional: !options.onAuth,
     disabledCommands,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     disableReverseLookup: true,
@@ -50,11 +54,24 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     banner: 'Switchboard',
     ...(options.onAuth
       ? {
-          onAuth: (auth, _session, callback) => {
+          onAuth: (auth, session, callback) => {
             options
               .onAuth!(auth.username ?? '', auth.password ?? '')
-              .then((ok) => (ok ? callback(null, { user: auth.username }) : callback(new SmtpReply(535, 'Authentication failed'))))
+              .then((ok) => {
+                if (ok) return callback(null, { user: auth.username });
+                log.info({ smtpSession: session.id }, 'smtp authentication failed');
+                callback(new SmtpReply(535, 'Authentication failed'));
+              })
               .catch(() => callback(new SmtpReply(454, 'Temporary authentication failure')));
+          },
+        }
+      : {}),
+    ...(options.requireTls
+      ? {
+          onMailFrom: (_address, session, callback) => {
+            if (session.secure) return callback();
+            log.info({ smtpSession: session.id }, 'email refused: MAIL before STARTTLS');
+            callback(new SmtpReply(530, 'Must issue a STARTTLS command first'));
           },
         }
       : {}),

@@ -1,7 +1,10 @@
 import type { ChannelDeps, ChannelModule } from '../channel';
 import { durationMs } from '../../platform/duration';
 import { TwilioSmsProvider } from './sms.adapter';
-import { startOutboundSmsWorker } from './sms.jobs';
+import path from 'node:path';
+import { AttachmentStore } from '../email/attachment-store';
+import { enqueueSmsMedia, startOutboundSmsWorker, startSmsMediaWorker } from './sms.jobs';
+import { SmsMediaDownloader } from './sms-media-download';
 import { SmsRepository } from './sms.repository';
 import { smsWebhooks } from './sms.webhooks';
 import { InboundSmsService, type SmsReplyClaimer } from './sms-inbound.service';
@@ -29,6 +32,13 @@ export function createSmsChannel(deps: ChannelDeps): SmsChannel {
       : undefined;
   const publicBaseUrl = config.PUBLIC_BASE_URL.replace(/\/$/, '');
 
+  // MMS media goes into the same content-addressed store as email attachments.
+  const media = new SmsMediaDownloader(
+    deps.interactions,
+    new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR)),
+    { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL, maxBytes: config.SMS_MEDIA_MAX_BYTES, timeoutMs: 30_000 },
+    log,
+  );
   const inbound = new InboundSmsService(
     deps.customers,
     deps.interactions,
@@ -36,6 +46,11 @@ export function createSmsChannel(deps: ChannelDeps): SmsChannel {
     deps.redis,
     { defaultRegion: config.DEFAULT_PHONE_REGION, conversationWindowMs, apiBaseUrl: config.TWILIO_API_BASE_URL, redisKeyPrefix: config.REDIS_KEY_PREFIX },
     log,
+    media.enabled
+      ? async ({ indexes, ...target }) => {
+          for (const index of indexes) await enqueueSmsMedia(deps.queues, { ...target, index });
+        }
+      : undefined,
   );
   const outbound = new OutboundSmsService(
     deps.customers,
@@ -63,6 +78,8 @@ export function createSmsChannel(deps: ChannelDeps): SmsChannel {
     reply: (input) => outbound.reply(input),
     start: async () => {
       startOutboundSmsWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
+      startSmsMediaWorker(deps.queues, (job, attempt) => media.download(job, attempt));
+      if (!media.enabled) log.warn('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set: inbound MMS media is kept as links only');
     },
     // The worker and queue belong to the shared QueueFactory, which the composition root closes.
     close: async () => undefined,

@@ -61,6 +61,8 @@ export class InboundSmsService {
     private readonly redis: Redis,
     private readonly settings: InboundSmsSettings,
     private readonly log: Logger,
+    /** Queues the download of trusted media; called on every delivery, duplicates included (it is idempotent). */
+    private readonly downloadMedia?: (target: { interactionId: string; entryId: string; messageSid: string; indexes: number[] }) => Promise<void>,
   ) {}
 
   /** Claimers are asked in registration order; the first claim wins. */
@@ -89,7 +91,8 @@ export class InboundSmsService {
     const externalId = `twilio-sms:${sms.messageSid}`;
     const sender = await this.identifySender(sms.from);
     const keyword = classifyKeyword(sms.body);
-    const claim = keyword || sender.kind !== 'e164' ? null : await this.claimReply(sender.customerId, sender.address, sms.body);
+    // YES is also a carrier opt-in word; a claimer may still take it as the answer to a question we asked.
+    const claim = (keyword && keyword !== 'opt_in') || sender.kind !== 'e164' ? null : await this.claimReply(sender.customerId, sender.address, sms.body);
     const media = sms.media.map((item) => ({ ...item, trusted: isTwilioMediaUrl(item.url, this.settings.apiBaseUrl) }));
     const flags = [
       ...(sender.kind === 'e164' ? [] : [`${sender.kind}_sender`]),
@@ -130,6 +133,11 @@ export class InboundSmsService {
       ...(keyword === 'opt_out' ? ['sms_opted_out'] : []),
       ...(media.some((item) => !item.trusted) ? ['untrusted_media_url'] : []),
     ];
+    const trustedIndexes = media.flatMap((item, index) => (item.trusted ? [index] : []));
+    // Also on a duplicate: a delivery that died between recording and queueing is finished by Twilio's retry.
+    if (trustedIndexes.length && this.downloadMedia) {
+      await this.downloadMedia({ interactionId: recorded.interaction.id, entryId: recorded.entryId, messageSid: sms.messageSid, indexes: trustedIndexes });
+    }
     if (!recorded.duplicate && claim) await claim.onRecorded(recorded.entryId);
     if (!recorded.duplicate && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
     if (!recorded.duplicate) {
@@ -142,7 +150,7 @@ export class InboundSmsService {
       interactionId: recorded.interaction.id,
       entryId: recorded.entryId,
       duplicate: recorded.duplicate,
-      twiml: messagingTwiml(keyword ? smsReplies[keyword] : claim?.answer),
+      twiml: messagingTwiml(claim?.answer ?? (keyword ? smsReplies[keyword] : undefined)),
     };
   }
 

@@ -1,4 +1,4 @@
-import { isTwilioMediaUrl } from './sms-media';
+import { isTwilioMediaRedirect, isTwilioMediaUrl } from './sms-media';
 
 const media = 'https://api.twilio.com/2010-04-01/Accounts/AC123/Messages/MM123/Media/ME123';
 
@@ -39,4 +39,22 @@ describe('isTwilioMediaUrl', () => {
     expect(isTwilioMediaUrl('http://u:p@127.0.0.1:4010/x', base)).toBe(false);
     expect(isTwilioMediaUrl(media, base)).toBe(true);
   });
+});
+
+describe('isTwilioMediaRedirect', () => {
+  it.each([media, 'https://mms.twiliocdn.com/AC1/abc?Expires=1', 'https://s3-external-1.amazonaws.com/media.twiliocdn.com/AC1/abc'])(
+    'when a media download is redirected to Twilio or its CDN (%s), then the redirect is followed',
+    (url) => expect(isTwilioMediaRedirect(url)).toBe(true),
+  );
+
+  it.each([
+    'https://mms.twiliocdn.com.evil.com/x',
+    'http://mms.twiliocdn.com/x',
+    'https://mms.twiliocdn.com:444/x',
+    'https://u:p@mms.twiliocdn.com/x',
+    'https://s3-external-1.amazonaws.com/attacker-bucket/x',
+    'https://s3-external-1.amazonaws.com/media.twiliocdn.com.evil/x',
+    'http://169.254.169.254/latest/meta-data/',
+    'https://evil.com/x',
+  ])('when a media download is redirected to %j, then the redirect is refused', (url) => expect(isTwilioMediaRedirect(url)).toBe(false));
 });

@@ -28,3 +28,23 @@ function sameOrigin(url: URL, base: string): boolean {
     return false;
   }
 }
+
+/**
+ * Whether a redirect met while downloading media may be followed: a Twilio media URL as above, or
+ * the CDN Twilio hands media out from (https, default port): `*.twiliocdn.com` (media behind HTTP
+ * auth), or the `media.twiliocdn.com` bucket on `s3-external-1.amazonaws.com` (older public media).
+ * Credentials are never sent along a redirect to another origin, whatever its host.
+ */
+export function isTwilioMediaRedirect(raw: string, apiBaseUrl?: string): boolean {
+  if (isTwilioMediaUrl(raw, apiBaseUrl)) return true;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.protocol !== 'https:' || url.port !== '') return false;
+  const host = url.hostname;
+  if (host === 's3-external-1.amazonaws.com') return url.pathname.startsWith('/media.twiliocdn.com/');
+  return host === 'twiliocdn.com' || (host.endsWith('.twiliocdn.com') && /^[a-z0-9.-]+$/.test(host) && !host.includes('..'));
+}

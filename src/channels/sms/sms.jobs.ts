@@ -27,3 +27,35 @@ export function startOutboundSmsWorker(
     await deliver({ interactionId: job.data.interactionId, entryId: job.data.entryId }, { final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
   });
 }
+
+export const smsMediaQueue = 'sms-media';
+
+/** One media item of an inbound text: the entry it is attached to and its position there. */
+export interface SmsMediaJob {
+  interactionId: string;
+  entryId: string;
+  messageSid: string;
+  index: number;
+}
+
+// Six tries over ~1 minute (2, 4, 8, 16, 32 s): Twilio may answer 404 for a moment right after the
+// webhook, and a CDN blip should not cost the customer's photo.
+const mediaJobOptions = { attempts: 6, backoff: { type: 'exponential', delay: 2_000 } } as const;
+
+/**
+ * Queues one media download. The job id is MessageSid + index, so a webhook Twilio delivers again
+ * queues nothing new (and the processor skips media already stored, should the job be gone).
+ */
+export async function enqueueSmsMedia(queues: QueueFactory, job: SmsMediaJob): Promise<void> {
+  await queues.queue<SmsMediaJob>(smsMediaQueue, mediaJobOptions).add('download', job, { jobId: `${job.messageSid}-media-${job.index}` });
+}
+
+export function startSmsMediaWorker(
+  queues: QueueFactory,
+  download: (job: SmsMediaJob, attempt: { final: boolean }) => Promise<void>,
+): void {
+  queues.worker<SmsMediaJob>(smsMediaQueue, async (job: Job<SmsMediaJob>) => {
+    const { interactionId, entryId, messageSid, index } = job.data;
+    await download({ interactionId, entryId, messageSid, index }, { final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
+  });
+}

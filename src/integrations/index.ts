@@ -1,0 +1,45 @@
+import type { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config';
+import { durationMs } from '../platform/duration';
+import type { RouteRegistry } from '../platform/http/route';
+import type { Logger } from '../platform/logger';
+import type { QueueFactory } from '../platform/queues';
+import type { TaskService } from '../tasks';
+import { ErpService } from './erp.service';
+import { IdempotencyStore } from './idempotency.store';
+import { erpRoutes, webhookRoutes } from './integrations.routes';
+import { startWebhookWorker, webhookQueue } from './webhook.jobs';
+import { WebhookRepository } from './webhook.repository';
+import { WebhookService } from './webhook.service';
+
+export { verifyWebhookSignature, signWebhook, signatureHeader, timestampHeader, eventHeader, deliveryHeader, defaultToleranceSeconds, type SignatureCheck } from './webhook-signature';
+export { webhookEventNames, subscribedTo, type WebhookEventName } from './webhook-events';
+export { WebhookService, type WebhookSubscription, type WebhookDelivery } from './webhook.service';
+export { ErpService, erpStatuses, type ErpStatus } from './erp.service';
+
+export interface IntegrationsModule {
+  webhooks: WebhookService;
+  erp: ErpService;
+  routers(registry: RouteRegistry): Router[];
+}
+
+/**
+ * Outbound webhooks on task events and the inbound ERP API. Subscribes to the task service's events
+ * here; the delivery worker starts only in processes that run the worker role.
+ */
+export function createIntegrations(deps: { config: Config; log: Logger; mongo: Connection; redis: Redis; queues: QueueFactory; tasks: TaskService }): IntegrationsModule {
+  const log = deps.log.child({ module: 'integrations' });
+  const webhooks = new WebhookService({
+    repository: new WebhookRepository(deps.mongo),
+    queue: webhookQueue(deps.queues, { attempts: deps.config.WEBHOOK_ATTEMPTS, retryDelayMs: durationMs(deps.config.WEBHOOK_RETRY_DELAY) }),
+    log,
+    timeoutMs: durationMs(deps.config.WEBHOOK_TIMEOUT),
+  });
+  deps.tasks.onEvent((event) => webhooks.onTaskEvent(event));
+  startWebhookWorker(deps.queues, (deliveryId, attempt) => webhooks.deliver(deliveryId, attempt));
+  const erp = new ErpService(deps.tasks, log);
+  const idempotency = new IdempotencyStore(deps.redis, deps.config.REDIS_KEY_PREFIX);
+  return { webhooks, erp, routers: (registry) => [webhookRoutes(registry, webhooks), erpRoutes(registry, erp, idempotency)] };
+}

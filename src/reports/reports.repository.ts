@@ -1,0 +1,183 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import { isDuplicateKeyError } from '../platform/errors';
+import { withLock } from '../platform/locks';
+import type { BucketRef, BucketTotal } from './buckets';
+import type { Dimension, FactPart } from './facts';
+import { emptySums, sumFields, type Sums } from './kpis';
+import { reportModels, type AgentNowDocument, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
+
+/**
+ * The reports store. FerretDB 1.24 applies `$inc` by read-modify-write without isolation: measured
+ * here, 50 concurrent `$inc: 1` on one document left it at 8 (MongoDB would say 50). So every bucket
+ * write runs under a short Redis lock on its `_id`; on MongoDB the lock is redundant but harmless.
+ * Inserts of a fixed `_id` are safe on both (the unique key decides), which is what marks rely on.
+ */
+export class ReportsRepository {
+  private readonly models: ReportModels;
+
+  constructor(
+    connection: Connection,
+    private readonly redis: Redis,
+    private readonly redisKeyPrefix: string,
+  ) {
+    this.models = reportModels(connection);
+  }
+
+  /** Inserts the mark of a fact; false when it was there already (counted before). */
+  async claim(mark: MarkDocument): Promise<boolean> {
+    try {
+      await this.models.Mark.create(mark);
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  findMark(key: string): Promise<MarkDocument | null> {
+    return this.models.Mark.findById(key).lean<MarkDocument>().exec();
+  }
+
+  /** Adds one fact part to each of its buckets: `$inc` the sums, `$max` the longest wait. */
+  async add(buckets: BucketRef[], part: Pick<FactPart, 'inc' | 'maxWaitMs'>): Promise<void> {
+    const inc = Object.fromEntries(Object.entries(part.inc).filter(([, value]) => value !== 0));
+    await Promise.all(
+      buckets.map((bucket) =>
+        withLock(this.redis, `${this.redisKeyPrefix}lock:rollup:${bucket.id}`, { ttlMs: 5_000, waitMs: 10_000 }, () =>
+          this.models.Rollup.updateOne(
+            { _id: bucket.id },
+            {
+              $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
+              ...(Object.keys(inc).length ? { $inc: inc } : {}),
+              ...(part.maxWaitMs !== undefined ? { $max: { maxWaitMs: part.maxWaitMs } } : {}),
+            },
+            { upsert: true },
+          ).exec(),
+        ),
+      ),
+    );
+  }
+
+  /** The sums of each bucket id, in order (zeros for a bucket never written). */
+  async readSums(ids: string[], concurrency = 32): Promise<Array<Sums | null>> {
+    const result: Array<Sums | null> = new Array(ids.length).fill(null);
+    for (let start = 0; start < ids.length; start += concurrency) {
+      const docs = await Promise.all(ids.slice(start, start + concurrency).map((id) => this.models.Rollup.findById(id).lean<RollupDocument>().exec()));
+      docs.forEach((doc, index) => {
+        if (doc) result[start + index] = toSums(doc);
+      });
+    }
+    return result;
+  }
+
+  /** Records that `key` exists in `dim` (once per process per key; the insert is idempotent). */
+  async rememberKey(dim: Dimension, key: string): Promise<void> {
+    try {
+      await this.models.Key.create({ _id: `${dim}:${key}`, dim, key });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  /** Every key seen in `dim`; a scan, but of a collection as small as the number of queues/agents/departments. */
+  async keysOf(dim: Dimension): Promise<string[]> {
+    const docs = await this.models.Key.find({ dim }).lean<Array<{ key: string }>>().exec();
+    return docs.map((doc) => doc.key).sort();
+  }
+
+  // --- agent states ---
+
+  /** Serializes one agent's state bookkeeping across processes. */
+  withAgentLock<T>(agentId: string, work: () => Promise<T>): Promise<T> {
+    return withLock(this.redis, `${this.redisKeyPrefix}lock:report-agent:${agentId}`, { ttlMs: 10_000, waitMs: 10_000 }, work);
+  }
+
+  agentNow(agentId: string): Promise<AgentNowDocument | null> {
+    return this.models.AgentNow.findById(agentId).lean<AgentNowDocument>().exec();
+  }
+
+  async setAgentNow(agentId: string, state: string, since: Date): Promise<void> {
+    await this.models.AgentNow.updateOne({ _id: agentId }, { $set: { state, since } }, { upsert: true }).exec();
+  }
+
+  /** Stores a finished state segment (idempotent on agent and start). */
+  async saveAgentState(segment: AgentStateDocument): Promise<void> {
+    await this.models.AgentState.updateOne({ _id: segment._id }, { $set: segment }, { upsert: true }).exec();
+  }
+
+  // --- CSAT and task links ---
+
+  async saveCsatAnswer(answer: CsatAnswerDocument): Promise<boolean> {
+    try {
+      await this.models.CsatAnswer.create(answer);
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  async linkTask(interactionId: string, departmentId: string): Promise<void> {
+    await withLock(this.redis, `${this.redisKeyPrefix}lock:report-link:${interactionId}`, { ttlMs: 5_000, waitMs: 10_000 }, () =>
+      this.models.TaskLink.updateOne({ _id: interactionId }, { $addToSet: { departmentIds: departmentId } }, { upsert: true }).exec(),
+    );
+  }
+
+  async linkedDepartments(interactionId: string): Promise<string[]> {
+    const link = await this.models.TaskLink.findById(interactionId).lean<{ departmentIds?: string[] }>().exec();
+    return link?.departmentIds ?? [];
+  }
+
+  // --- rebuild (batch; scans are acceptable here, never on a request path) ---
+
+  csatAnswersBetween(from: Date, to: Date): Promise<CsatAnswerDocument[]> {
+    return this.models.CsatAnswer.find({ at: mongoose.trusted({ $gte: from, $lt: to }) }).lean<CsatAnswerDocument[]>().exec();
+  }
+
+  agentStatesOverlapping(from: Date, to: Date): Promise<AgentStateDocument[]> {
+    return this.models.AgentState.find({ from: mongoose.trusted({ $lt: to }), to: mongoose.trusted({ $gt: from }) }).lean<AgentStateDocument[]>().exec();
+  }
+
+  /** Drops every bucket starting in [from, to). */
+  async deleteBuckets(from: Date, to: Date): Promise<number> {
+    const result = await this.models.Rollup.deleteMany({ start: mongoose.trusted({ $gte: from, $lt: to }) }).exec();
+    return result.deletedCount ?? 0;
+  }
+
+  /** Writes computed buckets whole (replacing any live ones). */
+  async replaceBuckets(buckets: BucketTotal[], batchSize = 500): Promise<void> {
+    for (let start = 0; start < buckets.length; start += batchSize) {
+      await this.models.Rollup.bulkWrite(
+        buckets.slice(start, start + batchSize).map((bucket) => ({
+          replaceOne: {
+            filter: { _id: bucket.id },
+            replacement: { _id: bucket.id, dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start, ...bucket.sums },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+    }
+  }
+
+  /** Inserts marks that are missing (the rebuild counted these facts; live listeners must not again). */
+  async claimMany(marks: MarkDocument[], batchSize = 500): Promise<void> {
+    for (let start = 0; start < marks.length; start += batchSize) {
+      try {
+        await this.models.Mark.insertMany(marks.slice(start, start + batchSize), { ordered: false });
+      } catch (error) {
+        const writeErrors = (error as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+        const onlyDuplicates = Array.isArray(writeErrors) && writeErrors.every((item) => (item.code ?? item.err?.code) === 11000);
+        if (!onlyDuplicates && !isDuplicateKeyError(error)) throw error;
+      }
+    }
+  }
+}
+
+function toSums(doc: RollupDocument): Sums {
+  const sums = emptySums();
+  for (const field of sumFields) sums[field] = doc[field] ?? 0;
+  if (doc.maxWaitMs !== undefined && doc.maxWaitMs !== null) sums.maxWaitMs = doc.maxWaitMs;
+  return sums;
+}

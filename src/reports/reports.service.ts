@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import type { Interaction, InteractionService } from '../interactions';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import type { RoutingEvent } from '../routing';
+import type { TaskEvent } from '../tasks';
+import { dayId } from './buckets';
+import { contactFacts, type ContactRules } from './contact-facts';
+import type { FactCounter } from './fact-counter';
+import { agentStateFact, csatFact } from './facts';
+import { localDay, splitByQuarter } from './intervals';
+import { emptySums, figures, isSatisfied } from './kpis';
+import type { ReportsRepository } from './reports.repository';
+import { taskFacts } from './task-facts';
+
+export interface ReportsSettings {
+  timeZone: string;
+  fcrDays: number;
+}
+
+export const csatAnswerSchema = z.object({
+  interactionId: z.string().min(1),
+  queue: z.string().min(1).optional(),
+  agentId: z.string().min(1).optional(),
+  channel: z.string().min(1),
+  score: z.number().int().min(1).max(5),
+  at: z.date(),
+});
+export type CsatAnswerInput = z.infer<typeof csatAnswerSchema>;
+
+/** The wallboard's "today" for one queue, from the same day bucket and KPI functions as the reports. */
+export interface QueueToday {
+  day: string;
+  timeZone: string;
+  offered: number;
+  answered: number;
+  answeredWithinServiceLevel: number;
+  abandoned: number;
+  shortAbandoned: number;
+  overflowed: number;
+  serviceLevelSeconds: number;
+  serviceLevel: number | null;
+  serviceLevelAnswered: number | null;
+  asaSeconds: number | null;
+  abandonmentRate: number | null;
+  longestWaitSeconds: number | null;
+}
+
+/**
+ * Feeds the rollups as things happen: interaction changes (queue and handling facts), routing's
+ * agent states (occupancy), task events (turnaround) and CSAT answers. Each listener derives facts
+ * from the record it is given and counts the ones not counted yet.
+ */
+export class ReportsService {
+  /** Counting started by listeners and not finished yet (this process). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Each agent's state changes, counted one after the other in the order routing told them. */
+  private readonly agentChains = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: {
+      repository: ReportsRepository;
+      counter: FactCounter;
+      interactions: InteractionService;
+      rules: ContactRules;
+      settings: ReportsSettings;
+      log: Logger;
+    },
+  ) {}
+
+  /**
+   * Interaction listener. Returns at once and counts in the background, so routing (the next
+   * listener, which offers the contact) waits for no rollup write; readers settle first.
+   */
+  onInteractionChange(change: { interaction: Interaction; created: boolean }): Promise<void> {
+    this.track(() => this.countContact(change), { interactionId: change.interaction.id });
+    return Promise.resolve();
+  }
+
+  /**
+   * Waits for the counting this process had started when called (the wallboard and reports read
+   * after it); not for work started meanwhile, so a busy center never starves its readers.
+   */
+  async settle(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private track(work: () => Promise<void>, context: Record<string, unknown>): Promise<void> {
+    const running: Promise<void> = work()
+      .catch((error: unknown) => this.deps.log.error({ err: error, ...context }, 'report counting failed'))
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+    return running;
+  }
+
+  private async countContact({ interaction, created }: { interaction: Interaction; created: boolean }): Promise<void> {
+    const { facts, fcr } = contactFacts(interaction, this.deps.rules);
+    for (const fact of facts) if (fact !== fcr) await this.deps.counter.count(fact);
+    if (fcr) await this.deps.counter.countFcr(fcr);
+    if (created && interaction.direction === 'inbound') await this.markRepeats(interaction);
+  }
+
+  /** A new inbound contact is a repeat of every inbound contact of the customer in the N days before it. */
+  private async markRepeats(interaction: Interaction): Promise<void> {
+    const createdAt = Date.parse(interaction.createdAt);
+    const windowMs = this.deps.settings.fcrDays * 86_400_000;
+    const { items } = await this.deps.interactions.getTimeline(interaction.customerId, { limit: 100 });
+    for (const earlier of items) {
+      const earlierAt = Date.parse(earlier.createdAt);
+      if (earlier.id === interaction.id || earlier.direction !== 'inbound' || earlierAt >= createdAt || createdAt - earlierAt > windowMs) continue;
+      await this.deps.counter.loseFcr(earlier.id, new Date(createdAt));
+    }
+  }
+
+  async onTaskEvent(event: TaskEvent): Promise<void> {
+    const history = event.task.history ?? [event.entry];
+    for (const fact of taskFacts(event.task, history)) await this.deps.counter.count(fact);
+    const interactionId = event.task.interactionId;
+    if (event.type === 'task_created' && interactionId) {
+      await this.deps.repository.linkTask(interactionId, event.task.departmentId);
+      await this.deps.counter.loseFcr(interactionId, new Date(event.task.createdAt));
+    }
+  }
+
+  /** Routing listener (agent states, for occupancy); like the interaction listener, it does not hold routing up. */
+  onRoutingEvent(event: RoutingEvent, at = new Date()): Promise<void> {
+    if (event.type !== 'agent_state') return Promise.resolve();
+    const { agentId } = event;
+    const state = event.snapshot.state;
+    const previous = this.agentChains.get(agentId) ?? Promise.resolve();
+    const next = this.track(() => previous.then(() => this.agentState(agentId, state, at)), { agentId });
+    this.agentChains.set(agentId, next);
+    void next.finally(() => {
+      if (this.agentChains.get(agentId) === next) this.agentChains.delete(agentId);
+    });
+    return Promise.resolve();
+  }
+
+  /** Closes the agent's previous state at `at` (when it changed) and counts its time. */
+  async agentState(agentId: string, state: string, at: Date): Promise<void> {
+    const { repository, counter } = this.deps;
+    await repository.withAgentLock(agentId, async () => {
+      const current = await repository.agentNow(agentId);
+      // Same state, or a change older than the one recorded (told late by another process).
+      if (current?.state === state || (current && at <= new Date(current.since))) return;
+      if (current) {
+        const segment = { _id: `${agentId}:${new Date(current.since).getTime()}`, agentId, state: current.state, from: new Date(current.since), to: at };
+        await repository.saveAgentState(segment);
+        const fact = agentStateFact(segment, splitByQuarter);
+        if (fact) await counter.count(fact);
+      }
+      await repository.setAgentNow(agentId, state, at);
+    });
+  }
+
+  /**
+   * Records one CSAT answer (the survey module calls this when a customer replies in time). One per
+   * interaction: a second answer for the same interaction is ignored and reported as not recorded.
+   */
+  async recordCsatAnswer(input: CsatAnswerInput): Promise<{ recorded: boolean }> {
+    const parsed = csatAnswerSchema.safeParse(input);
+    if (!parsed.success) throw AppError.validation(parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(root)', message: issue.message })));
+    const answer = parsed.data;
+    const departmentIds = await this.deps.repository.linkedDepartments(answer.interactionId);
+    const recorded = await this.deps.repository.saveCsatAnswer({ _id: answer.interactionId, queue: answer.queue, agentId: answer.agentId, channel: answer.channel, score: answer.score, at: answer.at, departmentIds });
+    // Counted even when the answer was stored before: finishes a first delivery that died in between.
+    await this.deps.counter.count(csatFact({ ...answer, departmentIds }, isSatisfied));
+    if (recorded) this.deps.log.info({ interactionId: answer.interactionId, score: answer.score }, 'csat answer recorded');
+    return { recorded };
+  }
+
+  /** The wallboard's figures of `queue` for the local day of `at`. */
+  async queueToday(queue: string, at = new Date()): Promise<QueueToday> {
+    await this.settle();
+    const { timeZone } = this.deps.settings;
+    const day = localDay(at, timeZone);
+    const [sums] = await this.deps.repository.readSums([dayId('queue', queue, day)]);
+    const kpis = figures(sums ?? emptySums());
+    return {
+      day,
+      timeZone,
+      offered: kpis.offered,
+      answered: kpis.answered,
+      answeredWithinServiceLevel: kpis.answeredWithinThreshold,
+      abandoned: kpis.abandoned,
+      shortAbandoned: kpis.shortAbandoned,
+      overflowed: kpis.overflowed,
+      serviceLevelSeconds: this.deps.rules.thresholdSeconds(queue) ?? 0,
+      serviceLevel: kpis.serviceLevel,
+      serviceLevelAnswered: kpis.serviceLevelAnswered,
+      asaSeconds: kpis.asaSeconds,
+      abandonmentRate: kpis.abandonmentRate,
+      longestWaitSeconds: kpis.longestWaitSeconds,
+    };
+  }
+}

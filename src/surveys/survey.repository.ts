@@ -1,0 +1,53 @@
+import type { Connection, Model } from 'mongoose';
+import { isDuplicateKeyError } from '../platform/errors';
+import { surveyModel, type SurveyDocument } from './survey.model';
+
+export type Survey = SurveyDocument;
+
+/** Data access of CSAT surveys; every read and write is by `_id` (the interaction id). */
+export class SurveyRepository {
+  private readonly model: Model<SurveyDocument>;
+
+  constructor(connection: Connection) {
+    this.model = surveyModel(connection);
+  }
+
+  find(interactionId: string): Promise<Survey | null> {
+    return this.model.findById(interactionId).lean<Survey>().exec();
+  }
+
+  /** Creates the survey unless the interaction already has one; true when this call created it. */
+  async createOnce(survey: Omit<Survey, 'status' | 'createdAt'>): Promise<boolean> {
+    try {
+      await this.model.create({ ...survey, status: 'scheduled', createdAt: new Date() });
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  /** scheduled → pending; false when another worker already moved it. */
+  async markSent(interactionId: string, sentAt: Date, expiresAt: Date): Promise<boolean> {
+    const result = await this.model.updateOne({ _id: interactionId, status: 'scheduled' }, { $set: { status: 'pending', sentAt, expiresAt } }).exec();
+    return result.modifiedCount === 1;
+  }
+
+  async markSkipped(interactionId: string, reason: string): Promise<boolean> {
+    const result = await this.model.updateOne({ _id: interactionId, status: 'scheduled' }, { $set: { status: 'skipped', skipReason: reason } }).exec();
+    return result.modifiedCount === 1;
+  }
+
+  /** pending → answered, atomically: the first answer wins, later ones find it answered. */
+  async markAnswered(interactionId: string, answer: { score: number; at: Date; via: 'sms' | 'link' }): Promise<Survey | null> {
+    return this.model
+      .findOneAndUpdate({ _id: interactionId, status: 'pending' }, { $set: { status: 'answered', score: answer.score, answeredAt: answer.at, answeredVia: answer.via } }, { returnDocument: 'after' })
+      .lean<Survey>()
+      .exec();
+  }
+
+  async markExpired(interactionId: string): Promise<boolean> {
+    const result = await this.model.updateOne({ _id: interactionId, status: 'pending' }, { $set: { status: 'expired' } }).exec();
+    return result.modifiedCount === 1;
+  }
+}
