@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isTimeZone } from './zoned-time';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 
 /**
@@ -96,7 +97,7 @@ const configSchema = z.object({
   CSAT_QUIET_HOURS: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-09:00, or off').default('21:00-09:00'),
   CSAT_TIMEZONE: z
     .string()
-    .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } }, 'must be an IANA time zone, e.g. Asia/Shanghai')
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai')
     .default('Asia/Shanghai'),
   // Read only by `npm run admin:create` (and setup), never by the server.
   ADMIN_EMAIL: z.email({ message: 'must be an email address' }).optional(),
@@ -105,7 +106,7 @@ const configSchema = z.object({
   /** IANA zone whose calendar days and hours the reports and the wallboard's "today" use. */
   REPORTS_TIME_ZONE: z
     .string()
-    .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } }, 'must be an IANA time zone, e.g. Asia/Shanghai')
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai')
     .default('Asia/Shanghai'),
   /** Callers who hang up within this many seconds are short abandons: counted apart, outside SL and abandonment. */
   REPORTS_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),

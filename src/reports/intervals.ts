@@ -4,42 +4,19 @@
  * also a local quarter, and a DST change never makes two buckets share a key (local 02:15 happens
  * twice on the autumn day; its two UTC starts differ). Hours and days are grouped in local time.
  */
+import { localDay, offsetMs, wallClock } from '../platform/zoned-time';
+
+export { localDay } from '../platform/zoned-time';
 
 export const quarterMs = 15 * 60_000;
 export type Interval = '15m' | 'hour' | 'day';
 
-const partFormats = new Map<string, Intl.DateTimeFormat>();
-
-function partsFormat(timeZone: string): Intl.DateTimeFormat {
-  let format = partFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    partFormats.set(timeZone, format);
-  }
-  return format;
-}
-
-/** Wall-clock fields of `at` in `timeZone`. */
-export function localParts(at: Date, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const fields: Record<string, number> = {};
-  for (const part of partsFormat(timeZone).formatToParts(at)) if (part.type !== 'literal') fields[part.type] = Number(part.value);
-  return { year: fields.year, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second };
-}
-
 /** Minutes east of UTC in force at `at` (Berlin: 60 in winter, 120 in summer). */
 export function offsetMinutes(at: Date, timeZone: string): number {
-  const p = localParts(at, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
+  return Math.round(offsetMs(at.getTime(), timeZone) / 60_000);
 }
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
-
-/** The local calendar day of `at`, YYYY-MM-DD. */
-export function localDay(at: Date, timeZone: string): string {
-  const p = localParts(at, timeZone);
-  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
-}
 
 /** The 15-minute bucket holding `at`. */
 export function quarterStart(at: Date): Date {
@@ -81,12 +58,12 @@ export function nextDay(day: string): string {
 
 /** The local hour holding the quarter starting at `quarter`, as its first instant. */
 export function hourStart(quarter: Date, timeZone: string): Date {
-  return new Date(quarter.getTime() - (localParts(quarter, timeZone).minute % 60) * 60_000 - (quarter.getTime() % quarterMs));
+  return new Date(quarter.getTime() - (wallClock(quarter, timeZone).minute % 60) * 60_000 - (quarter.getTime() % quarterMs));
 }
 
 /** `at` as local time with its offset, e.g. 2026-10-25T02:00:00+01:00 (unambiguous on DST days). */
 export function formatLocal(at: Date, timeZone: string): string {
-  const p = localParts(at, timeZone);
+  const p = wallClock(at, timeZone);
   const offset = offsetMinutes(at, timeZone);
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
@@ -127,14 +104,4 @@ export function splitByQuarter(from: Date, to: Date): Array<{ quarter: Date; ms:
     at = end;
   }
   return pieces;
-}
-
-/** Whether `timeZone` is an IANA zone this runtime knows. */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
 }

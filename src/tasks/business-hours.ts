@@ -1,10 +1,10 @@
 import { AppError } from '../platform/errors';
+import { instantOfWallTime, wallTimeMs } from '../platform/zoned-time';
 import { weekdays, type BusinessHours, type Weekday } from './department.model';
 
 /*
- * Business-time arithmetic in the department's zone with plain Intl (no date library): an instant is
- * mapped to local wall time with Intl.DateTimeFormat, and a local wall time back to an instant by
- * trying the zone's offsets around it. Each open range is turned into a pair of real instants, so a
+ * Business-time arithmetic in the department's zone (wall time ↔ instant from platform/zoned-time).
+ * Each open range is turned into a pair of real instants, so a
  * range that spans a DST change is as long as the clock says (00:00–24:00 on the spring-forward day
  * of Europe/Berlin is 23 hours, on the fall-back day 25).
  */
@@ -14,41 +14,6 @@ const dayMs = 24 * 60 * minuteMs;
 // Ten years of days: with at least one open range a week, only a holiday list covering every
 // remaining day could get this far; stop with a clear error instead of looping.
 const maxDays = 3660;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(timeZone, format);
-  }
-  return format;
-}
-
-/** Local wall time of `instant` as if it were UTC (so date arithmetic on it is plain). */
-function wallTime(instant: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(instant))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-}
-
-function offsetAt(instant: number, timeZone: string): number {
-  const whole = Math.floor(instant / 1000) * 1000;
-  return wallTime(whole, timeZone) - whole;
-}
-
-/**
- * The instant a local wall time (given as UTC millis) happens. Zones change offset at most once in
- * a day, so the offsets a day before and after are the only candidates. In an overlap (fall back)
- * the earlier instant wins; a time in a gap (spring forward) is read with the offset before the gap,
- * i.e. pushed forward by the gap's length, as Temporal's "compatible" disambiguation does.
- */
-function instantOf(wall: number, timeZone: string): number {
-  const before = offsetAt(wall - dayMs, timeZone);
-  const after = offsetAt(wall + dayMs, timeZone);
-  const valid = [wall - before, wall - after].filter((candidate) => offsetAt(candidate, timeZone) === wall - candidate);
-  return valid.length ? Math.min(...valid) : wall - before;
-}
 
 interface DaySchedule {
   /** Minutes after local midnight, merged and sorted; `end` may be 1440 (24:00). */
@@ -95,7 +60,7 @@ function openIntervals(from: number, hours: BusinessHours, timeZone: string): Ge
 
 function* intervalsFrom(from: number, week: Record<Weekday, DaySchedule>, hours: BusinessHours, timeZone: string): Generator<[number, number]> {
   const holidays = new Set(hours.holidays ?? []);
-  const localNow = wallTime(from, timeZone);
+  const localNow = wallTimeMs(from, timeZone);
   const firstDay = localNow - (((localNow % dayMs) + dayMs) % dayMs);
   for (let index = 0; index < maxDays; index++) {
     const day = firstDay + index * dayMs;
@@ -103,9 +68,9 @@ function* intervalsFrom(from: number, week: Record<Weekday, DaySchedule>, hours:
     // getUTCDay: 0 is Sunday; weekdays start on Monday.
     const weekday = weekdays[(new Date(day).getUTCDay() + 6) % 7];
     for (const range of week[weekday].ranges) {
-      const end = instantOf(day + range.end * minuteMs, timeZone);
+      const end = instantOfWallTime(day + range.end * minuteMs, timeZone);
       if (end <= from) continue;
-      const start = Math.max(instantOf(day + range.start * minuteMs, timeZone), from);
+      const start = Math.max(instantOfWallTime(day + range.start * minuteMs, timeZone), from);
       if (end > start) yield [start, end];
     }
   }

@@ -1,5 +1,6 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import { AppError, isDuplicateKeyError } from '../platform/errors';
+import { isTimeZone } from '../platform/zoned-time';
 import type { Logger } from '../platform/logger';
 import { defaultBusinessHours, departmentModel, type BusinessHours, type DepartmentDocument, type TaskType } from './department.model';
 
@@ -27,15 +28,6 @@ function toDepartment(stored: DepartmentDocument): Department {
   };
 }
 
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Departments are few and rarely change: a small repository lives inside the service. */
 export class DepartmentService {
   private readonly Department: Model<DepartmentDocument>;
@@ -45,7 +37,7 @@ export class DepartmentService {
   }
 
   async create(input: { code: string; name: string; timezone: string; headUserId?: string; businessHours?: BusinessHours; taskTypes?: TaskType[] }): Promise<Department> {
-    if (!isValidTimeZone(input.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
+    if (!isTimeZone(input.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
     try {
       const created = await this.Department.create({ _id: new Types.ObjectId().toHexString(), ...input });
       this.log.info({ departmentId: created._id, code: input.code }, 'department created');
@@ -57,7 +49,7 @@ export class DepartmentService {
   }
 
   async update(id: string, changes: DepartmentChanges): Promise<Department> {
-    if (changes.timezone !== undefined && !isValidTimeZone(changes.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
+    if (changes.timezone !== undefined && !isTimeZone(changes.timezone)) throw AppError.validation([{ field: 'timezone', message: 'is not an IANA time zone, e.g. Asia/Shanghai' }]);
     const codes = changes.taskTypes?.map((type) => type.code) ?? [];
     if (new Set(codes).size !== codes.length) throw AppError.validation([{ field: 'taskTypes', message: 'each task type code must be unique within the department' }]);
     const stored = await this.Department.findByIdAndUpdate(id, { $set: changes }, { returnDocument: 'after' }).lean<DepartmentDocument>().exec();

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import { isTimeZone, wallClock } from '../../platform/zoned-time';
 
 /**
  * What each of our dialled numbers does: greeting, business hours, optional IVR menu, queues.
@@ -12,14 +13,7 @@ export type Weekday = (typeof weekdays)[number];
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
 const queueName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase queue name like after-sales');
 
-const timeZone = z.string().refine((zone) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone, e.g. Asia/Shanghai');
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai');
 
 const periodSchema = z
   .object({ days: z.array(z.enum(weekdays)).min(1), open: clockTime, close: clockTime })
@@ -88,9 +82,10 @@ function minutesOf(time: string): number {
 
 /** Weekday and minutes since midnight at `at` in `zone`; Intl applies that zone's DST rules. */
 export function localTime(at: Date, zone: string): { day: Weekday; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
-  const part = (type: string) => parts.find((candidate) => candidate.type === type)?.value ?? '';
-  return { day: part('weekday').toLowerCase().slice(0, 3) as Weekday, minutes: Number(part('hour')) * 60 + Number(part('minute')) };
+  const wall = wallClock(at, zone);
+  // `weekdays` starts on Sunday, as getUTCDay counts.
+  const day = weekdays[new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay()];
+  return { day, minutes: wall.hour * 60 + wall.minute };
 }
 
 /** Whether `at` falls inside the business hours (open inclusive, close exclusive). */
