@@ -6,7 +6,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // Type checking runs once in `npm test` (tsc --noEmit); transpile-only keeps jest fast.
   transform: { '^.+\\.ts$': 'ts-jest' },
-  globalSetup: '<rootDir>/tests/support/global-setup.ts',
+  // Starts the stores, and builds the web UI for tests/e2e when web/ changed since the last build.
+  globalSetup: '<rootDir>/tests/e2e/global-setup.ts',
   testTimeout: 30000,
   maxWorkers: 2,
   // The multi-process crash test kills an app without its cleanup on purpose; a handle it leaves

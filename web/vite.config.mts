@@ -1,15 +1,18 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 // Built into dist/web, which express serves at /. JSX is compiled by Vite's own transform
 // (automatic runtime); the React plugin would only add dev-server fast refresh.
 export default defineConfig({
-  root: __dirname,
+  root: here,
   base: '/',
   publicDir: false,
   oxc: { jsx: { runtime: 'automatic' } },
   build: {
-    outDir: path.join(__dirname, '..', 'dist', 'web'),
+    outDir: path.join(here, '..', 'dist', 'web'),
     emptyOutDir: true,
     sourcemap: true,
     // Chromium, Edge and Firefox of the last two years: what a contact center's desktops run.
