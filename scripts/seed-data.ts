@@ -147,15 +147,15 @@ export const demoAgentEmails = demoAgents.map((agent) => agent.email);
 export type Random = () => number;
 
 const seedBase = 0xc4e2a7;
-function stream(index: number, purpose: number): Random {
+export function stream(index: number, purpose: number): Random {
   let h = Math.imul(seedBase ^ index, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 16) ^ purpose, 0x85ebca6b);
   return mulberry32(h ^ (h >>> 13));
 }
 
-const int = (rng: Random, min: number, max: number) => min + Math.floor(rng() * (max - min + 1));
-const pick = <T>(rng: Random, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
-function weighted<T>(rng: Random, items: readonly (readonly [T, number])[]): T {
+export const int = (rng: Random, min: number, max: number) => min + Math.floor(rng() * (max - min + 1));
+export const pick = <T>(rng: Random, items: readonly T[]): T => items[Math.floor(rng() * items.length)];
+export function weighted<T>(rng: Random, items: readonly (readonly [T, number])[]): T {
   let roll = rng() * items.reduce((sum, [, weight]) => sum + weight, 0);
   for (const [value, weight] of items) {
     roll -= weight;
@@ -167,7 +167,7 @@ function weighted<T>(rng: Random, items: readonly (readonly [T, number])[]): T {
 // ---------------------------------------------------------------------------------------------
 // Word lists.
 
-interface Bilingual {
+export interface Bilingual {
   en: string;
   zh: string;
 }
@@ -242,7 +242,7 @@ const mobilePrefixes = ['130', '131', '132', '133', '135', '136', '137', '138', 
 const emailDomains = ['example.com', 'example.net', 'example.org'];
 
 /** One reason to contact the service center; its texts carry {model}, {dealer}, {year}, {vin} and {date}. */
-interface Topic {
+export interface Topic {
   title: string;
   subject: Bilingual;
   ask: Bilingual;
@@ -253,7 +253,7 @@ interface Topic {
   visit?: boolean;
 }
 
-const topics = {
+export const topics = {
   gearbox: {
     title: 'Warranty claim: gearbox noise',
     subject: { en: 'Warranty claim for a noisy gearbox', zh: '保修申请：变速箱异响' },
@@ -437,7 +437,7 @@ export function shanghaiMidnight(now: number): number {
   return Math.floor((now + shanghaiOffset) / day) * day - shanghaiOffset;
 }
 
-const isoDate = (epoch: number) => new Date(epoch + shanghaiOffset).toISOString().slice(0, 10);
+export const isoDate = (epoch: number) => new Date(epoch + shanghaiOffset).toISOString().slice(0, 10);
 
 const vinLetters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const vinLetterValues = [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -533,16 +533,16 @@ export interface PlannedInteraction {
   note?: { text: string; at: Date; author: number };
 }
 
-const fill = (template: string, vars: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_, key: string) => vars[key] ?? '');
+export const fill = (template: string, vars: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_, key: string) => vars[key] ?? '');
 
-function smsSegments(text: string): number {
+export function smsSegments(text: string): number {
   const length = [...text].length;
   // Anything outside ASCII (Chinese) forces UCS-2: 70 characters per SMS, 67 when split.
   const [single, multi] = /[^\x20-\x7e]/.test(text) ? [70, 67] : [160, 153];
   return length <= single ? 1 : Math.ceil(length / multi);
 }
 
-const agentWritesChinese = (author: number) => demoAgents[author].locale === 'zh-CN';
+export const agentWritesChinese = (author: number) => demoAgents[author].locale === 'zh-CN';
 
 /** The customer's contacts over the past 90 days, oldest first; reruns give the same ids and texts. */
 export function demoHistory(customer: DemoCustomer, now: number): PlannedInteraction[] {
@@ -635,7 +635,7 @@ export function demoHistory(customer: DemoCustomer, now: number): PlannedInterac
   });
 }
 
-function emailText(body: string, inbound: boolean, customer: DemoCustomer, author: number, lang: 'en' | 'zh'): string {
+export function emailText(body: string, inbound: boolean, customer: DemoCustomer, author: number, lang: 'en' | 'zh'): string {
   const agent = demoAgents[author].name;
   if (lang === 'zh') return inbound ? `您好：\n\n${body}\n\n${customer.name}` : `${customer.name}，您好：\n\n${body}\n\n奇瑞汽车客户服务中心 ${agent}`;
   return inbound ? `Hello Chery service team,\n\n${body}\n\nBest regards,\n${customer.name}` : `Dear ${customer.name},\n\n${body}\n\nKind regards,\n${agent}\nChery Customer Service`;

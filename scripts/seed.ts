@@ -1,24 +1,28 @@
 /**
- * Seeds the demo tenant: Chery-style departments, demo users with published passwords, and about
- * a thousand customers with 90 days of calls, texts, emails and walk-ins.
+ * Seeds the demo tenant: Chery-style departments, demo users with published passwords, about
+ * a thousand customers with 90 days of calls, texts, emails and walk-ins, and 14 days of follow-up
+ * tasks (scripts/seed-tasks.ts); then rebuilds the report rollups of those days.
  *
- *   npm run build && npm run seed -- --customers 1000
+ *   npm run build && npm run seed -- --customers 1000 --tasks 150
  *
  * Idempotent: customers are found again by phone and every event carries a deterministic external
  * id (`seed:<customer>:<n>`), so a rerun after a crash finishes the job instead of duplicating it.
  * The after-sales desk user is created last and marks a complete seed; when it exists a rerun
  * returns at once.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildServices, type Services } from '../src/app';
 import type { PublicUser } from '../src/auth';
 import type { Customer } from '../src/customers';
 import type { Interaction, InteractionService, NewEntry } from '../src/interactions';
-import { ConfigError, loadConfig } from '../src/platform/config';
+import { ConfigError, loadConfig, projectRoot } from '../src/platform/config';
 import { AppError } from '../src/platform/errors';
 import { createLogger, type Logger } from '../src/platform/logger';
 import { closeMongo, connectMongo } from '../src/platform/mongo';
 import { createRedis } from '../src/platform/redis';
+import { createReports } from '../src/reports';
+import { loadQueuesConfig } from '../src/routing';
 import type { Department } from '../src/tasks';
 import {
   demoAgentEmails,
@@ -32,6 +36,7 @@ import {
   type DemoUser,
   type PlannedInteraction,
 } from './seed-data';
+import { rebuildSeededReports, seedDemoTasks } from './seed-tasks';
 
 export { demoUsers, type DemoUser } from './seed-data';
 
@@ -217,22 +222,32 @@ async function forEachLimited(count: number, limit: number, work: (index: number
 // ---------------------------------------------------------------------------------------------
 // Command line.
 
-const usage = 'usage: node dist/scripts/seed.js [--customers N]   (N from 1 to 100000, default 1000)';
+const usage = 'usage: node dist/scripts/seed.js [--customers N] [--tasks M]   (N from 1 to 100000, default 1000; M from 0 to 5000, default 150)';
 
-function parseArgs(args: string[]): { customers: number } {
+/** Follow-up tasks the demo shows: enough for two weeks of department reports, few enough to seed in seconds. */
+export const demoTaskCount = 150;
+
+function parseArgs(args: string[]): { customers: number; tasks: number } {
   let customers = 1000;
+  let tasks = demoTaskCount;
   for (let position = 0; position < args.length; position += 1) {
     const [flag, inline] = args[position].split('=', 2);
     if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${usage}\n`);
       process.exit(0);
     }
-    if (flag !== '--customers') throw new UsageError(`unknown argument ${args[position]}`);
+    if (flag !== '--customers' && flag !== '--tasks') throw new UsageError(`unknown argument ${args[position]}`);
     const value = inline ?? args[(position += 1)];
-    customers = Number(value);
+    const number = Number(value);
+    if (flag === '--tasks') {
+      if (!Number.isInteger(number) || number < 0 || number > 5000) throw new UsageError(`--tasks must be a whole number from 0 to 5000, got ${value}`);
+      tasks = number;
+      continue;
+    }
+    customers = number;
     if (!Number.isInteger(customers) || customers < 1 || customers > 100_000) throw new UsageError(`--customers must be a whole number from 1 to 100000, got ${value}`);
   }
-  return { customers };
+  return { customers, tasks };
 }
 
 class UsageError extends Error {}
@@ -243,7 +258,7 @@ function credentialsTable(): string {
 }
 
 async function main(): Promise<void> {
-  const { customers } = parseArgs(process.argv.slice(2));
+  const { customers, tasks } = parseArgs(process.argv.slice(2));
   // Demo by default; an explicit DEMO=0 stops the seed below rather than seeding a real tenant.
   const config = loadConfig(process.env, { DEMO: process.env.DEMO || '1' });
   if (!config.DEMO) throw new ConfigError([{ variable: 'DEMO', message: 'the seed creates accounts with published passwords, so it runs only with DEMO=1' }]);
@@ -269,8 +284,19 @@ async function main(): Promise<void> {
     process.stdout.write(
       result.seeded
         ? `Seeded ${result.customers} customers and ${result.interactions} interactions in ${elapsed()}.\n`
-        : `Demo tenant already seeded; nothing to do (${elapsed()}).\n`,
+        : `Demo tenant already seeded (${elapsed()}).\n`,
     );
+    const seededTasks = await seedDemoTasks(
+      { config, mongo, redis, log: serviceLog },
+      { customers, tasks, onProgress: (done, total) => process.stdout.write(`  tasks ${done}/${total} (${elapsed()})\n`) },
+    );
+    process.stdout.write(`Tasks: ${seededTasks.created} filed, ${seededTasks.steps} lifecycle steps applied (${elapsed()}).\n`);
+    if (seededTasks.created || seededTasks.steps) {
+      const queuesConfig = loadQueuesConfig(path.join(projectRoot(), 'config', 'queues.json'));
+      const reports = createReports({ config, log: serviceLog, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
+      process.stdout.write(`Rebuilding report rollups ${seededTasks.fromDay} … ${seededTasks.toDay}:\n`);
+      await rebuildSeededReports(reports, seededTasks, (line) => process.stdout.write(`${line}\n`));
+    }
   } finally {
     await redis.quit().catch(() => redis.disconnect());
     await closeMongo(mongo);

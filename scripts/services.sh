@@ -26,7 +26,7 @@ FERRETDB_MIN_GO="1.24"
 FERRETDB_BIN="$TOOLS/bin/ferretdb"
 # Names the exact recipe below (version + our patch). A binary or a running server built by another
 # recipe is rebuilt / restarted, so a checkout never keeps running an outdated build.
-FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.2"
+FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.3"
 FERRETDB_DIR="$DATA/ferretdb"
 FERRETDB_STATE="$DATA/ferretdb-state"
 FERRETDB_PID="$FERRETDB_DIR/ferretdb.pid"
@@ -260,6 +260,14 @@ GO
   sed -i 's|^func (h \*Handler) findAndModifyDocument(ctx context.Context, params \*common.FindAndModifyParams) (\*findAndModifyResult, error) {$|&\n\tdefer lockCollection(params.DB, params.Collection)()|' "$handler/msg_findandmodify.go"
   grep -q 'defer lockCollection' "$handler/msg_update.go" && grep -q 'defer lockCollection' "$handler/msg_findandmodify.go" ||
     die "could not apply the atomic-update patch to $handler (did FerretDB's source change?)"
+  # Third: the SQLite backend narrows a query by _id only when the filter is exactly {_id: …}; a
+  # conditional write such as {_id, version} (our optimistic locks) scanned the whole collection
+  # (8 ms at 20,000 documents instead of 1 ms). The handler re-checks every filter in Go on what the
+  # backend returns, so narrowing by _id whenever the filter names one is safe.
+  local collection="$src.tmp/internal/backends/sqlite/collection.go"
+  sed -i '0,/if params.Filter.Len() == 1 {/s//if params.Filter.Has("_id") {/' "$collection"
+  grep -q 'if params.Filter.Has("_id") {' "$collection" ||
+    die "could not apply the _id pushdown patch to $collection (did FerretDB's source change?)"
   mv "$src.tmp" "$src"
   # GOTOOLCHAIN=local: use the Go we just checked instead of silently fetching another toolchain.
   (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go" build -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) >&2 ||

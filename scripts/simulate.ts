@@ -6,6 +6,8 @@
  *   npm run simulate -- --base-url http://127.0.0.1:3000 --rate 2 --duration 60
  *
  * Webhooks are signed with TWILIO_AUTH_TOKEN for PUBLIC_BASE_URL, exactly as Twilio would sign them.
+ * Given `followUps`, customers also answer what the service sent them (a reply quoting a finished
+ * task's reference, a YES to "is it solved?"); the simulator never acts as an agent or a department.
  */
 import { randomBytes } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -36,10 +38,19 @@ export interface SimulationOptions {
   onEvent?: (event: SimulationEvent) => void;
   /** Stops the run early when it resolves. */
   stop?: Promise<void>;
+  /** Customer answers to follow-up tasks, `perMinute` times a minute at most; `next` finds one (or none now). */
+  followUps?: { perMinute: number; next(): Promise<CustomerFollowUp | null> };
+}
+
+/** A customer's text about a follow-up task: quoting its reference (which reopens it), or YES to the verification question. */
+export interface CustomerFollowUp {
+  kind: 'reopen' | 'verify';
+  phone: string;
+  text: string;
 }
 
 export interface SimulationEvent {
-  kind: 'call' | 'sms' | 'email';
+  kind: 'call' | 'sms' | 'email' | 'reply';
   ok: boolean;
   status?: number;
   latencyMs: number;
@@ -88,8 +99,8 @@ async function timed(kind: SimulationEvent['kind'], work: () => Promise<number |
 }
 
 /** An inbound text, as Twilio delivers it. */
-export function simulateSms(options: SimulationOptions, customer: SimulatedCustomer, body = pick(smsTexts)): Promise<SimulationEvent> {
-  return timed('sms', async () => {
+export function simulateSms(options: SimulationOptions, customer: SimulatedCustomer, body = pick(smsTexts), kind: 'sms' | 'reply' = 'sms'): Promise<SimulationEvent> {
+  return timed(kind, async () => {
     const response = await postSignedWebhook(options, '/webhooks/twilio/sms', {
       MessageSid: sid('SM'), SmsSid: sid('SM'), AccountSid: options.accountSid, From: customer.phone, To: options.ourNumber, Body: body, NumMedia: '0', NumSegments: '1', ApiVersion: '2010-04-01',
     });
@@ -143,16 +154,33 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
   const deadline = Date.now() + options.durationSeconds * 1000;
   const interval = 1000 / options.rate;
-  while (!stopped && Date.now() < deadline) {
-    const customer = pick(options.customers);
-    const roll = Math.random();
-    const run = roll < 0.4 || !customer.email ? (roll < 0.2 ? simulateCall(options, customer) : simulateSms(options, customer)) : roll < 0.7 ? simulateSms(options, customer) : simulateEmail(options, customer);
+  const track = (run: Promise<SimulationEvent>) => {
     const tracked = run.then((event) => {
       events.push(event);
       options.onEvent?.(event);
     });
     inFlight.add(tracked);
     void tracked.finally(() => inFlight.delete(tracked));
+  };
+  const followUps = options.followUps;
+  if (followUps && followUps.perMinute > 0) {
+    // A pause that ends early on stop, so stopping never waits out a long gap between replies.
+    const pause = () => Promise.race([new Promise((resolve) => setTimeout(resolve, 60_000 / followUps.perMinute).unref()), options.stop]);
+    const replies = (async () => {
+      await pause();
+      while (!stopped && Date.now() < deadline) {
+        const followUp = await followUps.next().catch(() => null);
+        if (followUp && !stopped) track(simulateSms(options, { phone: followUp.phone }, followUp.text, 'reply'));
+        await pause();
+      }
+    })();
+    inFlight.add(replies);
+    void replies.finally(() => inFlight.delete(replies));
+  }
+  while (!stopped && Date.now() < deadline) {
+    const customer = pick(options.customers);
+    const roll = Math.random();
+    track(roll < 0.4 || !customer.email ? (roll < 0.2 ? simulateCall(options, customer) : simulateSms(options, customer)) : roll < 0.7 ? simulateSms(options, customer) : simulateEmail(options, customer));
     await sleep(interval);
   }
   await Promise.all(inFlight);
@@ -181,7 +209,7 @@ async function main(): Promise<void> {
     throw new Error('Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to the values the target Switchboard uses, so webhooks can be signed');
   }
   const baseUrl = argument('base-url', `http://127.0.0.1:${config.PORT}`);
-  const counts = { call: 0, sms: 0, email: 0, failed: 0 };
+  const counts = { call: 0, sms: 0, email: 0, reply: 0, failed: 0 };
   const started = Date.now();
   const events = await runSimulation({
     baseUrl,

@@ -8,7 +8,7 @@ import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskAttachments, TaskRepository, TaskService, departmentRoutes, taskRealtime, taskRoutes } from './tasks';
-import { AttachmentStore, createChannels, replyRoutes, type ChannelModule } from './channels';
+import { AttachmentStore, createChannels, replyRoutes, replyToCustomer, type ChannelModule } from './channels';
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
 import { QueueFactory } from './platform/queues';
@@ -121,7 +121,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     routingModule.setConnector(async ({ interactionId, agentId }) => {
       await voice?.calls?.connectCallToAgent({ interactionId, agentId });
     });
-    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks });
+    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replyToCustomer(services.interactions, channels, input) });
     routingModule.onEvent((event) => gateway.deliver(event));
     services.tasks.onEvent(taskRealtime({ gateway, departments: services.departments, log }));
     routing = routingModule;

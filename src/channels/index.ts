@@ -34,14 +34,21 @@ export function replyRoutes(registry: RouteRegistry, interactions: InteractionSe
       response: z.object({ entryId: z.string(), status: z.string() }),
       successStatus: 202,
     },
-    async ({ params, body, principal }) => {
-      const interaction = await interactions.getInteraction(params.id);
-      const channel = channels.find((candidate) => candidate.name === interaction.channel);
-      if (!channel?.reply) {
-        throw new AppError('conflict', `Replies are not possible on the ${interaction.channel} channel; call the customer or use SMS/email`, { channel: interaction.channel });
-      }
-      return channel.reply({ interactionId: interaction.id, text: body.text, authorId: principal.id });
-    },
+    ({ params, body, principal }) => replyToCustomer(interactions, channels, { interactionId: params.id, text: body.text, authorId: principal.id }),
   );
   return router;
+}
+
+/** The agent's reply on the interaction's own channel: one path for REST and the socket's `work:reply`. */
+export async function replyToCustomer(
+  interactions: InteractionService,
+  channels: ChannelModule[],
+  input: { interactionId: string; text: string; authorId: string },
+): Promise<{ entryId: string; status: string }> {
+  const interaction = await interactions.getInteraction(input.interactionId);
+  const channel = channels.find((candidate) => candidate.name === interaction.channel);
+  if (!channel?.reply) {
+    throw new AppError('conflict', `Replies are not possible on the ${interaction.channel} channel; call the customer or use SMS/email`, { channel: interaction.channel });
+  }
+  return channel.reply({ interactionId: interaction.id, text: input.text, authorId: input.authorId });
 }

@@ -131,11 +131,18 @@ export class InteractionRepository {
     await this.models.Interaction.updateOne({ _id: interactionId }, { $set: { ...set, updatedAt: new Date() } }, { timestamps: false }).exec();
   }
 
-  /** Sets fields and adds flags, returning the document as written (null when there is none): one round trip. */
-  updateAndRead(id: string, set: Record<string, unknown>, addFlags: string[] = []): Promise<StoredInteraction | null> {
+  /**
+   * Sets fields, adds flags and optionally appends an entry (with a fresh id), returning the document
+   * as written (null when there is none): one round trip.
+   */
+  updateAndRead(id: string, set: Record<string, unknown>, addFlags: string[] = [], entry?: StoredEntry): Promise<StoredInteraction | null> {
     return this.models.Interaction.findOneAndUpdate(
       { _id: id },
-      { $set: { ...set, updatedAt: new Date() }, ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}) },
+      {
+        $set: { ...set, updatedAt: new Date() },
+        ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}),
+        ...(entry ? { $push: { entries: entry }, $inc: { entryCount: 1 }, $max: { lastActivityAt: entry.at } } : {}),
+      },
       { returnDocument: 'after', timestamps: false },
     )
       .lean<StoredInteraction>()

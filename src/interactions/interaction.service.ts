@@ -233,13 +233,18 @@ export class InteractionService {
     return null;
   }
 
-  /** Changes status, lifecycle timestamps, queue or agent; flags are added, never removed. */
+  /**
+   * Changes status, lifecycle timestamps, queue or agent; flags are added, never removed. An `entry`
+   * recording why (routing's "accepted") goes in with the change: one write, one timeline sync.
+   */
   async updateInteraction(
     id: string,
     changes: Partial<{ status: InteractionStatus; queue: string; agentId: string; subject: string; queuedAt: Date; offeredAt: Date; answeredAt: Date; endedAt: Date }>,
     addFlags: string[] = [],
+    options: { entry?: NewEntry } = {},
   ): Promise<Interaction> {
-    const updated = await this.interactions.updateAndRead(id, changes, addFlags);
+    const entry: StoredEntry | undefined = options.entry ? { ...options.entry, _id: newId(), at: options.entry.at ?? new Date() } : undefined;
+    const updated = await this.interactions.updateAndRead(id, changes, addFlags, entry);
     if (!updated) throw AppError.notFound('Interaction', id);
     return this.publish(id, updated.customerId, false);
   }

@@ -13,8 +13,9 @@ import type { Logger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
 import type { AgentDesk, RoutingEvent } from '../routing/routing.contracts';
 import { EventLog, type Replay } from './event-log.repository';
-import { KeyedThrottle } from './queue-throttle';
-import { deskRoles, registerActions, supervisorRoles, type GatewaySocket, type SocketData } from './realtime.handlers';
+import { InteractionUpdates } from './interaction-updates';
+import { KeyedThrottle, QueueSnapshotGate } from './queue-throttle';
+import { deskRoles, registerActions, supervisorRoles, type GatewaySocket, type ReplySender, type SocketData } from './realtime.handlers';
 import { lastEventIdSchema } from './realtime.schemas';
 import type { OpenTaskReader, ScreenPop } from './screen-pop';
 import { ScreenPopService } from './screen-pop.service';
@@ -32,6 +33,8 @@ export interface RealtimeDeps {
   mongo?: Connection;
   /** Optional: the screen pop lists the customer's open tasks; without it `openTasks` is empty. */
   tasks?: OpenTaskReader;
+  /** Optional: the channels' reply path, for `work:reply`; without it the action answers `unavailable`. */
+  reply?: ReplySender;
 }
 
 /** A room event is a nudge to refetch or a current state, not a log entry: it has no replayable id. */
@@ -79,18 +82,27 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     Promise.all([toRoom('supervisors', 'queue_changed', payload), toRoom(`queue:${queue}`, 'queue_changed', payload)]).catch((error) =>
       log.warn({ err: error, queue }, 'queue change not sent'),
     );
-    // The wallboard's figures ride on the same throttle: at most one snapshot a second per queue
-    // per node, and the trailing edge makes the last change always arrive.
-    if (deps.desk.queueSnapshot) {
-      deps.desk
-        .queueSnapshot(queue)
-        .then((snapshot) => Promise.all([toRoom('supervisors', 'queue_snapshot', snapshot), toRoom(`queue:${queue}`, 'queue_snapshot', snapshot)]))
-        .catch((error) => log.warn({ err: error, queue }, 'queue snapshot not sent'));
-    }
+    // The wallboard's figures ride on the same throttle, then through a gate shared by all nodes.
+    snapshots.push(queue);
+  });
+  const snapshots = new QueueSnapshotGate({
+    redis: deps.redis,
+    keyPrefix: deps.config.REDIS_KEY_PREFIX,
+    intervalMs: queueChangedIntervalMs,
+    publish: async (queue) => {
+      if (!deps.desk.queueSnapshot || stopped) return;
+      const snapshot = await deps.desk.queueSnapshot(queue);
+      await Promise.all([toRoom('supervisors', 'queue_snapshot', snapshot), toRoom(`queue:${queue}`, 'queue_snapshot', snapshot)]);
+    },
+    onError: (error, queue) => log.warn({ err: error, queue }, 'queue snapshot not sent'),
   });
 
   // Set when close() begins: emitting through a closed adapter rejects where nobody can catch it.
   let stopped = false;
+
+  // Logged per user (not a room event): an agent who reconnects gets what their customers sent meanwhile.
+  const updates = new InteractionUpdates(deps.redis, deps.config.REDIS_KEY_PREFIX, (agentId, update) => toUser(agentId, 'interaction_updated', update));
+  deps.interactions.onChange((change) => updates.onChange(change));
 
   async function toUser(userId: string, event: string, payload: unknown): Promise<string> {
     // Logged first: a socket that misses the live emit (reconnecting right now) finds it in the replay.
@@ -130,7 +142,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     const { principal } = socket.data;
     const context = { userId: principal.id, socketId: socket.id, role: principal.role };
     // Handlers first, before any await, so an action sent right after connecting is not dropped.
-    registerActions(socket, { auth: deps.auth, desk: deps.desk, log, sync: replayFor });
+    registerActions(socket, { auth: deps.auth, desk: deps.desk, log, sync: replayFor, ...(deps.reply ? { reply: deps.reply } : {}) });
     socket.on('disconnect', (reason) => {
       log.info({ ...context, reason }, 'socket disconnected');
       if (deskRoles.has(principal.role)) {
@@ -215,6 +227,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
       (closing ??= (async () => {
         stopped = true;
         queueChanges.close();
+        snapshots.close();
         // Not io.close(): that would also close the HTTP server, which belongs to the composition root.
         io.local.disconnectSockets(true);
         await io.of('/').adapter.close();

@@ -7,7 +7,7 @@ import type { Logger } from '../platform/logger';
 import { parseOrThrow } from '../platform/validation';
 import type { AgentDesk } from '../routing/routing.contracts';
 import type { Replay } from './event-log.repository';
-import { completeWorkSchema, queueRoomSchema, reservationSchema, setStateSchema, syncSchema, transferWorkSchema } from './realtime.schemas';
+import { completeWorkSchema, queueRoomSchema, replySchema, reservationSchema, setStateSchema, syncSchema, transferWorkSchema } from './realtime.schemas';
 
 export interface SocketData {
   principal: Principal;
@@ -23,6 +23,10 @@ export type Ack = { ok: true; data: unknown } | { ok: false; error: { code: Erro
 export const deskRoles: ReadonlySet<Role> = new Set(['agent', 'supervisor']);
 export const supervisorRoles: ReadonlySet<Role> = new Set(['supervisor', 'admin']);
 const everyone: ReadonlySet<Role> = new Set(['agent', 'supervisor', 'admin', 'department']);
+const frontLine: ReadonlySet<Role> = new Set(['agent', 'supervisor', 'admin']);
+
+/** Sends an agent's reply on the contact's channel (the same path as `POST /api/interactions/:id/replies`). */
+export type ReplySender = (input: { interactionId: string; text: string; authorId: string }) => Promise<{ entryId: string; status: string }>;
 
 export interface HandlerDeps {
   auth: AuthService;
@@ -30,6 +34,8 @@ export interface HandlerDeps {
   log: Logger;
   /** Missed events since `lastEventId`, plus a snapshot when the log has a gap and the user has a desk. */
   sync(principal: Principal, lastEventId: string): Promise<Replay & { snapshot?: unknown }>;
+  /** Absent on a gateway built without channels: `work:reply` then answers `unavailable`. */
+  reply?: ReplySender;
 }
 
 /** Maps any failure to an acknowledgement; unknown errors are logged with their stack and hidden. */
@@ -76,6 +82,15 @@ export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void 
     if (!deps.desk.transfer) throw new AppError('unavailable', 'Transfers are not available on this server', { action: 'work:transfer' });
     const target = input.toAgentId !== undefined ? { toAgentId: input.toAgentId } : { toQueue: input.toQueue! };
     return deps.desk.transfer(principal.id, input.interactionId, { ...target, note: input.note });
+  });
+  on('work:reply', frontLine, replySchema, async (input, principal) => {
+    if (!deps.reply) throw new AppError('unavailable', 'Replies are not available on this server', { action: 'work:reply' });
+    // An agent answers only a customer they are handling; supervisors may step in on any contact.
+    if (!supervisorRoles.has(principal.role)) {
+      const holds = (await deps.desk.holds?.(principal.id, input.interactionId)) ?? false;
+      if (!holds) throw new AppError('forbidden', 'You can only reply on a contact you are handling', { interactionId: input.interactionId });
+    }
+    return deps.reply({ interactionId: input.interactionId, text: input.text, authorId: principal.id });
   });
   on('sync', everyone, syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
   on('queue:join', supervisorRoles, queueRoomSchema, async (input) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { objectIdSchema } from '../platform/validation';
 import { eventIdPattern } from './event-log.repository';
 
 const id = z.string().min(1).max(100);
@@ -30,3 +31,5 @@ export const transferWorkSchema = z
     note: z.string().trim().min(1).max(2000),
   })
   .refine((input) => (input.toAgentId === undefined) !== (input.toQueue === undefined), { message: 'give exactly one of toAgentId or toQueue', path: ['toAgentId'] });
+
+export const replySchema = z.object({ interactionId: objectIdSchema, text: z.string().trim().min(1).max(10_000) });

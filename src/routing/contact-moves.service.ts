@@ -33,10 +33,12 @@ export class ContactMoves {
    * then one Lua script frees the agent's capacity and puts the contact back waiting: at the front
    * of the target queue, or reserved for the named agent only (it waits for them while they are
    * away or full; if they reject or miss the offer it falls back to its queue for anyone).
+   * `byUserId`: a supervisor acting for the agent; the note and the log name them as the one who did it.
    */
-  async transfer(agentId: string, interactionId: string, input: TransferTarget & { note: string }): Promise<AgentSnapshot> {
+  async transfer(agentId: string, interactionId: string, input: TransferTarget & { note: string; byUserId?: string }): Promise<AgentSnapshot> {
     const { store, queues, interactions, routing, log } = this.deps;
-    if (input.toAgentId === agentId) throw AppError.validation([{ field: 'toAgentId', message: 'cannot be yourself' }]);
+    const byUserId = input.byUserId ?? agentId;
+    if (input.toAgentId === agentId) throw AppError.validation([{ field: 'toAgentId', message: byUserId === agentId ? 'cannot be yourself' : 'is the agent who holds the contact' }]);
     if (input.toQueue !== undefined && !queues.byName.has(input.toQueue)) throw AppError.validation([{ field: 'toQueue', message: `unknown queue ${input.toQueue}` }]);
     if (input.toAgentId !== undefined && !(await store.isKnownAgent(input.toAgentId))) throw AppError.notFound('Agent', input.toAgentId);
     const item = await store.workItem(agentId, interactionId);
@@ -48,15 +50,18 @@ export class ContactMoves {
     const enqueuedAt = contact?.enqueuedAt ?? new Date(interaction.queuedAt ?? interaction.createdAt).getTime();
     const queue = input.toQueue ?? item.queue;
     const target = input.toAgentId !== undefined ? { toAgentId: input.toAgentId } : { toQueue: queue };
-    await interactions.appendEntry(interactionId, { kind: 'note', direction: 'internal', authorId: agentId, text: input.note, data: { transfer: { from: agentId, ...target } } });
+    await interactions.appendEntry(interactionId, {
+      kind: 'note', direction: 'internal', authorId: byUserId, text: input.note,
+      data: { transfer: { from: agentId, ...target, ...(byUserId !== agentId ? { by: byUserId } : {}) } },
+    });
     const outcome = await store.transfer({
       item, fromAgentId: agentId, queue, note: input.note, ...(input.toAgentId !== undefined ? { targetAgentId: input.toAgentId } : {}),
       contact: { customerId: interaction.customerId, enqueuedAt, score: contact?.score ?? enqueuedAt },
     });
-    if (outcome !== 'ok') throw new AppError('conflict', 'You no longer hold this contact', { interactionId, state: outcome });
+    if (outcome !== 'ok') throw new AppError('conflict', byUserId === agentId ? 'You no longer hold this contact' : 'The agent no longer holds this contact', { interactionId, state: outcome });
     // "queued" again: for a call this also lets the connector re-bridge it to the next agent.
     await interactions.updateInteraction(interactionId, { status: 'queued', queue }, ['transferred']);
-    log.info({ interactionId, agentId, ...target }, 'contact transferred');
+    log.info({ interactionId, agentId, ...target, ...(byUserId !== agentId ? { byUserId } : {}) }, 'contact transferred');
     const snapshot = await routing.emitAgent(agentId);
     await routing.emit({ type: 'queue_changed', queue });
     void routing.matcher.request([queue]);

@@ -116,9 +116,10 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     if (closed) return;
     if (endedStatuses.has(interaction.status)) {
       await service.cancel(interaction.id, interaction.status);
-    } else if (interaction.status === 'queued' && interaction.queue) {
+    } else if (interaction.status === 'queued') {
+      // No queue named (a re-opened email thread that was routed by channel): the channel's queue.
       const enqueuedAt = new Date(interaction.queuedAt ?? interaction.createdAt);
-      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, queue: interaction.queue, enqueuedAt });
+      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, ...(interaction.queue ? { queue: interaction.queue } : {}), enqueuedAt });
     } else if (created && interaction.status === 'open' && interaction.direction === 'inbound' && queuesConfig.channelQueues[interaction.channel]) {
       await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, enqueuedAt: new Date(interaction.createdAt) });
     }

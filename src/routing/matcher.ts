@@ -97,9 +97,12 @@ export class Matcher {
 
   private async availableAgents(): Promise<{ agent: StoredAgent; profile: AgentProfile }[]> {
     const ids = await this.deps.store.availableAgents();
-    // One pipelined read for every agent's state (not one round trip each); profiles are cached.
-    const [agents, profiles] = await Promise.all([this.deps.store.agents(ids), Promise.all(ids.map((id) => this.deps.profiles.get(id)))]);
-    return agents.map((agent, index) => ({ agent, profile: profiles[index] }));
+    // One pipelined read for every agent's state and connections (not one round trip each); profiles are cached.
+    const [agents, profiles] = await Promise.all([this.deps.store.agents(ids, { connections: true }), Promise.all(ids.map((id) => this.deps.profiles.get(id)))]);
+    // A desk on a node that died is dark until the presence grace ends: offering to it only makes the
+    // contact ring nowhere until the offer is withdrawn. One MGET of the nodes' heartbeats for all.
+    const unreachable = await this.deps.store.unreachable(agents);
+    return agents.flatMap((agent, index) => (unreachable.has(agent.agentId) ? [] : [{ agent, profile: profiles[index] }]));
   }
 
   /** Tries the contact's ranked candidates until one claim succeeds; true when it was offered. */

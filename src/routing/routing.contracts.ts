@@ -114,4 +114,6 @@ export interface AgentDesk {
   transfer?(agentId: string, interactionId: string, input: TransferTarget & { note: string }): Promise<AgentSnapshot>;
   /** The wallboard figures of one queue (the gateway pushes them to supervisors). */
   queueSnapshot?(queue: string): Promise<QueueSnapshot>;
+  /** True when the agent is handling the contact now (an active work item, not in wrap-up). */
+  holds?(agentId: string, interactionId: string): Promise<boolean>;
 }

@@ -17,6 +17,7 @@ const reservationParams = z.object({ id: z.uuid() });
 const workParams = z.object({ interactionId: objectIdSchema });
 const completeBody = z.object({ disposition: z.string().trim().min(1).max(100).optional(), notes: z.string().max(5000).optional() });
 const agentParams = z.object({ id: objectIdSchema });
+const agentWorkParams = z.object({ agentId: objectIdSchema, interactionId: objectIdSchema });
 const transferBody = z
   .object({
     toAgentId: objectIdSchema.optional(),
@@ -65,6 +66,16 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
     { method: 'post', path: '/api/routing/work/:interactionId/transfer', summary: 'Transfer a contact I am handling to another agent or to the front of a queue, with a note', tag, access: staff, params: workParams, body: transferBody },
     ({ principal, params, body }) =>
       routing.transfer(principal.id, params.interactionId, body.toAgentId !== undefined ? { toAgentId: body.toAgentId, note: body.note } : { toQueue: body.toQueue!, note: body.note }),
+  );
+
+  registry.add(
+    router,
+    {
+      method: 'post', path: '/api/routing/agents/:agentId/work/:interactionId/transfer', tag, access: supervisors, params: agentWorkParams, body: transferBody,
+      summary: 'Transfer a contact an agent is handling, on their behalf, to another agent or to the front of a queue, with a note (recorded as done by you)',
+    },
+    ({ principal, params, body }) =>
+      routing.transfer(params.agentId, params.interactionId, { ...(body.toAgentId !== undefined ? { toAgentId: body.toAgentId } : { toQueue: body.toQueue! }), note: body.note, byUserId: principal.id }),
   );
 
   registry.add(router, { method: 'put', path: '/api/routing/agents/:id/state', summary: "Force an agent's state", tag, access: supervisors, params: agentParams, body: stateBody }, ({ params, body }) =>

@@ -73,8 +73,12 @@ export class RoutingService implements AgentDesk {
     return snapshot;
   }
 
-  transfer(agentId: string, interactionId: string, input: TransferTarget & { note: string }): Promise<AgentSnapshot> {
+  transfer(agentId: string, interactionId: string, input: TransferTarget & { note: string; byUserId?: string }): Promise<AgentSnapshot> {
     return this.moves.transfer(agentId, interactionId, input);
+  }
+
+  async holds(agentId: string, interactionId: string): Promise<boolean> {
+    return (await this.deps.store.workItem(agentId, interactionId))?.phase === 'active';
   }
 
   queueSnapshot(queue: string): Promise<QueueSnapshot> {
@@ -192,10 +196,15 @@ export class RoutingService implements AgentDesk {
     try {
       // The call is bridged before the interaction says active, so "active" always means connected.
       if (reservation.channel === 'voice') await this.connector({ interactionId: reservation.interactionId, agentId });
-      // Who took the contact, from which queue, when: reports derive waits and handle times from the log.
-      await this.deps.interactions.appendEntry(reservation.interactionId, { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'accepted', agentId, queue: reservation.queue, reservationId, ...(reservation.transfer ? { transfer: true } : {}) } });
-      // answeredAt is the first answer; a transferred contact keeps it.
-      await this.deps.interactions.updateInteraction(reservation.interactionId, { status: 'active', agentId, ...(reservation.transfer ? {} : { answeredAt: new Date() }) });
+      // answeredAt is the first answer (a transferred contact keeps it), offeredAt the first offer.
+      // The entry says who took the contact, from which queue, when: reports derive waits and
+      // handle times from the log. One write for all of it (accepting is on every contact's path).
+      await this.deps.interactions.updateInteraction(
+        reservation.interactionId,
+        { status: 'active', agentId, ...(reservation.transfer ? {} : { answeredAt: new Date() }), ...(contact?.firstOfferedAt ? { offeredAt: new Date(contact.firstOfferedAt) } : {}) },
+        [],
+        { entry: { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'accepted', agentId, queue: reservation.queue, reservationId, ...(reservation.transfer ? { transfer: true } : {}) } } },
+      );
     } catch (error) {
       await this.undoAccept(reservation);
       throw error;
@@ -299,12 +308,10 @@ export class RoutingService implements AgentDesk {
       // The interaction is closed before the capacity is freed, so "available again" implies "closed";
       // a retry after a crash in between finds it closed and only frees the capacity.
       const interaction = await this.deps.interactions.getInteraction(interactionId).catch(() => null);
-      // The end of wrap-up goes into the log (reports count wrap time from it); the update below tells listeners.
-      if (interaction) await this.deps.interactions.appendEntry(interactionId, { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } });
-      if (interaction?.status === 'wrap_up') {
-        await this.deps.interactions.updateInteraction(interactionId, { status: 'closed', ...(interaction.endedAt ? {} : { endedAt: new Date() }) });
-      } else if (interaction) {
-        await this.deps.interactions.updateInteraction(interactionId, {});
+      // The end of wrap-up goes into the log (reports count wrap time from it), with the close.
+      if (interaction) {
+        const closing = interaction.status === 'wrap_up' ? { status: 'closed' as const, ...(interaction.endedAt ? {} : { endedAt: new Date() }) } : {};
+        await this.deps.interactions.updateInteraction(interactionId, closing, [], { entry: { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } } });
       }
     }
     const finished = await this.deps.store.finishWork(agentId, interactionId, reservationId);

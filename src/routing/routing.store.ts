@@ -10,10 +10,11 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *
  * Keys, all under `<prefix>routing:`:
  *   queue:<name>            ZSET waiting interaction ids, score = priority (lower first)
- *   contact:<interactionId> HASH queue, channel, customerId, score, enqueuedAt, state (waiting|reserved|assigned), reservationId, agentId,
+ *   contact:<interactionId> HASH queue, channel, customerId, score, enqueuedAt, state (waiting|reserved|assigned), reservationId, agentId, offered (first offer, ISO),
  *                           and after a transfer: targetAgentId (only they may be offered it), transferFrom, transferNote
  *   skip:<interactionId>    SET agents who rejected or missed this contact
- *   agent:<id>              HASH state (offline|available|away), reason, since, load, missed, idleSince, presenceGen
+ *   agent:<id>              HASH state (offline|available|away), reason, since, load, missed, idleSince, presenceGen,
+ *                           orphanedGen (the presenceGen at which a sweep took their last connection from a dead node)
  *   agent:<id>:offers       SET pending reservation ids
  *   agent:<id>:work         HASH interactionId → JSON work item (accepted contacts, active or in wrap-up)
  *   agent:<id>:conns        SET live connection ids, each `<nodeId>:<socketId>` so a dead node's can be found
@@ -40,6 +41,8 @@ export interface StoredContact {
   agentId?: string;
   targetAgentId?: string;
   transfer?: { fromAgentId: string; note: string };
+  /** When it was first offered to anyone (ISO). */
+  firstOfferedAt?: string;
 }
 
 export interface StoredAgent {
@@ -51,6 +54,10 @@ export interface StoredAgent {
   missed: number;
   idleSince: number;
   presenceGen: number;
+  /** Set when a sweep took their last connection from a dead node; stale once presenceGen moved on. */
+  orphanedGen?: number;
+  /** Their live connection ids (`<nodeId>:<socketId>`), when read with `agents(ids, { connections: true })`. */
+  connections?: string[];
 }
 
 export interface WorkRecord extends AgentWorkItem {
@@ -91,6 +98,8 @@ redis.call('zadd', KEYS[7], ARGV[6], ARGV[3])
 local t = redis.call('hmget', KEYS[1], 'transferFrom', 'transferNote')
 if t[1] then redis.call('hset', KEYS[5], 'transferFrom', t[1], 'transferNote', t[2] or '') end
 redis.call('hdel', KEYS[8], ARGV[1])
+-- The contact's first offer time, kept across re-offers and transfers: accept writes it as offeredAt.
+redis.call('hsetnx', KEYS[1], 'offered', ARGV[5])
 return 'ok'`;
 
 // KEYS: reservation, contact, agent, queue, skip, offers, pending, available
@@ -185,8 +194,10 @@ if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince'
 local score = tonumber(ARGV[7])
 local head = redis.call('zrange', KEYS[4], 0, 0, 'WITHSCORES')
 if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
+local offered = redis.call('hget', KEYS[3], 'offered')
 redis.call('del', KEYS[3], KEYS[5])
 redis.call('hset', KEYS[3], 'interactionId', ARGV[1], 'queue', ARGV[3], 'channel', ARGV[4], 'customerId', ARGV[5], 'score', tostring(score), 'enqueuedAt', ARGV[6], 'state', 'waiting', 'transferFrom', ARGV[8], 'transferNote', ARGV[9])
+if offered then redis.call('hset', KEYS[3], 'offered', offered) end
 if ARGV[10] ~= '' then
   redis.call('hset', KEYS[3], 'targetAgentId', ARGV[10])
   redis.call('hset', KEYS[6], ARGV[1], ARGV[3])
@@ -224,7 +235,11 @@ if redis.call('hdel', KEYS[2], ARGV[1]) == 0 then return {'gone', 0, 0} end
 redis.call('srem', KEYS[3], ARGV[2])
 local remaining = redis.call('scard', KEYS[3])
 local gen = tonumber(redis.call('hget', KEYS[4], 'presenceGen') or '0')
-if remaining == 0 then redis.call('hset', KEYS[5], ARGV[3], gen) end
+if remaining == 0 then
+  redis.call('hset', KEYS[5], ARGV[3], gen)
+  -- Until they reconnect (the generation moves on) or their state is set, the matcher passes them over.
+  redis.call('hset', KEYS[4], 'orphanedGen', gen)
+end
 return {'swept', remaining, gen}`;
 
 // KEYS: orphaned. ARGV: agent id, generation handled
@@ -293,6 +308,7 @@ export class RoutingStore {
       ...(raw.reservationId ? { reservationId: raw.reservationId } : {}), ...(raw.agentId ? { agentId: raw.agentId } : {}),
       ...(raw.targetAgentId ? { targetAgentId: raw.targetAgentId } : {}),
       ...(raw.transferFrom ? { transfer: { fromAgentId: raw.transferFrom, note: raw.transferNote ?? '' } } : {}),
+      ...(raw.offered ? { firstOfferedAt: raw.offered } : {}),
     };
   }
 
@@ -403,6 +419,7 @@ export class RoutingStore {
       id: raw.id, interactionId: raw.interactionId, agentId: raw.agentId, queue: raw.queue, channel: raw.channel as Channel,
       state: raw.state as ReservationState, offeredAt: raw.offeredAt, expiresAt: raw.expiresAt, weight: Number(raw.weight),
       ...(raw.transferFrom ? { transfer: { fromAgentId: raw.transferFrom, note: raw.transferNote ?? '' } } : {}),
+      ...(raw.offered ? { firstOfferedAt: raw.offered } : {}),
     };
   }
 
@@ -413,6 +430,8 @@ export class RoutingStore {
   async writeAgentState(agentId: string, state: StoredAgent['state'], reason: string | undefined, resetIdle: boolean): Promise<void> {
     const now = new Date();
     const multi = this.redis.multi().sadd(this.key.agents(), agentId).hset(this.key.agent(agentId), 'state', state, 'since', now.toISOString());
+    // A state set by hand (or the grace timer) ends "left behind by a dead node".
+    multi.hdel(this.key.agent(agentId), 'orphanedGen');
     if (reason) multi.hset(this.key.agent(agentId), 'reason', reason);
     else multi.hdel(this.key.agent(agentId), 'reason');
     if (state === 'available') {
@@ -551,17 +570,44 @@ export class RoutingStore {
     return ((await pipeline.exec()) ?? []).map(([, value]) => Number(value ?? 0));
   }
 
-  /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`. */
-  async agents(agentIds: readonly string[]): Promise<StoredAgent[]> {
+  /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`; with their connections when asked. */
+  async agents(agentIds: readonly string[], options: { connections?: boolean } = {}): Promise<StoredAgent[]> {
     if (!agentIds.length) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of agentIds) pipeline.hgetall(this.key.agent(id));
+    for (const id of agentIds) {
+      pipeline.hgetall(this.key.agent(id));
+      if (options.connections) pipeline.smembers(this.key.conns(id));
+    }
     const results = (await pipeline.exec()) ?? [];
+    const stride = options.connections ? 2 : 1;
     return agentIds.map((agentId, index) => {
-      const [error, value] = results[index] ?? [null, {}];
+      const [error, value] = results[index * stride] ?? [null, {}];
       if (error) throw error;
-      return toStoredAgent(agentId, (value ?? {}) as Record<string, string>);
+      const agent = toStoredAgent(agentId, (value ?? {}) as Record<string, string>);
+      if (!options.connections) return agent;
+      const [connectionsError, connections] = results[index * stride + 1] ?? [null, []];
+      if (connectionsError) throw connectionsError;
+      return { ...agent, connections: (connections ?? []) as string[] };
     });
+  }
+
+  /**
+   * Agents (read with their connections) nobody can reach: every connection they have is on a node
+   * whose heartbeat is gone, or a sweep took their last one from a dead node and they have not
+   * reconnected. They are inside the presence grace, their desk dark. One MGET for all of them.
+   */
+  async unreachable(agents: readonly StoredAgent[]): Promise<Set<string>> {
+    const nodeOf = (connection: string) => connection.slice(0, connection.indexOf(':'));
+    const nodeIds = [...new Set(agents.flatMap((agent) => (agent.connections ?? []).map(nodeOf)))];
+    const beats = nodeIds.length ? await this.redis.mget(nodeIds.map((nodeId) => this.key.node(nodeId))) : [];
+    const alive = new Set(nodeIds.filter((_, index) => beats[index] !== null));
+    const result = new Set<string>();
+    for (const agent of agents) {
+      const connections = agent.connections ?? [];
+      const stranded = connections.length ? connections.every((connection) => !alive.has(nodeOf(connection))) : agent.orphanedGen === agent.presenceGen;
+      if (stranded) result.add(agent.agentId);
+    }
+    return result;
   }
 }
 
@@ -576,5 +622,6 @@ function toStoredAgent(agentId: string, raw: Record<string, string>): StoredAgen
     missed: Number(raw.missed ?? 0),
     idleSince: Number(raw.idleSince ?? 0),
     presenceGen: Number(raw.presenceGen ?? 0),
+    ...(raw.orphanedGen !== undefined ? { orphanedGen: Number(raw.orphanedGen) } : {}),
   };
 }

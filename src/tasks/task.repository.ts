@@ -59,7 +59,8 @@ export class TaskRepository {
   /** Applies the change when the task is still at `expectedVersion`; null when someone changed it first. */
   applyChange(id: string, expectedVersion: number, change: TaskChange): Promise<TaskDocument | null> {
     const update: Record<string, unknown> = {
-      $set: { ...change.set, updatedAt: new Date() },
+      // The change's own time (the service's clock), so a replayed history keeps its dates.
+      $set: { ...change.set, updatedAt: change.entry.at },
       $inc: { version: 1 },
       $push: { history: change.entry, ...(change.attachment ? { attachments: change.attachment } : {}) },
     };

@@ -28,8 +28,14 @@ describe('the agent desk and the wallboard in Chromium', () => {
   let warrantyDepartmentId: string;
   const phone = `+86139${String(Date.now()).slice(-8)}`;
   const email = `li.na.${randomBytes(3).toString('hex')}@example.cn`;
+  // The README's screenshots are refreshed on request (UPDATE_DOCS_SCREENSHOTS=1), so an ordinary
+  // test run leaves the checkout clean; every run saves its own under tests/e2e/screenshots/.
   const docsScreenshots = path.join(__dirname, '..', '..', 'docs', 'screenshots');
-  fs.mkdirSync(docsScreenshots, { recursive: true });
+  const toDocs = (file: string, name: string) => {
+    if (process.env.UPDATE_DOCS_SCREENSHOTS !== '1') return;
+    fs.mkdirSync(docsScreenshots, { recursive: true });
+    fs.copyFileSync(file, path.join(docsScreenshots, name));
+  };
   /** A department user with a person's name, as the "already taken by …" message shows it. */
   const departmentUser = async (name: string, departmentId: string): Promise<TestUser> => {
     const email = `${name.toLowerCase().replace(' ', '.')}.${randomBytes(3).toString('hex')}@test.switchboard.local`;
@@ -120,7 +126,7 @@ describe('the agent desk and the wallboard in Chromium', () => {
     // The wallboard sees the offer ringing in its queue.
     await board.getByTestId('queue-general').getByTestId('ringing').and(board.getByText('1', { exact: true })).waitFor();
     const file = await screenshot(desk, 'agent-desktop-offer');
-    fs.copyFileSync(file, path.join(docsScreenshots, 'agent-desktop.png'));
+    toDocs(file, 'agent-desktop.png');
   });
 
   it('when the agent presses A, then the call is theirs and the wallboard counts it answered with the agent busy', async () => {
@@ -215,14 +221,14 @@ describe('the agent desk and the wallboard in Chromium', () => {
     await warrantyBoard.locator('[data-testid="task-detail"][data-status="resolved"]').waitFor();
     await warrantyBoard.getByTestId('column-done').locator(`[data-task="${task.id}"]`).waitFor();
     const file = await screenshot(warrantyBoard, 'department-board');
-    fs.copyFileSync(file, path.join(docsScreenshots, 'department-board.png'));
+    toDocs(file, 'department-board.png');
 
     await desk.getByTestId('my-task').and(desk.locator('[data-status="resolved"]')).getByText('Gearbox replaced under warranty').waitFor();
     await board.getByTestId('tasks-warranty').getByTestId('tasks-working').and(board.getByText('0', { exact: true })).waitFor();
     await screenshot(desk, 'agent-desktop-task-resolved');
     // The whole wallboard (charts and the tasks panel sit below the fold at 1366×768) for the README.
     await board.getByTestId('chart-volume').locator('rect').first().waitFor();
-    fs.copyFileSync(await screenshot(board, 'wallboard-full', { fullPage: true }), path.join(docsScreenshots, 'wallboard.png'));
+    toDocs(await screenshot(board, 'wallboard-full', { fullPage: true }), 'wallboard.png');
 
     // The agent opens it: the department's comment is in the history, and the customer's "yes" is recorded.
     await desk.getByTestId('my-task-open').click();

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startSwitchboard } from '../../src/app';
-import { request, testConfig } from '../support/test-app';
+import { dropTestStores, request, testConfig } from '../support/test-app';
 
 describe('logs and shutdown', () => {
   it('when requests carry phone numbers, emails and passwords, then none of them reach the logs', async () => {
@@ -30,17 +30,17 @@ describe('logs and shutdown', () => {
         expect(log).not.toContain(secret);
       }
     } finally {
-      await app.mongo.dropDatabase();
       await app.close();
+      await dropTestStores(config);
     }
   });
 
   it('when the app is closed, then it stops accepting and a second close is harmless', async () => {
     const config = testConfig();
     const app = await startSwitchboard(config, { log: pino({ level: 'silent' }) });
-    await app.mongo.dropDatabase();
     const closing = app.close();
     await closing;
+    await dropTestStores(config);
     await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
     await expect(app.close()).resolves.toBeUndefined();
   });

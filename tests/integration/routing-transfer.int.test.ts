@@ -95,6 +95,31 @@ describe('transferring a contact', () => {
     expect([first.id, bystander.id]).toContain(fallback.agentId);
   });
 
+  it('when a supervisor transfers a call an agent holds to a colleague on the agent\'s behalf, then it moves as the agent\'s own transfer would and the note records the supervisor; agents may not use that route', async () => {
+    const [first, second] = agents;
+    const supervisor = await createUserAndLogin(channel.app, 'supervisor');
+    const held = await acceptedCall(first);
+    const path = `/api/routing/agents/${first.id}/work/${held}/transfer`;
+    expect((await api(second, 'POST', path, { toAgentId: second.id, note: 'taking it' })).status).toBe(403);
+    const self = await api(supervisor, 'POST', path, { toAgentId: first.id, note: 'x' });
+    expect(self.status).toBe(400);
+    expect(JSON.stringify(self.body)).toContain('toAgentId');
+
+    const moved = await api(supervisor, 'POST', path, { toAgentId: second.id, note: 'escalated by the floor lead' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ agentId: first.id, load: 0, work: [] });
+    const interaction = await channel.app.services.interactions.getInteraction(held);
+    expect(interaction.entries?.filter((entry) => entry.kind === 'note').at(-1)).toMatchObject({
+      text: 'escalated by the floor lead', authorId: supervisor.id, data: { transfer: { from: first.id, toAgentId: second.id, by: supervisor.id } },
+    });
+    await setState(second, 'available');
+    const offer = await offerTo(second, held);
+    expect(offer.reservation.transfer).toEqual({ fromAgentId: first.id, note: 'escalated by the floor lead' });
+    expect((await api(second, 'POST', `/api/routing/reservations/${offer.reservation.id}/accept`)).status).toBe(200);
+    // Nothing left with the first agent: a second attempt finds no work item.
+    expect((await api(supervisor, 'POST', path, { toQueue: 'general', note: 'again' })).status).toBe(404);
+  });
+
   it('when the transfer names no target or a contact the agent does not hold, then it is refused naming the problem', async () => {
     const [first, second] = agents;
     const held = await acceptedCall(first);

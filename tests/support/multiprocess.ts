@@ -7,7 +7,7 @@ import { signTwilioWebhook } from '../../src/channels/twilio/twilio-webhook';
 import type { Config } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/logger';
 import { freePort } from '../../scripts/standins/free-port';
-import { createUserAndLogin, testConfig, type TestApp, type TestUser } from './test-app';
+import { createUserAndLogin, dropTestStores, testConfig, type TestApp, type TestUser } from './test-app';
 import { connectSocket, type TestSocket } from './socket';
 
 /**
@@ -72,17 +72,12 @@ export async function startCluster(size: number, options: Omit<StartOptions, 'lo
     },
     createAgent: () => createUserAndLogin(asTestApp(nodes[0]), 'agent'),
     async destroy() {
-      const survivor = nodes.find((node) => !node.killed)?.app;
-      if (survivor) {
-        await survivor.mongo.dropDatabase().catch(() => undefined);
-        const keys = await survivor.redis.keys(`${config.REDIS_KEY_PREFIX}*`).catch(() => [] as string[]);
-        if (keys.length) await survivor.redis.del(...keys).catch(() => undefined);
-      }
       // A killed node's close() finds its stores already gone; bounded so a test never hangs on it.
       // Routing before close(): close() shuts the gateway's Redis adapter while a match may still
       // emit through it, an unhandled rejection (see the report on src/app.ts).
       await Promise.all(nodes.map((node) => Promise.race([node.app.routing?.close().catch(() => undefined), sleep(5_000)])));
       await Promise.all(nodes.map((node) => Promise.race([node.app.close().catch(() => undefined), sleep(5_000)])));
+      await dropTestStores(config);
       await twilio.close();
     },
   };

@@ -1,13 +1,41 @@
 import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
 import { startSwitchboard, type StartOptions, type Switchboard } from '../../src/app';
 import { loadConfig, type Config } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/logger';
+import { createRedis } from '../../src/platform/redis';
 import type { Role } from '../../src/platform/http/principal';
 
 export interface TestApp extends Switchboard {
   url: string;
   /** Stops the app, drops its database and deletes its Redis keys. */
   destroy(): Promise<void>;
+}
+
+/**
+ * Drops a test's database and deletes its Redis keys, after its app closed. Never before: FerretDB
+ * (SQLite) deletes a dropped database's files, and a write still in flight from a running app (a
+ * job, a listener) then hit a vanished WAL index and crashed the whole server (SIGBUS).
+ */
+export async function dropTestStores(config: Config): Promise<void> {
+  const connection = mongoose.createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000 });
+  try {
+    await connection.asPromise();
+    await connection.dropDatabase();
+  } catch {
+    // A store that is gone has nothing left to clean.
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+  const redis = createRedis(config.REDIS_URL);
+  try {
+    const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}*`);
+    if (keys.length) await redis.del(...keys);
+  } catch {
+    // As above.
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }
 
 /** A unique suffix so every test file has its own database and Redis key prefix. */
@@ -36,10 +64,8 @@ export async function startTestApp(overrides: Record<string, string | number> = 
   const config = testConfig(overrides);
   const app = await startSwitchboard(config, { ...options, log: createLogger(config.LOG_LEVEL) });
   const destroy = async () => {
-    await app.mongo.dropDatabase().catch(() => undefined);
-    const keys = await app.redis.keys(`${config.REDIS_KEY_PREFIX}*`).catch(() => [] as string[]);
-    if (keys.length) await app.redis.del(...keys).catch(() => undefined);
     await app.close();
+    await dropTestStores(config);
   };
   return { ...app, url: app.url!, destroy };
 }

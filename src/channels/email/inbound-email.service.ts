@@ -121,7 +121,8 @@ export class InboundEmailService {
 
     const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender').map((flag) => `email_${flag}`);
     if (thread && closedStatuses.has(recorded.interaction.status)) {
-      await this.interactions.updateInteraction(recorded.interaction.id, { status: 'open' }, ['reopened_by_email', ...interactionFlags]);
+      // Back in its queue (routing queues it again: the channel's queue when it never had one).
+      await this.interactions.updateInteraction(recorded.interaction.id, { status: 'queued', queuedAt: new Date() }, ['reopened_by_email', ...interactionFlags]);
     } else if (interactionFlags.length) {
       await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
     }
