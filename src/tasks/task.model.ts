@@ -110,10 +110,35 @@ taskSchema.index({ departmentId: 1, status: 1, dueAt: 1 });
 // "Tasks of this customer" on the screen pop.
 taskSchema.index({ customerId: 1, createdAt: -1 });
 
+/** A customer's tasks not closed yet, by task id: the screen pop reads them by primary key. */
+export interface OpenTaskSummary {
+  id: string;
+  reference: string;
+  title: string;
+  status: TaskStatus;
+  priority: TaskPriority;
+  departmentId: string;
+  typeCode: string;
+  dueAt: Date;
+  version: number;
+}
+
+export interface CustomerOpenTasksDocument {
+  _id: string;
+  tasks: Record<string, OpenTaskSummary>;
+}
+
+const customerOpenTasksSchema = new Schema<CustomerOpenTasksDocument>(
+  { _id: { type: String, required: true }, tasks: { type: Schema.Types.Mixed, default: () => ({}) } },
+  { versionKey: false, minimize: false },
+);
+
 const counterSchema = new Schema<CounterDocument>({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false });
 
-export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument> } {
+export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument>; CustomerOpenTasks: Model<CustomerOpenTasksDocument> } {
   return {
+    CustomerOpenTasks:
+      connection.models.CustomerOpenTasks ?? connection.model<CustomerOpenTasksDocument>('CustomerOpenTasks', customerOpenTasksSchema, 'customer_open_tasks'),
     Task: connection.models.Task ?? connection.model<TaskDocument>('Task', taskSchema, 'tasks'),
     Counter: connection.models.Counter ?? connection.model<CounterDocument>('Counter', counterSchema, 'counters'),
   };

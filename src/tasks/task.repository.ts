@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
+import { isDuplicateKeyError } from '../platform/errors';
 import type { TaskPriority, TaskStatus } from './task.contracts';
-import { taskModels, type CounterDocument, type StoredAttachment, type StoredHistoryEntry, type TaskDocument } from './task.model';
+import { taskModels, type CounterDocument, type CustomerOpenTasksDocument, type OpenTaskSummary, type StoredAttachment, type StoredHistoryEntry, type TaskDocument } from './task.model';
 
 export interface TaskChange {
   set?: Partial<Omit<TaskDocument, '_id' | 'history' | 'version' | 'createdAt'>>;
@@ -34,9 +35,40 @@ const listProjection = { history: 0 } as const;
 export class TaskRepository {
   private readonly Task: Model<TaskDocument>;
   private readonly Counter: Model<CounterDocument>;
+  private readonly CustomerOpenTasks: Model<CustomerOpenTasksDocument>;
 
   constructor(connection: Connection) {
-    ({ Task: this.Task, Counter: this.Counter } = taskModels(connection));
+    ({ Task: this.Task, Counter: this.Counter, CustomerOpenTasks: this.CustomerOpenTasks } = taskModels(connection));
+  }
+
+  /**
+   * Keeps the customer's open-task index in step with the task. One field per task, so changes to
+   * two tasks of one customer never overwrite each other; a write only lands over an older version
+   * (two changes of one task may reach here out of order), and a closed task stays as a closed
+   * entry, so a late write of its earlier state cannot bring it back.
+   */
+  async indexForCustomer(task: TaskDocument, previousCustomerId?: string): Promise<void> {
+    const field = `tasks.${task._id}`;
+    if (previousCustomerId && previousCustomerId !== task.customerId) {
+      await this.CustomerOpenTasks.updateOne({ _id: previousCustomerId }, { $unset: { [field]: '' } }).exec();
+    }
+    const summary: OpenTaskSummary = {
+      id: task._id, reference: task.reference, title: task.title, status: task.status, priority: task.priority,
+      departmentId: task.departmentId, typeCode: task.typeCode, dueAt: task.dueAt, version: task.version,
+    };
+    // trusted() on each operator object: sanitizeFilter would turn them into $eq matches.
+    const olderOrAbsent = { $or: [{ [field]: mongoose.trusted({ $exists: false }) }, { [`${field}.version`]: mongoose.trusted({ $lt: task.version }) }] };
+    try {
+      await this.CustomerOpenTasks.updateOne({ _id: task.customerId, ...olderOrAbsent }, { $set: { [field]: summary } }, { upsert: true }).exec();
+    } catch (error) {
+      // The upsert found the document but a newer version of this task in it: nothing to do.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  async openTasksOf(customerId: string): Promise<OpenTaskSummary[]> {
+    const stored = await this.CustomerOpenTasks.findById(customerId).lean<CustomerOpenTasksDocument>().exec();
+    return Object.values(stored?.tasks ?? {}).filter((task) => task.status !== 'closed');
   }
 
   async nextReference(): Promise<string> {

@@ -8,7 +8,7 @@ import type { Logger } from '../platform/logger';
 import { addBusinessMinutes } from './business-hours';
 import type { DepartmentService, Department } from './department.service';
 import type { TaskType } from './department.model';
-import { activeTaskStatuses, taskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
+import { activeTaskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
 import { mayPerform, nextStatus, ownerFor, type TransitionAction } from './task.lifecycle';
 import { actorOf, customerActor, systemActor, toHistoryEntry, toTask } from './task.mappers';
 import type { StoredHistoryEntry, TaskDocument } from './task.model';
@@ -129,6 +129,7 @@ export class TaskService {
       createdAt: now,
       updatedAt: now,
     });
+    await this.deps.repository.indexForCustomer(stored);
     this.deps.log.info({ taskId: stored._id, reference: stored.reference, departmentId: department.id, typeCode: type.code, by: actor.id }, 'task filed');
     const task = toTask(stored);
     await this.publish({ type: 'task_created', action: 'created', task, entry: toHistoryEntry(entry) });
@@ -158,11 +159,13 @@ export class TaskService {
     return stored ? toTask(stored) : null;
   }
 
-  /** The customer's tasks not closed yet, soonest due first (the screen pop): one query, no history. */
-  async openTasksOf(customerId: string, limit = 20): Promise<Task[]> {
-    const statuses = taskStatuses.filter((status) => status !== 'closed');
-    const stored = await this.deps.repository.list({ customerId, statuses }, { sort: 'dueAt', limit, skip: 0 });
-    return stored.map((task) => toTask(task, false));
+  /** The customer's tasks not closed yet, soonest due first (the screen pop): one primary-key read. */
+  async openTasksOf(customerId: string, limit = 20): Promise<Array<Pick<Task, 'id' | 'reference' | 'title' | 'status' | 'priority' | 'departmentId' | 'typeCode' | 'dueAt'>>> {
+    const open = await this.deps.repository.openTasksOf(customerId);
+    return open
+      .sort((left, right) => new Date(left.dueAt).getTime() - new Date(right.dueAt).getTime())
+      .slice(0, limit)
+      .map(({ version: _version, ...summary }) => ({ ...summary, dueAt: new Date(summary.dueAt).toISOString() }));
   }
 
   /** A department user sees only their department's tasks, whatever filter they send. */
@@ -353,6 +356,7 @@ export class TaskService {
       if (!change) return toTask(stored);
       const updated = await this.deps.repository.applyChange(id, stored.version, change);
       if (!updated) continue;
+      await this.deps.repository.indexForCustomer(updated, stored.customerId);
       const entry = toHistoryEntry(change.entry);
       this.deps.log.info({ taskId: id, action: entry.action, status: updated.status, by: entry.actor.id }, 'task changed');
       const task = toTask(updated);
