@@ -1,4 +1,4 @@
-import { bucketsOf } from './buckets';
+import { bucketsOf, type BucketRef } from './buckets';
 import { repeatFact, type Dimension, type Fact } from './facts';
 import type { ReportsRepository } from './reports.repository';
 
@@ -9,41 +9,100 @@ class RecentKeys {
   has(key: string): boolean {
     return this.keys.has(key);
   }
+  delete(key: string): void {
+    this.keys.delete(key);
+  }
   add(key: string): void {
     this.keys.set(key, true);
     if (this.keys.size > this.limit) this.keys.delete(this.keys.keys().next().value!);
   }
 }
 
+interface Pending {
+  fact: Fact;
+  resolve(counted: boolean): void;
+  reject(error: unknown): void;
+}
+
+// Facts wait this long to be written together: at 20 contacts a second a batch holds a few dozen
+// facts whose hundreds of bucket increments fold into a few dozen writes.
+const batchDelayMs = 200;
+const maxBatch = 500;
+
 /**
  * Counts facts exactly once across processes and retries: the fact's mark is inserted first (a
  * duplicate key means another delivery counted it), then its parts are added to their buckets.
- * A crash between the two loses the fact until the next rebuild of its day; it is never counted twice.
+ * Facts are written in batches: one insert of all marks, then one write per bucket with the batch's
+ * increments summed. A crash between the two loses those facts until the next rebuild of their day;
+ * none is ever counted twice. `flush()` writes what is pending now (readers call it via settle).
  */
 export class FactCounter {
   private readonly recent = new RecentKeys();
   private readonly knownKeys = new Set<string>();
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repository: ReportsRepository,
     private readonly timeZone: string,
   ) {}
 
-  async count(fact: Fact): Promise<boolean> {
-    if (this.recent.has(fact.key)) return false;
-    const claimed = await this.repository.claim({
-      _id: fact.key,
-      at: fact.parts[0]?.at ?? new Date(),
-      // FCR facts keep where they were counted: a repeat contact days later is counted there too.
-      ...(fact.key.startsWith('fcr:') ? { parts: fact.parts.map((part) => ({ at: part.at, targets: part.targets })) } : {}),
-    });
+  count(fact: Fact): Promise<boolean> {
+    if (this.recent.has(fact.key)) return Promise.resolve(false);
     this.recent.add(fact.key);
-    if (!claimed) return false;
-    for (const part of fact.parts) {
-      await this.repository.add(bucketsOf(part, this.timeZone), part);
-      for (const target of part.targets) await this.rememberKey(target.dim, target.key);
+    return new Promise<boolean>((resolve, reject) => {
+      this.pending.push({ fact, resolve, reject });
+      if (this.pending.length >= maxBatch) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), batchDelayMs);
+    });
+  }
+
+  /** Writes the pending facts now; resolves when they (and any batch before them) are written. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    // One batch at a time, in order: a later fact of a contact never lands before an earlier one.
+    this.writing = this.writing.then(() => (batch.length ? this.write(batch) : undefined));
+    return this.writing;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    try {
+      const claimed = await this.repository.claimBatch(
+        batch.map(({ fact }) => ({
+          _id: fact.key,
+          at: fact.parts[0]?.at ?? new Date(),
+          // FCR facts keep where they were counted: a repeat contact days later is counted there too.
+          ...(fact.key.startsWith('fcr:') ? { parts: fact.parts.map((part) => ({ at: part.at, targets: part.targets })) } : {}),
+        })),
+      );
+      const merged = new Map<string, { bucket: BucketRef; inc: Record<string, number>; maxWaitMs?: number }>();
+      batch.forEach(({ fact }, index) => {
+        if (!claimed[index]) return;
+        for (const part of fact.parts) {
+          for (const bucket of bucketsOf(part, this.timeZone)) {
+            const change = merged.get(bucket.id) ?? { bucket, inc: {} };
+            for (const [field, value] of Object.entries(part.inc)) if (value) change.inc[field] = (change.inc[field] ?? 0) + value;
+            if (part.maxWaitMs !== undefined) change.maxWaitMs = Math.max(change.maxWaitMs ?? 0, part.maxWaitMs);
+            merged.set(bucket.id, change);
+          }
+        }
+      });
+      await this.repository.addBatch([...merged.values()]);
+      for (const [index, { fact }] of batch.entries()) {
+        if (claimed[index]) for (const part of fact.parts) for (const target of part.targets) await this.rememberKey(target.dim, target.key);
+      }
+      batch.forEach(({ resolve }, index) => resolve(claimed[index]));
+    } catch (error) {
+      // Not counted: forget them here so a redelivery may try again.
+      for (const { fact, reject } of batch) {
+        this.recent.delete(fact.key);
+        reject(error);
+      }
     }
-    return true;
   }
 
   /**

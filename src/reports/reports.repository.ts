@@ -38,6 +38,42 @@ export class ReportsRepository {
     return this.models.Mark.findById(key).lean<MarkDocument>().exec();
   }
 
+  /**
+   * Inserts the marks of many facts in one command; true where the mark is new (the fact is ours to
+   * count), false where it existed (counted before, by us or another delivery).
+   */
+  async claimBatch(marks: MarkDocument[]): Promise<boolean[]> {
+    const claimed = marks.map(() => true);
+    if (!marks.length) return claimed;
+    try {
+      await this.models.Mark.collection.insertMany(marks as never[], { ordered: false });
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
+      if (!Array.isArray(writeErrors) || writeErrors.some((item) => item.code !== 11000)) throw error;
+      for (const item of writeErrors) claimed[item.index] = false;
+    }
+    return claimed;
+  }
+
+  /** Adds summed increments to many buckets in one command: `$inc` the sums, `$max` the longest wait. */
+  async addBatch(changes: Array<{ bucket: BucketRef; inc: Record<string, number>; maxWaitMs?: number }>): Promise<void> {
+    if (!changes.length) return;
+    await this.models.Rollup.bulkWrite(
+      changes.map(({ bucket, inc, maxWaitMs }) => ({
+        updateOne: {
+          filter: { _id: bucket.id },
+          update: {
+            $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
+            ...(Object.keys(inc).length ? { $inc: inc } : {}),
+            ...(maxWaitMs !== undefined ? { $max: { maxWaitMs } } : {}),
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
   /** Adds one fact part to each of its buckets: `$inc` the sums, `$max` the longest wait. */
   async add(buckets: BucketRef[], part: Pick<FactPart, 'inc' | 'maxWaitMs'>): Promise<void> {
     const inc = Object.fromEntries(Object.entries(part.inc).filter(([, value]) => value !== 0));

@@ -82,7 +82,11 @@ export class ReportsService {
    * after it); not for work started meanwhile, so a busy center never starves its readers.
    */
   async settle(): Promise<void> {
-    await Promise.all([...this.inFlight]);
+    const started = Promise.all([...this.inFlight]);
+    // Pending facts are written now rather than when the batch timer fires; facts that counting
+    // adds after this (a repeat found) follow with the next batch.
+    await this.deps.counter.flush();
+    await started;
   }
 
   private track(work: () => Promise<void>, context: Record<string, unknown>): Promise<void> {
@@ -95,8 +99,8 @@ export class ReportsService {
 
   private async countContact({ interaction, created }: { interaction: Interaction; created: boolean }): Promise<void> {
     const { facts, fcr } = contactFacts(interaction, this.deps.rules);
-    for (const fact of facts) if (fact !== fcr) await this.deps.counter.count(fact);
-    if (fcr) await this.deps.counter.countFcr(fcr);
+    // All of a contact's facts go into the same batch.
+    await Promise.all([...facts.filter((fact) => fact !== fcr).map((fact) => this.deps.counter.count(fact)), ...(fcr ? [this.deps.counter.countFcr(fcr)] : [])]);
     if (created && interaction.direction === 'inbound') await this.markRepeats(interaction);
   }
 
@@ -114,7 +118,7 @@ export class ReportsService {
 
   async onTaskEvent(event: TaskEvent): Promise<void> {
     const history = event.task.history ?? [event.entry];
-    for (const fact of taskFacts(event.task, history)) await this.deps.counter.count(fact);
+    await Promise.all(taskFacts(event.task, history).map((fact) => this.deps.counter.count(fact)));
     const interactionId = event.task.interactionId;
     if (event.type === 'task_created' && interactionId) {
       await this.deps.repository.linkTask(interactionId, event.task.departmentId);
@@ -139,18 +143,21 @@ export class ReportsService {
   /** Closes the agent's previous state at `at` (when it changed) and counts its time. */
   async agentState(agentId: string, state: string, at: Date): Promise<void> {
     const { repository, counter } = this.deps;
-    await repository.withAgentLock(agentId, async () => {
+    const fact = await repository.withAgentLock(agentId, async () => {
       const current = await repository.agentNow(agentId);
       // Same state, or a change older than the one recorded (told late by another process).
-      if (current?.state === state || (current && at <= new Date(current.since))) return;
+      if (current?.state === state || (current && at <= new Date(current.since))) return null;
+      let ended: ReturnType<typeof agentStateFact>;
       if (current) {
         const segment = { _id: `${agentId}:${new Date(current.since).getTime()}`, agentId, state: current.state, from: new Date(current.since), to: at };
         await repository.saveAgentState(segment);
-        const fact = agentStateFact(segment, splitByQuarter);
-        if (fact) await counter.count(fact);
+        ended = agentStateFact(segment, splitByQuarter);
       }
       await repository.setAgentNow(agentId, state, at);
+      return ended;
     });
+    // Counted outside the lock: the fact waits for its batch, the agent's next change need not.
+    if (fact) await counter.count(fact);
   }
 
   /**
