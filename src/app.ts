@@ -7,13 +7,11 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
-import { DepartmentService, TaskAttachments, TaskRepository, TaskService, departmentRoutes, taskRealtime, taskRoutes } from './tasks';
+import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
 import { AttachmentStore, createChannels, replyRoutes, replyToCustomer, type ChannelModule } from './channels';
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
 import { QueueFactory } from './platform/queues';
-import { durationMs } from './platform/duration';
-import { startCustomerLoop, startTaskSlaTimers } from './tasks';
 import { createRouting, type QueuesConfig, type RoutingModule, type RoutingOptions } from './routing';
 import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
@@ -101,15 +99,13 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
   const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
   let queuesConfig: QueuesConfig | undefined;
-  // Registered before routing's listener: a queue change then reaches the wallboard with its figures counted.
+  // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
   services.interactions.onChange(reports.onInteractionChange);
   services.tasks.onEvent(reports.onTaskEvent);
   const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions });
+  const attachments = new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR));
   const integrations = createIntegrations({ config, log, mongo, redis, queues, tasks: services.tasks });
-  const surveys = createSurveys({ config, log, mongo, redis, queues, interactions: services.interactions, channels, linkSecret: config.AUTH_TOKEN_SECRET ?? ephemeralSecret(log), onAnswer: async (answer) => { await options.onCsatAnswer?.(answer); await reports.recordCsatAnswer(answer); } });
-  startCustomerLoop({ mongo, queues, channels, tasks: services.tasks, departments: services.departments, customers: services.customers, interactions: services.interactions, verificationWindowMs: durationMs(config.TASK_VERIFICATION_WINDOW), log: log.child({ module: 'task-notifications' }) });
-  startTaskSlaTimers({ queues, tasks: services.tasks, departments: services.departments, users: services.auth, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
   if (config.UNSAFE_SKIP_TWILIO_SIGNATURE) log.warn('UNSAFE_SKIP_TWILIO_SIGNATURE is on: Twilio webhooks are NOT verified (development only)');
   let routing: RoutingModule | undefined;
   let realtime: RealtimeGateway | undefined;
@@ -123,10 +119,20 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     });
     const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replyToCustomer(services.interactions, channels, input) });
     routingModule.onEvent((event) => gateway.deliver(event));
-    services.tasks.onEvent(taskRealtime({ gateway, departments: services.departments, log }));
     routing = routingModule;
     realtime = gateway;
   }
+  // After routing: interaction listeners run in order, and a new contact's offer (routing's
+  // listener) should not wait for the survey and task-loop listeners.
+  const tasksModule = createTasksModule({ config, log, mongo, queues, channels, attachments, ...services, users: services.auth });
+  if (realtime) tasksModule.connectRealtime(realtime);
+  const surveys = createSurveys({
+    config, log, mongo, redis, queues, interactions: services.interactions, channels, linkSecret: config.AUTH_TOKEN_SECRET ?? ephemeralSecret(log),
+    onAnswer: async (answer) => {
+      await options.onCsatAnswer?.(answer);
+      await reports.recordCsatAnswer(answer);
+    },
+  });
   if (!config.TWILIO_AUTH_TOKEN) log.warn('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: Twilio webhooks answer 503 and SMS/calls cannot be sent');
   let draining = false;
   let server: http.Server | undefined;
@@ -137,7 +143,18 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log,
       version,
       registry,
-      routers: [authRoutes(registry, services.auth), customerRoutes(registry, services.customers), interactionRoutes(registry, services.interactions, services.customers, new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR))), departmentRoutes(registry, services.departments), taskRoutes(registry, services.tasks, new TaskAttachments(services.tasks, new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR)))), replyRoutes(registry, services.interactions, channels), ...channels.flatMap((channel) => channel.routers), ...integrations.routers(registry), surveys.router(registry), reports.router(registry), ...(routing ? [routing.router(registry)] : [])],
+      routers: [
+        authRoutes(registry, services.auth),
+        customerRoutes(registry, services.customers),
+        interactionRoutes(registry, services.interactions, services.customers, attachments),
+        ...tasksModule.routers(registry),
+        replyRoutes(registry, services.interactions, channels),
+        ...channels.flatMap((channel) => channel.routers),
+        ...integrations.routers(registry),
+        surveys.router(registry),
+        reports.router(registry),
+        ...(routing ? [routing.router(registry)] : []),
+      ],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
         { name: 'redis', check: () => pingRedis(redis) },

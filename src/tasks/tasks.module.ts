@@ -1,0 +1,57 @@
+import type { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { AuthService } from '../auth';
+import type { AttachmentStore, ChannelModule } from '../channels';
+import type { CustomerService } from '../customers';
+import type { InteractionService } from '../interactions';
+import type { Config } from '../platform/config';
+import { durationMs } from '../platform/duration';
+import type { RouteRegistry } from '../platform/http/route';
+import type { Logger } from '../platform/logger';
+import type { QueueFactory } from '../platform/queues';
+import type { RealtimeGateway } from '../realtime';
+import { departmentRoutes } from './department.routes';
+import type { DepartmentService } from './department.service';
+import { TaskAttachments } from './task-attachments';
+import { startCustomerLoop } from './task-notifications';
+import { startTaskSlaTimers } from './task-sla.jobs';
+import { taskRealtime } from './task.realtime';
+import { taskRoutes } from './task.routes';
+import type { TaskService } from './task.service';
+
+export interface TasksModuleDeps {
+  config: Config;
+  log: Logger;
+  mongo: Connection;
+  queues: QueueFactory;
+  channels: ChannelModule[];
+  attachments: AttachmentStore;
+  tasks: TaskService;
+  departments: DepartmentService;
+  customers: CustomerService;
+  interactions: InteractionService;
+  users: AuthService;
+}
+
+export interface TasksModule {
+  routers(registry: RouteRegistry): Router[];
+  /** Live delivery of task changes to boards, filers, watchers and owners. */
+  connectRealtime(gateway: RealtimeGateway): void;
+}
+
+/**
+ * Everything around the task service: the customer loop (notifications, YES/NO verification,
+ * reopening on a new contact), SLA timers, live delivery and the HTTP routes.
+ */
+export function createTasksModule(deps: TasksModuleDeps): TasksModule {
+  const { config, log, tasks, departments } = deps;
+  startCustomerLoop({
+    mongo: deps.mongo, queues: deps.queues, channels: deps.channels, tasks, departments, customers: deps.customers, interactions: deps.interactions,
+    verificationWindowMs: durationMs(config.TASK_VERIFICATION_WINDOW), log: log.child({ module: 'task-notifications' }),
+  });
+  startTaskSlaTimers({ queues: deps.queues, tasks, departments, users: deps.users, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
+  return {
+    routers: (registry) => [departmentRoutes(registry, departments), taskRoutes(registry, tasks, new TaskAttachments(tasks, deps.attachments))],
+    connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log })),
+  };
+}
