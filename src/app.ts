@@ -91,8 +91,6 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const mongo = await connectMongo(config.MONGODB_URI, log);
   const redis = createRedis(config.REDIS_URL);
   redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
-  // Indexes are part of correctness (unique email); build them before taking traffic.
-  await Promise.all(Object.values(mongo.models).map((model) => model.init()));
 
   const services = buildServices(config, { mongo, redis, log });
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
@@ -133,6 +131,9 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       await reports.recordCsatAnswer(answer);
     },
   });
+  // Indexes are part of correctness (unique email, one task per reference); every module has
+  // registered its models by now, so all are built before the first request or job.
+  await Promise.all(Object.values(mongo.models).map((model) => model.init()));
   if (!config.TWILIO_AUTH_TOKEN) log.warn('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: Twilio webhooks answer 503 and SMS/calls cannot be sent');
   let draining = false;
   let server: http.Server | undefined;
