@@ -26,7 +26,7 @@ FERRETDB_MIN_GO="1.24"
 FERRETDB_BIN="$TOOLS/bin/ferretdb"
 # Names the exact recipe below (version + our patch). A binary or a running server built by another
 # recipe is rebuilt / restarted, so a checkout never keeps running an outdated build.
-FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.3"
+FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.4"
 FERRETDB_DIR="$DATA/ferretdb"
 FERRETDB_STATE="$DATA/ferretdb-state"
 FERRETDB_PID="$FERRETDB_DIR/ferretdb.pid"
@@ -268,6 +268,12 @@ GO
   sed -i '0,/if params.Filter.Len() == 1 {/s//if params.Filter.Has("_id") {/' "$collection"
   grep -q 'if params.Filter.Has("_id") {' "$collection" ||
     die "could not apply the _id pushdown patch to $collection (did FerretDB's source change?)"
+  # Fourth: an update holds its query's connection while it asks the pool (100 per database) for
+  # another to write with; under a burst of load (100 new calls a second) every connection was held
+  # that way or by open cursors, and the server stopped answering. A deeper pool leaves room.
+  local opendb="$src.tmp/internal/backends/sqlite/metadata/pool/opendb.go"
+  sed -i 's/db.SetMaxOpenConns(100)/db.SetMaxOpenConns(1000)/' "$opendb"
+  grep -q 'db.SetMaxOpenConns(1000)' "$opendb" || die "could not apply the pool-size patch to $opendb (did FerretDB's source change?)"
   mv "$src.tmp" "$src"
   # GOTOOLCHAIN=local: use the Go we just checked instead of silently fetching another toolchain.
   (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go" build -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) >&2 ||

@@ -116,7 +116,13 @@ export class ReportsService {
     }
   }
 
-  async onTaskEvent(event: TaskEvent): Promise<void> {
+  /** Task listener; counts in the background like the others, so a task change never waits for a batch. */
+  onTaskEvent(event: TaskEvent): Promise<void> {
+    this.track(() => this.countTask(event), { taskId: event.task.id });
+    return Promise.resolve();
+  }
+
+  private async countTask(event: TaskEvent): Promise<void> {
     const history = event.task.history ?? [event.entry];
     await Promise.all(taskFacts(event.task, history).map((fact) => this.deps.counter.count(fact)));
     const interactionId = event.task.interactionId;
