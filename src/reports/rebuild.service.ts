@@ -81,7 +81,9 @@ export class RebuildService {
     }
     progress(`tasks: ${tasks}`);
 
-    for (const answer of answers) keep(csatFact({ ...answer, interactionId: answer._id, at: new Date(answer.at) }, isSatisfied));
+    // Departments from the tasks in the log, not from the link stored with the answer: that link may
+    // have been written after the answer was recorded.
+    for (const answer of answers) keep(csatFact({ ...answer, interactionId: answer._id, at: new Date(answer.at), departmentIds: withTasks.get(answer._id) ?? answer.departmentIds ?? [] }, isSatisfied));
     progress(`csat answers: ${answers.length}`);
 
     const states = await repository.agentStatesOverlapping(from, to);

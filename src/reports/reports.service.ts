@@ -123,13 +123,12 @@ export class ReportsService {
   }
 
   private async countTask(event: TaskEvent): Promise<void> {
+    const interactionId = event.task.interactionId;
+    // The link first: a CSAT answer for the contact may arrive while the task's facts wait for their batch.
+    if (event.type === 'task_created' && interactionId) await this.deps.repository.linkTask(interactionId, event.task.departmentId);
     const history = event.task.history ?? [event.entry];
     await Promise.all(taskFacts(event.task, history).map((fact) => this.deps.counter.count(fact)));
-    const interactionId = event.task.interactionId;
-    if (event.type === 'task_created' && interactionId) {
-      await this.deps.repository.linkTask(interactionId, event.task.departmentId);
-      await this.deps.counter.loseFcr(interactionId, new Date(event.task.createdAt));
-    }
+    if (event.type === 'task_created' && interactionId) await this.deps.counter.loseFcr(interactionId, new Date(event.task.createdAt));
   }
 
   /** Routing listener (agent states, for occupancy); like the interaction listener, it does not hold routing up. */

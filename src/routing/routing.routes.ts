@@ -96,6 +96,8 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
     routing.moves.moveWaiting(params.interactionId, body.toQueue, principal.id),
   );
 
+  registry.add(router, { method: 'get', path: '/api/routing/queue-names', summary: 'The configured queues by name (an agent picks one to transfer to)', tag, access: staff, response: z.object({ items: z.array(z.string()) }) }, async () => ({ items: routing.queueNames() }));
+
   registry.add(router, { method: 'get', path: '/api/routing/queues', summary: 'Per queue: waiting, longest wait, agents by state, offers in flight and today\'s counters with service level', tag, access: supervisors }, async () => ({ items: await stats.queues() }));
 
   return router;

@@ -81,6 +81,11 @@ export class RoutingService implements AgentDesk {
     return (await this.deps.store.workItem(agentId, interactionId))?.phase === 'active';
   }
 
+  /** The configured queues' names, for transfer pickers. */
+  queueNames(): string[] {
+    return [...this.deps.queues.byName.keys()].sort();
+  }
+
   queueSnapshot(queue: string): Promise<QueueSnapshot> {
     return this.stats.queue(queue);
   }

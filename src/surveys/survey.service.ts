@@ -87,7 +87,7 @@ export class SurveyService {
       !existing &&
       (await repository.createOnce({
         _id: interaction.id, customerId: interaction.customerId, channel, contactChannel: interaction.channel, dueAt,
-        ...(interaction.queue ? { queue: interaction.queue } : {}), ...(interaction.agentId ? { agentId: interaction.agentId } : {}),
+        ...(queueOf(interaction) ? { queue: queueOf(interaction) } : {}), ...(interaction.agentId ? { agentId: interaction.agentId } : {}),
       }));
     // Also when it existed but was still scheduled: a crash may have come between create and add;
     // the job id makes the add a no-op otherwise.
@@ -234,4 +234,13 @@ function skipReasonFor(error: unknown, channel: 'sms' | 'email'): string {
   if (error.code === 'conflict' || error.code === 'validation_failed') return channel === 'sms' ? 'no_mobile' : 'no_email';
   if (error.code === 'unavailable' && channel === 'sms') return 'sms_unavailable';
   throw error;
+}
+
+/**
+ * The queue the contact was answered from. Calls carry it on the interaction; texts and emails are
+ * queued by channel and only routing's `accepted` entry names the queue (the last one, after a transfer).
+ */
+function queueOf(interaction: Interaction): string | undefined {
+  const accepted = [...(interaction.entries ?? [])].reverse().find((entry) => entry.data?.event === 'accepted' && typeof entry.data.queue === 'string');
+  return (accepted?.data?.queue as string | undefined) ?? interaction.queue;
 }

@@ -100,6 +100,14 @@ describe('the agent desk and the wallboard in Chromium', () => {
     await board.locator(`[data-testid="agent-row"][data-agent="${agent.id}"][data-state="available"]`).waitFor();
   });
 
+  it('when voice has no API key settings, then the softphone says it is not configured and its SDK is never fetched', async () => {
+    const note = desk.getByTestId('softphone-unconfigured');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('Softphone not configured (ask an admin to set TWILIO_API_KEY_SID');
+    const scripts = await desk.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.endsWith('.js')));
+    expect(scripts.some((name) => /twilio|voice-sdk/i.test(name))).toBe(false);
+  });
+
   it('when the customer calls, then the offer pops with a countdown, the customer card and the earlier SMS and email', async () => {
     expect((await env.webhook('/webhooks/twilio/voice', call(`CA${randomBytes(16).toString('hex')}`))).status).toBe(200);
     const offer = desk.getByTestId('offer');
@@ -288,6 +296,22 @@ describe('the agent desk and the wallboard in Chromium', () => {
 
     const work = desk.getByTestId('work-area');
     await work.getByTestId('thread').getByText('Can I book a service on Saturday?').waitFor();
+
+    // The customer writes again while the agent holds the conversation: the thread shows it from the
+    // socket's interaction_updated, well before any re-read could.
+    const again = { ...text, MessageSid: `SM${randomBytes(16).toString('hex')}`, Body: 'Or Sunday morning, if Saturday is full.' };
+    expect((await env.webhook('/webhooks/twilio/sms', again)).status).toBe(200);
+    await work.getByTestId('thread').getByText('Or Sunday morning, if Saturday is full.').waitFor({ timeout: 2_000 });
+    expect(await work.getByTestId('thread').getByText('Can I book a service on Saturday?').count()).toBe(1);
+
+    // A transfer needs a note for the next person: without one the form says so and nothing moves.
+    await work.getByTestId('transfer-open').click();
+    const transfer = work.getByTestId('transfer-form');
+    await transfer.getByTestId('transfer-queue').selectOption('sales');
+    await transfer.getByTestId('transfer-submit').click();
+    await transfer.getByTestId('transfer-error').getByText('Write a note for the next person.').waitFor();
+    await transfer.getByRole('button', { name: 'Cancel' }).click();
+    await transfer.waitFor({ state: 'detached' });
     await work.getByPlaceholder('Type an SMS reply…').fill('Yes, Saturday 10:00 works. See you then!');
     await work.getByRole('button', { name: 'Send' }).click();
     await work.getByTestId('thread').getByText('Yes, Saturday 10:00 works. See you then!').waitFor();

@@ -28,6 +28,14 @@ describe('wallboard snapshots and socket transfers', () => {
   };
   const general = (predicate: (data: any) => boolean) => (payload: any) => payload.data.queue === 'general' && predicate(payload.data);
 
+  it('when an agent asks for the queue names to transfer to, then they get every configured queue, while the full wallboard view stays for supervisors', async () => {
+    const names = await request(env.app, 'GET', '/api/routing/queue-names', { token: agent.token });
+    expect(names.status).toBe(200);
+    expect(names.body.items).toEqual(expect.arrayContaining(['general']));
+    expect(names.body.items).toEqual([...names.body.items].sort());
+    expect((await request(env.app, 'GET', '/api/routing/queues', { token: agent.token })).status).toBe(403);
+  });
+
   it('when a call arrives and an agent accepts it, then supervisors see waiting 1 and then waiting 0 with one answered in service level, as the REST view does', async () => {
     const boss = await connect(supervisor);
     const desk = await connect(agent);

@@ -62,7 +62,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
           // Only our own bundle runs: no inline scripts, no eval, no third-party origins.
           'script-src': ["'self'"],
           // socket.io polls over HTTP, then upgrades to ws(s):// on the same host, which 'self' covers.
-          'connect-src': ["'self'"],
+          // The agent's softphone (Twilio Voice SDK) signals to Twilio and plays its ringtones from there.
+          'connect-src': ["'self'", 'wss://*.twilio.com', 'https://*.twilio.com'],
+          'media-src': ["'self'", 'https://sdk.twilio.com', 'https://media.twiliocdn.com'],
           'img-src': ["'self'", 'data:'],
           // Same-origin requests need no upgrade behind TLS, and an on-premises install served over
           // plain HTTP (a LAN address) would have every asset rewritten to an https:// that is not there.

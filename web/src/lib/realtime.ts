@@ -7,7 +7,7 @@ export type ConnectionStatus = 'connecting' | 'online' | 'reconnecting' | 'offli
 type Listener = (payload: any) => void;
 
 /** Events logged per user on the server: they carry ordered ids and come back in a replay. */
-const userEvents = new Set(['offer', 'offer_ended', 'assigned', 'state', 'task_created', 'task_updated']);
+const userEvents = new Set(['offer', 'offer_ended', 'assigned', 'state', 'task_created', 'task_updated', 'interaction_updated']);
 
 /** Stream ids are `<ms>-<seq>`: compare numerically, part by part. */
 export function eventIdAfter(candidate: string, last: string | null): boolean {

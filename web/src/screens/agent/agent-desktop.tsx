@@ -4,12 +4,14 @@ import { useNotices } from '../../components/notices';
 import { useI18n } from '../../i18n';
 import { api, query } from '../../lib/api';
 import type { Realtime } from '../../lib/realtime';
+import { useSoftphone } from '../../lib/softphone';
 import type { Customer, DepartmentWithTypes, Interaction, ScreenPopHistoryItem, ScreenPopTask, User } from '../../lib/types';
 import { TaskDetail } from '../tasks/task-detail';
 import { CustomerCard, type CardCustomer } from './customer-card';
 import { CustomerSearch } from './customer-search';
 import { OfferBanner } from './offer-banner';
 import { PresenceControl } from './presence-control';
+import { SoftphonePanel } from './softphone-panel';
 import { FileTaskForm, MyFiledTasks, OpenTasks, useMyTasks } from './tasks';
 import { Timeline } from './timeline';
 import { useAgentDesk } from './use-agent-desk';
@@ -40,6 +42,7 @@ export function AgentDesktop({ realtime, user }: { realtime: Realtime; user: Use
   }, []);
 
   const work = desk.snapshot?.work ?? [];
+  const phone = useSoftphone(work);
   const offer = desk.offers[0];
   const selected = work.find((item) => item.interactionId === selectedId) ?? work.find((item) => item.phase === 'active') ?? work[0];
 
@@ -146,10 +149,12 @@ export function AgentDesktop({ realtime, user }: { realtime: Realtime; user: Use
           {selected ? (
             <WorkArea
               key={selected.interactionId}
+              realtime={realtime}
               item={selected}
               pop={workPop}
               completeShortcut={completeShortcut}
               onComplete={(outcome) => desk.completeWork(selected.interactionId, outcome)}
+              onTransfer={(target, note) => desk.transfer(selected.interactionId, target, note)}
             />
           ) : (
             <section className="card empty-work" data-testid="no-work">
@@ -160,6 +165,7 @@ export function AgentDesktop({ realtime, user }: { realtime: Realtime; user: Use
           )}
         </div>
         <div className="desk-right">
+          <SoftphonePanel phone={phone} />
           {context ? <Timeline items={context.timeline} currentId={context.currentId} /> : <section className="card muted">{t('timeline.empty')}</section>}
           <MyFiledTasks mine={mine} onOpen={setOpenTaskId} />
         </div>

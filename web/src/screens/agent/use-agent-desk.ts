@@ -20,6 +20,8 @@ export interface AgentDesk {
   accept(reservationId: string): Promise<boolean>;
   reject(reservationId: string): Promise<void>;
   completeWork(interactionId: string, outcome: { disposition?: string; notes?: string }): Promise<boolean>;
+  /** Hands a contact on; rejects with the server's reason, which the transfer form shows. */
+  transfer(interactionId: string, target: { toAgentId: string } | { toQueue: string }, note: string): Promise<void>;
 }
 
 /** A pop for an offer or contact whose offer event this tab never saw (reload, second tab). */
@@ -168,5 +170,13 @@ export function useAgentDesk(realtime: Realtime): AgentDesk {
     [realtime, applySnapshot, notices, t],
   );
 
-  return { snapshot, offers, pops, setState, accept, reject, completeWork };
+  const transfer = useCallback(
+    async (interactionId: string, target: { toAgentId: string } | { toQueue: string }, note: string) => {
+      applySnapshot(await realtime.act<AgentSnapshot>('work:transfer', { interactionId, ...target, note }));
+      notices.info(t('transfer.done'));
+    },
+    [realtime, applySnapshot, notices, t],
+  );
+
+  return { snapshot, offers, pops, setState, accept, reject, completeWork, transfer };
 }

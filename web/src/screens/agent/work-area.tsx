@@ -1,27 +1,44 @@
-import { useCallback, useEffect, useState, type FormEvent, type MutableRefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type MutableRefObject } from 'react';
 import { ChannelIcon } from '../../components/icons';
 import { useNotices } from '../../components/notices';
 import { useI18n } from '../../i18n';
 import { api } from '../../lib/api';
 import { clock, secondsSince } from '../../lib/format';
-import type { AgentWorkItem, Entry, Interaction, ScreenPop } from '../../lib/types';
+import type { Realtime } from '../../lib/realtime';
+import type { AgentWorkItem, Entry, Interaction, InteractionStatus, ScreenPop, UserEvent } from '../../lib/types';
 import { useNow } from '../../lib/use-now';
 import { EntryView } from './entry-view';
 import { dispositions } from './timeline';
+import { TransferForm } from './transfer-form';
 
-// No socket event carries a customer's new message to the agent yet; the open thread is re-read
-// (by id, cheap) while it is on screen.
-const threadRefreshMs = 5_000;
+/** What the server sends the agent when a contact they hold changes: the new or changed entries. */
+export interface InteractionUpdate {
+  interactionId: string;
+  entry: Entry[];
+  status: InteractionStatus;
+}
+
+/** The thread with the update's entries in it: a changed entry (a delivery status) replaces its old self. */
+export function mergeEntries(entries: Entry[], updates: Entry[]): Entry[] {
+  if (!updates.length) return entries;
+  const byId = new Map(entries.map((entry) => [entry.id, entry]));
+  for (const entry of updates) byId.set(entry.id, entry);
+  return [...byId.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
 
 /** The contact being worked: its thread with a reply box, notes, and the disposition that completes it. */
 export function WorkArea({
+  realtime,
   item,
   pop,
   onComplete,
+  onTransfer,
   completeShortcut,
 }: {
+  realtime: Realtime;
   item: AgentWorkItem;
   pop: ScreenPop | undefined;
+  onTransfer: (target: { toAgentId: string } | { toQueue: string }, note: string) => Promise<void>;
   onComplete: (outcome: { disposition?: string; notes?: string }) => Promise<boolean>;
   /** Set to this contact's "complete" action, so the W key reaches it. */
   completeShortcut: MutableRefObject<(() => void) | null>;
@@ -35,24 +52,42 @@ export function WorkArea({
   const [disposition, setDisposition] = useState('');
   const [wrapNotes, setWrapNotes] = useState('');
   const [sending, setSending] = useState(false);
+  const [transferring, setTransferring] = useState(false);
+  // Updates that arrive while the first read is on its way: the read may predate them.
+  const early = useRef<Entry[]>([]);
   const canReply = item.channel === 'sms' || item.channel === 'email';
   const optedOut = item.channel === 'sms' && pop?.smsOptedOut === true;
 
   const load = useCallback(async () => {
     try {
-      setInteraction(await api<Interaction>('GET', `/api/interactions/${item.interactionId}`));
+      const read = await api<Interaction>('GET', `/api/interactions/${item.interactionId}`);
+      setInteraction({ ...read, entries: mergeEntries(read.entries ?? [], early.current) });
+      early.current = [];
     } catch (error) {
       notices.failed(t('action.loadThread'), error);
     }
   }, [item.interactionId, notices, t]);
 
+  // One read when the contact opens and one after each reconnect (the replay covers short gaps, a
+  // resync the rest); in between, the server's `interaction_updated` events carry what is new.
   useEffect(() => {
     void load();
-    const timer = window.setInterval(() => {
-      if (document.visibilityState === 'visible') void load();
-    }, threadRefreshMs);
-    return () => window.clearInterval(timer);
-  }, [load]);
+    const stops = [
+      realtime.on('interaction_updated', (event: UserEvent<InteractionUpdate>) => {
+        const update = event.data;
+        if (update?.interactionId !== item.interactionId) return;
+        setInteraction((current) => {
+          if (!current) {
+            early.current = mergeEntries(early.current, update.entry);
+            return current;
+          }
+          return { ...current, status: update.status, entries: mergeEntries(current.entries ?? [], update.entry) };
+        });
+      }),
+      realtime.on('resync', () => void load()),
+    ];
+    return () => stops.forEach((stop) => stop());
+  }, [load, realtime, item.interactionId]);
 
   const sendReply = async (event: FormEvent) => {
     event.preventDefault();
@@ -104,6 +139,24 @@ export function WorkArea({
         <span className="timer">{clock(secondsSince(item.since, now))}</span>
       </header>
       {item.channel === 'voice' && item.phase === 'active' && <p className="banner banner-info">{t('work.voiceConnected')}</p>}
+      {item.phase === 'active' &&
+        (transferring ? (
+          <TransferForm
+            currentQueue={interaction?.queue ?? pop?.interaction.queue ?? undefined}
+            onTransfer={async (target, text) => {
+              await onTransfer(target, text);
+              setTransferring(false);
+            }}
+            onCancel={() => setTransferring(false)}
+          />
+        ) : (
+          <div className="row">
+            <span className="spacer" />
+            <button type="button" className="secondary" data-testid="transfer-open" onClick={() => setTransferring(true)}>
+              {t('transfer.open')}
+            </button>
+          </div>
+        ))}
       {item.phase === 'wrap_up' && <p className="banner banner-info">{t('work.wrapUpHint')}</p>}
 
       <ol className="thread" aria-label={t('work.thread')} data-testid="thread">
