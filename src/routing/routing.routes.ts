@@ -86,6 +86,10 @@ export function routingRoutes(registry: RouteRegistry, routing: RoutingService, 
     profiles.save({ agentId: params.id, ...body }),
   );
 
+  registry.add(router, { method: 'get', path: '/api/routing/agents/:id/profile', summary: "An agent's skills, queues and capacity weights (defaults when never set)", tag, access: supervisors, params: agentParams }, ({ params }) =>
+    profiles.get(params.id),
+  );
+
   registry.add(router, { method: 'get', path: '/api/routing/agents', summary: 'Every agent with state, time in state, offers and current contacts (the wallboard)', tag, access: supervisors }, async () => ({ items: await stats.agentSnapshots() }));
 
   registry.add(router, { method: 'get', path: '/api/routing/queues/:queue/waiting', summary: 'The contacts waiting in a queue, best placed first, with their wait', tag, access: supervisors, params: queueParams, query: waitingQuery }, async ({ params, query }) => ({

@@ -355,4 +355,20 @@ describe('the agent desk and the wallboard in Chromium', () => {
     expect(saved.taskTypes[0]).toMatchObject({ code: 'warranty-claim', slaMinutes: 240, fields: [{ key: 'vin', required: true, pattern: '[A-HJ-NPR-Z0-9]{17}' }] });
     for (const opened of [page, desk, board, warrantyBoard, warrantyBoard2]) expect(problemsOf(opened)).toEqual([]);
   });
+
+  it('when the admin gives the agent a skill on the agents page, then the routing profile keeps it', async () => {
+    const page = await signIn(env, await env.newContext(), admin);
+    await page.getByRole('tab', { name: 'Agents & skills' }).click();
+    await page.getByTestId(`edit-agent-${agent.email}`).click();
+    const form = page.getByTestId('agent-profile-form');
+    await form.getByTestId('add-skill').click();
+    await form.getByTestId('skill-name').last().fill('warranty');
+    await form.getByTestId('skill-level').last().fill('4');
+    await form.getByTestId('agent-profile-save').click();
+    await page.getByText('Routing profile of Test agent saved.').waitFor();
+    const profile = await request(env.app, 'GET', `/api/routing/agents/${agent.id}/profile`, { token: admin.token });
+    expect(profile.status).toBe(200);
+    expect(profile.body.skills).toMatchObject({ warranty: 4 });
+    expect(problemsOf(page)).toEqual([]);
+  });
 });

@@ -1,4 +1,4 @@
-import { startTestApp, createUserAndLogin, type TestApp, type TestUser } from '../support/test-app';
+import { startTestApp, createUserAndLogin, request, type TestApp, type TestUser } from '../support/test-app';
 import type { RoutingEvent } from '../../src/routing';
 import { eventually, startRouting, testQueues, type RoutingHarness } from './routing-support';
 
@@ -29,6 +29,18 @@ describe('routing capacity across processes', () => {
     });
     return recorded.interaction.id;
   };
+
+  it('when a supervisor sets an agent profile, then GET returns it and an agent may not read it', async () => {
+    const supervisor = await createUserAndLogin(app, 'supervisor');
+    const agent = await createUserAndLogin(app, 'agent');
+    const path = `/api/routing/agents/${agent.id}/profile`;
+    const profile = { skills: { mandarin: 4, warranty: 2 }, queues: ['after-sales', 'warranty'], capacity: { voice: 100, sms: 25, email: 10 } };
+    expect((await request(first, 'PUT', path, { token: supervisor.token, body: profile })).status).toBe(200);
+    const read = await request(first, 'GET', path, { token: supervisor.token });
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ agentId: agent.id, ...profile });
+    expect((await request(first, 'GET', path, { token: agent.token })).status).toBe(403);
+  });
 
   it('when an agent with sms weight 30 gets four conversations, then three are offered and the fourth waits', async () => {
     const agent = agents[5];

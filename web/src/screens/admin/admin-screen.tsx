@@ -3,13 +3,14 @@ import { useNotices } from '../../components/notices';
 import { useI18n, type MessageKey } from '../../i18n';
 import { api } from '../../lib/api';
 import { dateTime, percent } from '../../lib/format';
+import { AgentsPage } from './agents-page';
 import { DepartmentsPage } from './departments-page';
 import type { ApiKey, Department, Locale, QueueSnapshot, Role, User } from '../../lib/types';
 
-const tabs = ['queues', 'users', 'departments', 'apiKeys'] as const;
+const tabs = ['queues', 'users', 'agents', 'departments', 'apiKeys'] as const;
 type Tab = (typeof tabs)[number];
 
-/** Plain admin pages over the REST API: read queues and departments, manage users and API keys. */
+/** Plain admin pages over the REST API: read queues, manage users, agents' skills, departments and API keys. */
 export function AdminScreen() {
   const { t } = useI18n();
   const [tab, setTab] = useState<Tab>('users');
@@ -24,6 +25,7 @@ export function AdminScreen() {
       </div>
       {tab === 'queues' && <QueuesPage />}
       {tab === 'users' && <UsersPage />}
+      {tab === 'agents' && <AgentsPage />}
       {tab === 'departments' && <DepartmentsPage />}
       {tab === 'apiKeys' && <ApiKeysPage />}
     </div>
