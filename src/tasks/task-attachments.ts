@@ -1,5 +1,7 @@
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { AppError } from '../platform/errors';
+import { parseMediaType } from '../platform/http/download';
 import type { Principal } from '../platform/http/principal';
 import type { Task, TaskAttachment } from './task.contracts';
 import type { TaskService } from './task.service';
@@ -7,13 +9,12 @@ import type { TaskService } from './task.service';
 /** The content-addressed file store (the email channel's AttachmentStore), as tasks use it. */
 export interface FileStore {
   put(kind: 'files', content: Buffer): Promise<{ sha256: string; size: number; path: string }>;
-  read(relative: string): Promise<Buffer>;
+  open(relative: string): Promise<{ stream: Readable; size: number } | null>;
 }
 
 export const maxTaskAttachmentBytes = 10 * 1024 * 1024;
 // Attachments live inside the task document; a bound keeps it far from the 16 MB document limit.
 const maxAttachmentsPerTask = 50;
-const contentTypePattern = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
 
 /** The store lays files out as `files/<first two hex>/<sha256>`; tasks keep only the digest. */
 const storedPath = (sha256: string) => path.join('files', sha256.slice(0, 2), sha256);
@@ -33,12 +34,6 @@ export function cleanFilename(raw: string | undefined): string | null {
   return name.slice(0, 200);
 }
 
-/** `type/subtype` in lower case, parameters dropped; null when it does not look like a media type. */
-export function cleanContentType(raw: string | undefined): string | null {
-  const type = raw?.split(';')[0].trim().toLowerCase();
-  return type && contentTypePattern.test(type) ? type : null;
-}
-
 /** Task attachments: bytes in the shared store by their SHA-256, metadata on the task. Same visibility rules as the task. */
 export class TaskAttachments {
   constructor(
@@ -48,7 +43,7 @@ export class TaskAttachments {
 
   async upload(taskId: string, principal: Principal, file: { filename: string | undefined; contentType: string | undefined; content: unknown }): Promise<Task> {
     const filename = cleanFilename(file.filename);
-    const contentType = cleanContentType(file.contentType);
+    const contentType = parseMediaType(file.contentType);
     const problems = [];
     if (!filename) problems.push({ field: 'X-Filename', message: 'is required: the file name (percent-encoded when not ASCII)' });
     if (!contentType) problems.push({ field: 'Content-Type', message: 'is required: the media type of the file, e.g. image/jpeg' });
@@ -61,16 +56,12 @@ export class TaskAttachments {
     return this.tasks.addAttachment(taskId, principal, { filename: filename!, contentType: contentType!, size: stored.size, sha256: stored.sha256 });
   }
 
-  async download(taskId: string, attachmentId: string, principal: Principal): Promise<{ attachment: TaskAttachment; content: Buffer }> {
+  /** The attachment and its bytes as a stream, for `sendDownload`. */
+  async open(taskId: string, attachmentId: string, principal: Principal): Promise<{ attachment: TaskAttachment; stream: Readable; size: number }> {
     const task = await this.tasks.getTask(taskId, principal);
     const attachment = task.attachments.find((candidate) => candidate.id === attachmentId);
-    if (!attachment) throw AppError.notFound('Attachment', attachmentId);
-    return { attachment, content: await this.store.read(storedPath(attachment.sha256)) };
+    const stored = attachment ? await this.store.open(storedPath(attachment.sha256)) : null;
+    if (!attachment || !stored) throw AppError.notFound('Attachment', attachmentId);
+    return { attachment, ...stored };
   }
-}
-
-/** `attachment; filename="…"; filename*=UTF-8''…`: an ASCII fallback plus the exact name (RFC 6266). */
-export function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

@@ -2,7 +2,8 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { anyRole, type Role } from '../platform/http/principal';
 import type { RouteRegistry } from '../platform/http/route';
-import { contentDisposition, maxTaskAttachmentBytes, type TaskAttachments } from './task-attachments';
+import { sendDownload } from '../platform/http/download';
+import { maxTaskAttachmentBytes, type TaskAttachments } from './task-attachments';
 import type { TransitionAction } from './task.lifecycle';
 import {
   attachmentParams,
@@ -82,12 +83,8 @@ export function taskRoutes(registry: RouteRegistry, tasks: TaskService, attachme
 
   registry.add(router, { method: 'get', path: '/api/tasks/:id/attachments/:attachmentId', summary: 'Download an attachment (same visibility as the task)', tag, access: anyRole, params: attachmentParams },
     async ({ params, principal }, res) => {
-      const { attachment, content } = await attachments.download(params.id, params.attachmentId, principal);
-      res.setHeader('Content-Type', attachment.contentType);
-      res.setHeader('Content-Disposition', contentDisposition(attachment.filename));
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.setHeader('Cache-Control', 'private, no-store');
-      res.status(200).send(content);
+      const { attachment, stream, size } = await attachments.open(params.id, params.attachmentId, principal);
+      await sendDownload(res, { contentType: attachment.contentType, filename: attachment.filename, size, stream });
       return undefined;
     });
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { contentDisposition } from '../../src/platform/http/download';
-import { contentDisposition as taskContentDisposition } from '../../src/tasks/task-attachments';
 import { sendEmail, startEmailTestApp, type EmailTestApp } from '../support/email';
 import { createUserAndLogin, type TestUser } from '../support/test-app';
 
@@ -72,7 +71,10 @@ describe('downloading a file a customer sent with an email', () => {
     expect(badIndex.status).toBe(400);
   });
 
-  it('when a name is made into Content-Disposition, then it matches the task attachment download exactly', () => {
-    for (const name of ['report.pdf', 'Übersicht "final".pdf', '照片 1.jpg', 'a\\b.txt']) expect(contentDisposition(name)).toBe(taskContentDisposition(name));
+  it('when a name is made into Content-Disposition, then it has an ASCII fallback and the exact name encoded', () => {
+    expect(contentDisposition('report.pdf')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
+    expect(contentDisposition('Übersicht "final".pdf')).toBe(`attachment; filename="_bersicht _final_.pdf"; filename*=UTF-8''%C3%9Cbersicht%20%22final%22.pdf`);
+    expect(contentDisposition('照片 1.jpg')).toBe(`attachment; filename="__ 1.jpg"; filename*=UTF-8''%E7%85%A7%E7%89%87%201.jpg`);
+    expect(contentDisposition('a\\b.txt')).toBe(`attachment; filename="a_b.txt"; filename*=UTF-8''a%5Cb.txt`);
   });
 });

@@ -10,16 +10,21 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
+/** A media type reduced to `type/subtype` in lower case (parameters dropped); null when it is not one. */
+export function parseMediaType(raw: string | undefined): string | null {
+  const type = raw?.split(';')[0].trim().toLowerCase();
+  return type && mediaTypePattern.test(type) ? type : null;
+}
+
 /** A sender-supplied media type reduced to `type/subtype`, or octet-stream when it is not one. */
 export function safeContentType(raw: string | undefined): string {
-  const type = raw?.split(';')[0].trim().toLowerCase();
-  return type && mediaTypePattern.test(type) ? type : 'application/octet-stream';
+  return parseMediaType(raw) ?? 'application/octet-stream';
 }
 
 /**
  * Streams a stored file as a download: always `attachment` and `nosniff`, so a browser never renders
- * what a customer sent (HTML, SVG) inside our origin; never cached by shared caches.
- * Same headers as the task attachment download.
+ * what a customer sent (HTML, SVG) inside our origin; never cached by shared caches. Serves every
+ * stored download: interaction attachments and task attachments.
  */
 export async function sendDownload(res: Response, file: { contentType: string; filename: string; size: number; stream: Readable }): Promise<void> {
   res.setHeader('Content-Type', safeContentType(file.contentType));
