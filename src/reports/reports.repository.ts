@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { isDuplicateKeyError } from '../platform/errors';
 import { withLock } from '../platform/locks';
 import type { BucketRef, BucketTotal } from './buckets';
-import type { Dimension, FactPart } from './facts';
+import type { Dimension } from './facts';
 import { emptySums, sumFields, type Sums } from './kpis';
 import { reportModels, type AgentNowDocument, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
 
@@ -66,28 +66,6 @@ export class ReportsRepository {
             $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
             ...(Object.keys(inc).length ? { $inc: inc } : {}),
             ...(maxWaitMs !== undefined ? { $max: { maxWaitMs } } : {}),
-          },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
-  }
-
-  /** Adds one fact part to each of its buckets: `$inc` the sums, `$max` the longest wait. */
-  async add(buckets: BucketRef[], part: Pick<FactPart, 'inc' | 'maxWaitMs'>): Promise<void> {
-    const inc = Object.fromEntries(Object.entries(part.inc).filter(([, value]) => value !== 0));
-    if (!buckets.length) return;
-    // One command for all of the fact's buckets (a contact touches a dozen): the store's work per
-    // bucket stays, the round trips and command overhead go.
-    await this.models.Rollup.bulkWrite(
-      buckets.map((bucket) => ({
-        updateOne: {
-          filter: { _id: bucket.id },
-          update: {
-            $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
-            ...(Object.keys(inc).length ? { $inc: inc } : {}),
-            ...(part.maxWaitMs !== undefined ? { $max: { maxWaitMs: part.maxWaitMs } } : {}),
           },
           upsert: true,
         },
@@ -200,15 +178,7 @@ export class ReportsRepository {
 
   /** Inserts marks that are missing (the rebuild counted these facts; live listeners must not again). */
   async claimMany(marks: MarkDocument[], batchSize = 500): Promise<void> {
-    for (let start = 0; start < marks.length; start += batchSize) {
-      try {
-        await this.models.Mark.insertMany(marks.slice(start, start + batchSize), { ordered: false });
-      } catch (error) {
-        const writeErrors = (error as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
-        const onlyDuplicates = Array.isArray(writeErrors) && writeErrors.every((item) => (item.code ?? item.err?.code) === 11000);
-        if (!onlyDuplicates && !isDuplicateKeyError(error)) throw error;
-      }
-    }
+    for (let start = 0; start < marks.length; start += batchSize) await this.claimBatch(marks.slice(start, start + batchSize));
   }
 }
 
