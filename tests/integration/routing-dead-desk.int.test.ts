@@ -9,12 +9,6 @@ import { eventually, testQueues } from './routing-support';
  */
 const heartbeatTtlMs = 1_000;
 
-let callCounter = 0;
-const callParams = (cluster: Cluster) => {
-  callCounter += 1;
-  const callSid = `CA${Date.now().toString(16).padStart(16, '0')}${(callCounter + 0xdead).toString(16).padStart(16, '0')}`;
-  return { CallSid: callSid, AccountSid: cluster.twilio.accountSid, From: `+86139${String(30_000_000 + callCounter).slice(-8)}`, To: '+862159999999', CallStatus: 'ringing', Direction: 'inbound' };
-};
 
 describe('offers while a dead node\'s agents are inside their presence grace', () => {
   let cluster: Cluster;
@@ -56,7 +50,7 @@ describe('offers while a dead node\'s agents are inside their presence grace', (
     await eventually('node 2 declared dead', async () => (await redis().exists(key(`node:${deadNode}`))) === 0, heartbeatTtlMs + 3_000);
 
     // Dead, not yet swept: their connections are still listed.
-    expect((await cluster.webhook(0, '/webhooks/twilio/voice', callParams(cluster))).status).toBe(200);
+    expect((await cluster.webhook(0, '/webhooks/twilio/voice', cluster.newCall())).status).toBe(200);
     await eventually('the first call assigned on node 1', () => survivor.assigned.length === 1, 5_000);
     for (const bot of doomed) {
       expect(await redis().hget(key(`agent:${bot.user.id}`), 'state')).toBe('available');
@@ -69,7 +63,7 @@ describe('offers while a dead node\'s agents are inside their presence grace', (
       expect((await store.sweepConnection(deadNode, socketId, agentId)).outcome).toBe('swept');
     }
     await survivor.settle();
-    expect((await cluster.webhook(0, '/webhooks/twilio/voice', callParams(cluster))).status).toBe(200);
+    expect((await cluster.webhook(0, '/webhooks/twilio/voice', cluster.newCall())).status).toBe(200);
     await eventually('the second call assigned on node 1', () => survivor.assigned.length === 2, 5_000);
     for (const bot of doomed) {
       expect(await redis().hget(key(`agent:${bot.user.id}`), 'state')).toBe('available');

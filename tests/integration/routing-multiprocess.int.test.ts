@@ -11,12 +11,6 @@ const agentsPerNode = 10;
 const calls = 200;
 const crashCalls = 40;
 
-let phoneCounter = 0;
-const callParams = (cluster: Cluster) => {
-  phoneCounter += 1;
-  const callSid = `CA${Date.now().toString(16).padStart(16, '0')}${phoneCounter.toString(16).padStart(16, '0')}`;
-  return { CallSid: callSid, AccountSid: cluster.twilio.accountSid, From: `+86139${String(10_000_000 + phoneCounter).slice(-8)}`, To: '+862159999999', CallStatus: 'ringing', Direction: 'inbound' };
-};
 
 interface StoredInteraction {
   _id: string;
@@ -64,7 +58,7 @@ describe('routing across two Switchboard processes', () => {
 
   it('when 200 calls arrive at once through both nodes, then each is assigned exactly once, no agent holds two calls, and all end closed', async () => {
     const began = Date.now();
-    const answers = await Promise.all(Array.from({ length: calls }, (_, index) => cluster.webhook(index % 2, '/webhooks/twilio/voice', callParams(cluster))));
+    const answers = await Promise.all(Array.from({ length: calls }, (_, index) => cluster.webhook(index % 2, '/webhooks/twilio/voice', cluster.newCall())));
     expect(answers.filter((answer) => answer.status !== 200 || !answer.text.includes('<Enqueue'))).toEqual([]);
 
     const stored = await eventually('every call closed', async () => {
@@ -92,7 +86,7 @@ describe('routing across two Switchboard processes', () => {
     // Node 2's desks freeze: offers ring there and nobody answers.
     for (const bot of doomed) bot.working = false;
 
-    const answers = await Promise.all(Array.from({ length: crashCalls }, (_, index) => cluster.webhook(index % 2, '/webhooks/twilio/voice', callParams(cluster))));
+    const answers = await Promise.all(Array.from({ length: crashCalls }, (_, index) => cluster.webhook(index % 2, '/webhooks/twilio/voice', cluster.newCall())));
     expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
     // Only offers that arrived after the freeze: an accept already on its way could still land.
     const stranded = await eventually('an unanswered offer at every desk of node 2', () => doomed.every((bot) => bot.ignored.length === 1 && bot.holding.length === 1) && doomed.map((bot) => bot.ignored[0]), 10_000);

@@ -19,12 +19,6 @@ const sweepMs = 250;
 const graceMs = 500;
 const reservationTimeoutSeconds = 20;
 
-let callCounter = 0;
-const callParams = (cluster: Cluster) => {
-  callCounter += 1;
-  const callSid = `CA${Date.now().toString(16).padStart(16, '0')}${(callCounter + 0xc0ffee).toString(16).padStart(16, '0')}`;
-  return { CallSid: callSid, AccountSid: cluster.twilio.accountSid, From: `+86139${String(20_000_000 + callCounter).slice(-8)}`, To: '+862159999999', CallStatus: 'ringing', Direction: 'inbound' };
-};
 
 describe('agent presence when a routing node crashes', () => {
   let cluster: Cluster;
@@ -68,7 +62,7 @@ describe('agent presence when a routing node crashes', () => {
     for (const bot of doomed) bot.working = false;
     const doomedIds = new Set(doomed.map((bot) => bot.user.id));
 
-    const first = await cluster.webhook(0, '/webhooks/twilio/voice', callParams(cluster));
+    const first = await cluster.webhook(0, '/webhooks/twilio/voice', cluster.newCall());
     expect(first.status).toBe(200);
     const stranded = await eventually('the call ringing at a node 2 desk', () => doomed.find((bot) => bot.ignored.length === 1)?.ignored[0], 5_000);
 
@@ -97,7 +91,7 @@ describe('agent presence when a routing node crashes', () => {
     expect(await redis().hget(key(`reservation:${stranded.id}`), 'state')).toBe('rescinded');
     await eventually('the stranded call assigned on node 1', () => survivors.some((bot) => bot.assigned.includes(stranded.interactionId)), 5_000);
 
-    const second = await cluster.webhook(0, '/webhooks/twilio/voice', callParams(cluster));
+    const second = await cluster.webhook(0, '/webhooks/twilio/voice', cluster.newCall());
     expect(second.status).toBe(200);
     await eventually('a second call assigned on node 1', () => survivors.reduce((sum, bot) => sum + bot.assigned.length, 0) >= 2, 5_000);
 

@@ -27,6 +27,8 @@ export interface Cluster {
   webhook(index: number, path: string, params: Record<string, string>): Promise<{ status: number; text: string }>;
   /** Creates a user on node 0's services and logs in over HTTP. */
   createAgent(): Promise<TestUser>;
+  /** Parameters of a ringing inbound call from a new caller with a new CallSid, for `webhook(…, '/webhooks/twilio/voice', …)`. */
+  newCall(): Record<string, string>;
   destroy(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startCluster(size: number, options: Omit<StartOptions, 'lo
     const app = await startSwitchboard({ ...config, PORT: port }, { ...options, log: createLogger(config.LOG_LEVEL) });
     nodes.push({ app, url: app.url!, port, killed: false });
   }
+  let calls = 0;
   const asTestApp = (node: ClusterNode): TestApp => ({ ...node.app, url: node.url, destroy: async () => undefined });
   return {
     config,
@@ -71,6 +74,11 @@ export async function startCluster(size: number, options: Omit<StartOptions, 'lo
       return { status: response.status, text: await response.text() };
     },
     createAgent: () => createUserAndLogin(asTestApp(nodes[0]), 'agent'),
+    newCall() {
+      calls += 1;
+      const callSid = `CA${Date.now().toString(16).padStart(16, '0')}${calls.toString(16).padStart(16, '0')}`;
+      return { CallSid: callSid, AccountSid: twilio.accountSid, From: `+86139${String(10_000_000 + calls).slice(-8)}`, To: '+862159999999', CallStatus: 'ringing', Direction: 'inbound' };
+    },
     async destroy() {
       // A killed node's close() finds its stores already gone; bounded so a test never hangs on it.
       // Routing before close(): close() shuts the gateway's Redis adapter while a match may still
