@@ -242,13 +242,12 @@ export class TaskService {
 
   /** The customer's answer to "is it solved?": yes verifies and closes the task, no reopens it. */
   async recordCustomerVerdict(id: string, solved: boolean, detail: { text?: string; interactionId?: string } = {}): Promise<Task> {
-    const actor = customerActor('');
     const task = await this.change(id, null, async (stored) => {
       const action: TransitionAction = solved ? 'verify' : 'reopen';
       const to = nextStatus(action, stored.status, Boolean(stored.assigneeId));
       if (!to) throw statusConflict(action, stored);
       const department = await this.deps.departments.get(stored.departmentId);
-      return this.transitionChange(stored, action, to, department, { ...actor, id: stored.customerId }, { comment: detail.text }, null, detail.interactionId ? { interactionId: detail.interactionId } : undefined);
+      return this.transitionChange(stored, action, to, department, customerActor(stored.customerId), { comment: detail.text }, null, detail.interactionId ? { interactionId: detail.interactionId } : undefined);
     });
     if (!solved) return task;
     // A confirmed solution needs nobody's further attention: close it in the same breath.
