@@ -18,6 +18,7 @@ import { createRouting, type RoutingModule } from '../src/routing';
 import { RoutingStore, type StoredReservation } from '../src/routing/routing.store';
 import { postSignedWebhook } from '../scripts/simulate';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../scripts/standins/twilio-standin';
+import { CallCostMeter, withCommandMonitoring, type CallCosts } from './call-costs';
 import { describeMachine, type Machine } from './report';
 import { measure, summarize, type LatencySummary } from './stats';
 
@@ -53,6 +54,8 @@ export interface RealtimeRow extends LatencySummary {
   /** Contacts sent / offers received in time (screen-pop rows). */
   sent?: number;
   received?: number;
+  /** Store commands and CPU per contact while the row ran (screen-pop rows). */
+  costs?: CallCosts;
   truncated: boolean;
 }
 
@@ -201,12 +204,14 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
     twilio = await startTwilioStandin({ ...credentials, callbackDelayMs: 5 });
     const port = await freePort();
     const publicBaseUrl = `http://127.0.0.1:${port}`;
-    const config = configFor(options.database, {
+    const configured = configFor(options.database, {
       PORT: port, PUBLIC_BASE_URL: publicBaseUrl, SMTP_PORT: 0, REDIS_KEY_PREFIX: redisPrefix,
       TWILIO_ACCOUNT_SID: credentials.accountSid, TWILIO_AUTH_TOKEN: credentials.authToken, TWILIO_API_BASE_URL: twilio.url, TWILIO_NUMBERS: '+862150000000',
     });
+    const config = { ...configured, MONGODB_URI: withCommandMonitoring(configured.MONGODB_URI) };
     await resetStores(config, redisPrefix);
     app = await startSwitchboard(config, { log, routing: { queuesConfig: benchQueues } });
+    const meter = new CallCostMeter(app.mongo, app.redis);
     const machine = await describeMachine(app.mongo, app.redis, config.MONGODB_URI);
     const offeredAt = new Map<string, number>();
     const offersPer = new Map<string, number>();
@@ -280,7 +285,11 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
     for (const { perSecond, seconds } of options.rates) {
       progress(`realtime: screen pop at ${perSecond} calls/s for ${seconds} s`);
       const load = os.loadavg()[0];
+      await meter.begin();
       const result = await runRate(perSecond, seconds);
+      // The accepts and completions of the last calls are part of their cost.
+      await sleep(1_000);
+      const costs = await meter.end(result.sent);
       const missing = result.sent - result.durations.length;
       if (!result.durations.length) throw new Error(`no offer arrived at ${perSecond}/s`);
       rows.push(
@@ -296,13 +305,13 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
             ratePerSec: perSecond,
             sent: result.sent,
             received: result.durations.length,
+            costs,
           },
           result.durations,
           missing > 0,
         ),
       );
       if (missing > 0 || result.doubled > 0 || result.failures.length > 0) notes.push(`Screen pop at ${perSecond}/s: ${missing} calls not offered in time, ${result.doubled} offered twice, ${result.failures.length} webhook failures (${[...new Set(result.failures)].slice(0, 3).join('; ')}).`);
-      await sleep(1_000);
     }
     return { rows, machine, notes };
   } finally {

@@ -211,11 +211,30 @@ function realtimeMarkdown(realtime: RealtimeResult): string[] {
         `${ms(row.minMs)} | ${ms(row.p90Ms)} | ${ms(row.maxMs)} | ${ms(row.meanMs)} |`,
     ),
     '',
+    ...costLines(realtime),
     ...realtime.notes.map((note) => `- ${note}`),
     ...(realtime.notes.length ? [''] : []),
     'What each row does:',
     '',
     ...realtime.rows.map((row) => `- *${row.title}*: ${row.does}.`),
+    '',
+  ];
+}
+
+/** What each screen-pop contact cost the stores and the CPUs while its row ran. */
+function costLines(realtime: RealtimeResult): string[] {
+  const rows = realtime.rows.filter((row) => row.costs);
+  if (!rows.length) return [];
+  const cpu = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
+  return [
+    'Per contact, while the row ran (MongoDB commands the app sent, Redis commands the server ran, CPU ms by process):',
+    '',
+    '| row | MongoDB | Redis | CPU Node | CPU FerretDB | CPU Redis | most frequent MongoDB commands | most frequent Redis commands |',
+    '|---|---:|---:|---:|---:|---:|---|---|',
+    ...rows.map(({ title, costs }) =>
+      `| ${title} | ${costs!.mongoCommandsPerContact} | ${costs!.redisCommandsPerContact} | ${cpu(costs!.cpuMsPerContact.node)} | ${cpu(costs!.cpuMsPerContact.ferretdb)} | ${cpu(costs!.cpuMsPerContact.redis)} | ` +
+      `${costs!.topMongo.slice(0, 6).map(([command, count]) => `${command} ${count}`).join(', ')} | ${costs!.topRedis.slice(0, 6).map(([command, count]) => `${command} ${count}`).join(', ')} |`,
+    ),
     '',
   ];
 }

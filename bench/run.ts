@@ -41,6 +41,7 @@ const usage = `usage: npm run bench -- [options]
   --sms N         distinct texts per SMS ingestion row (default ${defaultIngestion.sms})
   --emails N      emails in the email ingestion row (default ${defaultIngestion.emails})
   --ingest-seconds N  time budget per ingestion row (default ${defaultIngestion.maxSeconds}); no new request starts after it
+  --pop-rates R   screen-pop rows as calls-per-second:seconds, comma-separated (default ${defaultRealtime.rates.map((rate) => `${rate.perSecond}:${rate.seconds}`).join(',')})
   --no-realtime   skip the realtime group (screen-pop latency over Socket.IO, routing decision time; ~2 minutes)
   --tag NAME      write bench/results/latest-NAME.* instead of latest.* (for experiments)
   --note TEXT     add a line to the report's notes (what was different about this run)
@@ -62,6 +63,16 @@ interface Options {
   sms: number;
   emails: number;
   ingestSeconds: number;
+  popRates: { perSecond: number; seconds: number }[];
+}
+
+/** `20:15,100:5` → [{ perSecond: 20, seconds: 15 }, { perSecond: 100, seconds: 5 }] */
+function popRates(raw: string): { perSecond: number; seconds: number }[] {
+  return raw.split(',').map((part) => {
+    const [perSecond, seconds] = part.split(':').map(Number);
+    if (!(perSecond > 0) || !(seconds > 0)) throw new UsageError(`--pop-rates takes calls-per-second:seconds pairs such as 20:15, got ${part}`);
+    return { perSecond, seconds };
+  });
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -78,6 +89,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     sms: defaultIngestion.sms,
     emails: defaultIngestion.emails,
     ingestSeconds: defaultIngestion.maxSeconds,
+    popRates: defaultRealtime.rates,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
@@ -112,6 +124,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--sms': options.sms = Math.max(1, count()); break;
       case '--emails': options.emails = Math.max(1, count()); break;
       case '--ingest-seconds': options.ingestSeconds = Math.max(1, count()); break;
+      case '--pop-rates': options.popRates = popRates(value()); break;
       case '--note': options.notes.push(value()); break;
       case '--tag': options.tag = value().replace(/[^A-Za-z0-9_-]/g, '-'); break;
       case '--help': case '-h': process.stdout.write(`${usage}\n`); process.exit(0); break;
@@ -296,7 +309,7 @@ async function main(): Promise<void> {
 
   // 5. Realtime: screen-pop latency over Socket.IO and routing decision time, in a database of its own.
   if (options.groups.includes('realtime')) {
-    const measured = await runRealtime({ ...defaultRealtime, database: 'switchboard_bench_realtime', progress }, benchConfig, log);
+    const measured = await runRealtime({ ...defaultRealtime, rates: options.popRates, database: 'switchboard_bench_realtime', progress }, benchConfig, log);
     realtime = measured.result;
     machine ??= measured.machine;
     loadStart ??= realtime.loadAverage.start;
