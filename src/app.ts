@@ -112,8 +112,10 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     queuesConfig = routingModule.queuesConfig;
     routingModule.onEvent(reports.onRoutingEvent);
     const voice = channels.find((channel) => channel.name === 'voice') as (ChannelModule & { calls?: CallControlService }) | undefined;
-    routingModule.setConnector(async ({ interactionId, agentId }) => {
-      await voice?.calls?.connectCallToAgent({ interactionId, agentId });
+    routingModule.setConnector(async (input) => {
+      if (!voice?.calls) return false;
+      await voice.calls.connectCallToAgent(input);
+      return true;
     });
     const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replyToCustomer(services.interactions, channels, input) });
     routingModule.onEvent((event) => gateway.deliver(event));

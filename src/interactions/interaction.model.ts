@@ -61,6 +61,11 @@ export interface InteractionDocument {
   endedAt?: Date;
   lastActivityAt: Date;
   updatedAt: Date;
+  /**
+   * Raised by every write that changes what the timeline summary shows (1 on create), so summaries
+   * written out of order keep the newest. Absent on interactions written before it existed.
+   */
+  version?: number;
 }
 
 const attachmentSchema = new Schema<AttachmentMeta>(
@@ -103,6 +108,7 @@ const interactionSchema = new Schema<InteractionDocument>(
     answeredAt: Date,
     endedAt: Date,
     lastActivityAt: { type: Date, required: true },
+    version: Number,
   },
   { timestamps: true, versionKey: false, minimize: false },
 );
@@ -116,19 +122,28 @@ interactionSchema.index({ channel: 1, createdAt: -1 });
  * counts, a preview of the last message). The first timeline page is then ONE primary-key read,
  * whatever the size of the log; full entries load per interaction on demand. (FerretDB's SQLite
  * backend serves only `_id` equality from an index, so a `customerId` query would scan everything,
- * and reading 20 full interactions costs 20 reads of their whole entry lists.) The summary is
- * rewritten after every change of the interaction, under a per-customer lock.
+ * and reading 20 full interactions costs 20 reads of their whole entry lists.)
+ *
+ * `items` is the list of refs, appended once per interaction. Summaries live beside it in a map
+ * keyed by interaction, each carrying the interaction's version: rewriting one is a single update
+ * that only lands over an absent or older version, so no lock, no read and no position is needed,
+ * and two nodes writing out of order still end with the newest.
  */
 export interface TimelineDocument {
   _id: string;
   items: TimelineItem[];
+  /** Keyed `i<interactionId>` (never all digits, so never read as an array index). */
+  summaries?: Record<string, VersionedSummary>;
 }
 
 export interface TimelineItem {
   interactionId: string;
   at: Date;
   channel: Channel;
-  /** The summary; absent on items written before summaries existed (read through instead). */
+  /**
+   * Stored inline only by documents written before `summaries` existed; when reading, the map's
+   * entry when present, else this one, else absent (the interaction is read through instead).
+   */
   summary?: TimelineSummary;
 }
 
@@ -151,10 +166,14 @@ export interface TimelineSummary {
   preview?: string;
 }
 
+export type VersionedSummary = TimelineSummary & { version: number };
+
 const timelineSchema = new Schema<TimelineDocument>(
   {
     _id: { type: String, required: true },
     items: { type: [{ _id: false, interactionId: String, at: Date, channel: String, summary: Schema.Types.Mixed }], default: [] },
+    // No default: on an upsert it would become a $setOnInsert that collides with `$set summaries.i…`.
+    summaries: Schema.Types.Mixed,
   },
   { versionKey: false },
 );

@@ -6,8 +6,10 @@ import {
   type InboundKeyDocument,
   type InteractionDocument,
   type InteractionStatus,
+  type TimelineDocument,
   type TimelineItem,
 } from './interaction.model';
+import { summaryKey, timelineItems, timelineRef, versionedSummary } from './timeline-summary';
 
 export type StoredInteraction = InteractionDocument;
 export type StoredEntry = EntryDocument;
@@ -26,21 +28,29 @@ export class InteractionRepository {
     return this.models.InboundKey.findById(key).lean<InboundKeyDocument>().exec();
   }
 
-  /** Stores the ids an event will produce; returns whichever claim is stored (ours or an earlier one). */
-  async claimKey(claim: Omit<InboundKeyDocument, 'recordedAt'>): Promise<InboundKeyDocument> {
+  /**
+   * Stores the ids an event will produce, or finds the claim stored earlier: `claimed` says whether
+   * it is ours. The insert comes first, so a first delivery costs one write and no read.
+   */
+  async claimKey(claim: Omit<InboundKeyDocument, 'recordedAt'>): Promise<{ key: InboundKeyDocument; claimed: boolean }> {
     try {
       await this.models.InboundKey.create(claim);
-      return claim;
+      return { key: claim, claimed: true };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const stored = await this.findKey(claim._id);
       if (!stored) throw error;
-      return stored;
+      return { key: stored, claimed: false };
     }
   }
 
   async markKeyRecorded(key: string, at: Date): Promise<void> {
     await this.models.InboundKey.updateOne({ _id: key }, { $set: { recordedAt: at } }).exec();
+  }
+
+  /** Drops an unrecorded claim (its target turned out not to exist), so a later delivery starts afresh. */
+  async releaseKey(key: string): Promise<void> {
+    await this.models.InboundKey.deleteOne({ _id: key, recordedAt: null }).exec();
   }
 
   findById(id: string): Promise<StoredInteraction | null> {
@@ -58,42 +68,29 @@ export class InteractionRepository {
    * Insert-or-ignore rather than an upsert: FerretDB 1.24 drops empty arrays from `$setOnInsert`.
    */
   async upsert(id: string, seed: InteractionSeed, at: Date): Promise<void> {
-    try {
-      await this.models.Interaction.create({
-        _id: id,
-        ...seed,
-        externalIds: [],
-        entries: [],
-        entryCount: 0,
-        flags: [],
-        createdAt: at,
-        updatedAt: at,
-        lastActivityAt: at,
-        ...(seed.status === 'queued' ? { queuedAt: at } : {}),
-      });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
+    await this.create(id, seed, at);
   }
 
   /**
-   * Creates the interaction with its first entry in one write and returns what was stored; null when
-   * an interaction with this id already exists (then nothing was written). A first delivery's fast
-   * path: a retry that finds the id taken appends its entry with `appendEntryOnce` instead.
+   * Creates the interaction, with its first entry if given, in one write (version 1) and returns
+   * what was stored; null when an interaction with this id already exists (then nothing was
+   * written). Created at `at`; last active at the later of `at` and the entry's time.
    */
-  async createWithEntry(id: string, seed: InteractionSeed, entry: StoredEntry, externalId: string): Promise<StoredInteraction | null> {
+  async create(id: string, seed: InteractionSeed, at: Date, first?: { entry: StoredEntry; externalId?: string }): Promise<StoredInteraction | null> {
+    const entryAt = first ? new Date(first.entry.at) : at;
     try {
       const created = await this.models.Interaction.create({
         _id: id,
         ...seed,
-        externalIds: [externalId],
-        entries: [entry],
-        entryCount: 1,
+        externalIds: first?.externalId ? [first.externalId] : [],
+        entries: first ? [first.entry] : [],
+        entryCount: first ? 1 : 0,
         flags: [],
-        createdAt: entry.at,
-        updatedAt: entry.at,
-        lastActivityAt: entry.at,
-        ...(seed.status === 'queued' ? { queuedAt: entry.at } : {}),
+        createdAt: at,
+        updatedAt: at,
+        lastActivityAt: entryAt > at ? entryAt : at,
+        version: 1,
+        ...(seed.status === 'queued' ? { queuedAt: at } : {}),
       });
       return created.toObject<StoredInteraction>();
     } catch (error) {
@@ -102,30 +99,49 @@ export class InteractionRepository {
     }
   }
 
-  /** Appends the entry unless an entry with its id is already there. Callers hold the event's lock. */
-  async appendEntryOnce(interactionId: string, entry: StoredEntry, externalId?: string): Promise<boolean> {
-    const current = await this.models.Interaction.findById(interactionId).lean<StoredInteraction>().exec();
-    if (current?.entries?.some((existing) => existing._id === entry._id)) return false;
-    await this.pushEntry(interactionId, entry, externalId);
-    return true;
+  /**
+   * Appends the entry of external event `externalId` unless it is already there, and returns the
+   * interaction as written (or as found, when it was there); null when there is no interaction.
+   * The entry's external id joins `externalIds` in the same write, so its presence there says the
+   * entry was appended. (FerretDB 1.24 evaluates `entries._id: {$ne}` wrongly on arrays of
+   * documents; on an array of strings it is right.) Callers hold the event's lock.
+   */
+  async appendEntryOnce(interactionId: string, entry: StoredEntry, externalId: string): Promise<StoredInteraction | null> {
+    const appended = await this.models.Interaction.findOneAndUpdate(
+      // trusted(): the operator is ours; sanitizeFilter would turn it into an $eq match.
+      { _id: interactionId, externalIds: mongoose.trusted({ $ne: externalId }) },
+      this.entryUpdate(entry, externalId),
+      { returnDocument: 'after', timestamps: false },
+    )
+      .lean<StoredInteraction>()
+      .exec();
+    return appended ?? this.findById(interactionId);
   }
 
-  /** Appends an entry whose id is new (freshly generated), so no check for an earlier copy is needed. */
-  async pushEntry(interactionId: string, entry: StoredEntry, externalId?: string): Promise<void> {
-    await this.models.Interaction.updateOne(
-      { _id: interactionId },
-      {
-        $push: { entries: entry },
-        $inc: { entryCount: 1 },
-        $max: { lastActivityAt: entry.at },
-        $set: { updatedAt: new Date() },
-        ...(externalId ? { $addToSet: { externalIds: externalId } } : {}),
-      },
-      { timestamps: false },
-    ).exec();
+  /**
+   * Appends an entry whose id is new (freshly generated), so no check for an earlier copy is
+   * needed; returns the interaction as written, null when there is none.
+   */
+  pushEntry(interactionId: string, entry: StoredEntry, externalId?: string): Promise<StoredInteraction | null> {
+    return this.models.Interaction.findOneAndUpdate({ _id: interactionId }, this.entryUpdate(entry, externalId), { returnDocument: 'after', timestamps: false })
+      .lean<StoredInteraction>()
+      .exec();
   }
 
-  /** Sets fields of one entry, addressed by position (entries are append-only, positions never move). */
+  private entryUpdate(entry: StoredEntry, externalId?: string): Record<string, unknown> {
+    return {
+      $push: { entries: entry },
+      $inc: { entryCount: 1, version: 1 },
+      $max: { lastActivityAt: entry.at },
+      $set: { updatedAt: new Date() },
+      ...(externalId ? { $addToSet: { externalIds: externalId } } : {}),
+    };
+  }
+
+  /**
+   * Sets fields of one entry, addressed by position (entries are append-only, positions never move).
+   * No version change: entry data, flags and attachments are not part of the timeline summary.
+   */
   async setEntryFields(interactionId: string, entryIndex: number, fields: Record<string, unknown>): Promise<void> {
     const set = Object.fromEntries(Object.entries(fields).map(([path, value]) => [`entries.${entryIndex}.${path}`, value]));
     await this.models.Interaction.updateOne({ _id: interactionId }, { $set: { ...set, updatedAt: new Date() } }, { timestamps: false }).exec();
@@ -135,13 +151,25 @@ export class InteractionRepository {
    * Sets fields, adds flags and optionally appends an entry (with a fresh id), returning the document
    * as written (null when there is none): one round trip.
    */
-  updateAndRead(id: string, set: Record<string, unknown>, addFlags: string[] = [], entry?: StoredEntry): Promise<StoredInteraction | null> {
+  updateAndRead(
+    id: string,
+    set: Record<string, unknown>,
+    addFlags: string[] = [],
+    entries: StoredEntry[] = [],
+    condition: { statusIn?: InteractionStatus[]; setIfUnset?: Record<string, Date> } = {},
+  ): Promise<StoredInteraction | null> {
+    const lastAt = entries.reduce<Date | undefined>((latest, entry) => (!latest || entry.at > latest ? entry.at : latest), undefined);
+    // trusted(): the operator is ours, built from our own status names.
+    const filter = condition.statusIn ? { _id: id, status: mongoose.trusted({ $in: condition.statusIn }) } : { _id: id };
     return this.models.Interaction.findOneAndUpdate(
-      { _id: id },
+      filter,
       {
         $set: { ...set, updatedAt: new Date() },
+        $inc: entries.length ? { entryCount: entries.length, version: 1 } : { version: 1 },
+        // $min on a timestamp sets it when absent and keeps an earlier one: "set unless already set".
+        ...(condition.setIfUnset ? { $min: condition.setIfUnset } : {}),
         ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}),
-        ...(entry ? { $push: { entries: entry }, $inc: { entryCount: 1 }, $max: { lastActivityAt: entry.at } } : {}),
+        ...(entries.length ? { $push: { entries: { $each: entries } }, $max: { lastActivityAt: lastAt } } : {}),
       },
       { returnDocument: 'after', timestamps: false },
     )
@@ -149,40 +177,78 @@ export class InteractionRepository {
       .exec();
   }
 
+
+  /** Appends refs (no summaries) to the customer's timeline, creating it if needed. */
   async addToTimeline(customerId: string, items: TimelineItem[]): Promise<void> {
     if (items.length === 0) return;
     await this.models.Timeline.updateOne({ _id: customerId }, { $addToSet: { items: { $each: items } } }, { upsert: true }).exec();
   }
 
   /**
-   * Replaces one item of the customer's timeline (found by position, read just before; items are
-   * append-only) or appends it. Callers hold the customer's timeline lock.
+   * Lists a just-created interaction on its customer's timeline, ref and summary in one write.
+   * Unconditional: nobody else knows the fresh id yet, so no newer summary can be there.
    */
-  async putTimelineItem(customerId: string, item: TimelineItem): Promise<void> {
-    const items = await this.readTimeline(customerId);
-    const index = items.findIndex((existing) => existing.interactionId === item.interactionId);
-    if (index < 0) {
-      await this.addToTimeline(customerId, [item]);
-      return;
+  async addNewToTimeline(stored: StoredInteraction): Promise<void> {
+    await this.models.Timeline.updateOne(
+      { _id: stored.customerId },
+      { $addToSet: { items: timelineRef(stored) }, $set: { [`summaries.${summaryKey(stored._id)}`]: versionedSummary(stored) } },
+      { upsert: true },
+    ).exec();
+  }
+
+  /**
+   * Writes the summary of the interaction as given (as written by the caller's update), on the
+   * timeline of the customer it names, unless the summary stored there is as new or newer: one
+   * update, no read, no lock. Missing timeline: the upsert creates it holding the summary only (the
+   * ref is written when the interaction is created; see `timelineItems` for a summary without one).
+   */
+  async putSummary(stored: StoredInteraction): Promise<void> {
+    const summary = versionedSummary(stored);
+    const field = `summaries.${summaryKey(stored._id)}`;
+    // trusted() on each operator object: sanitizeFilter would turn them into $eq matches.
+    const olderOrAbsent = {
+      _id: stored.customerId,
+      $or: [{ [`${field}.version`]: mongoose.trusted({ $exists: false }) }, { [`${field}.version`]: mongoose.trusted({ $lt: summary.version }) }],
+    };
+    const update = { $set: { [field]: summary } };
+    try {
+      await this.models.Timeline.updateOne(olderOrAbsent, update, { upsert: true }).exec();
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // The timeline exists and did not match: either it holds a newer summary (nothing to do), or
+      // it was created by a concurrent upsert between our filter and our insert. Now that it
+      // exists, the same conditional update without upsert settles which.
+      await this.models.Timeline.updateOne(olderOrAbsent, update).exec();
     }
-    await this.models.Timeline.updateOne({ _id: customerId }, { $set: { [`items.${index}`]: item } }).exec();
   }
 
+  /** The customer's timeline items, each with its current summary (see `timelineItems`). */
   async readTimeline(customerId: string): Promise<TimelineItem[]> {
-    const timeline = await this.models.Timeline.findById(customerId).lean<{ items: TimelineItem[] }>().exec();
-    return timeline?.items ?? [];
+    const timeline = await this.models.Timeline.findById(customerId).lean<TimelineDocument>().exec();
+    return timelineItems(timeline);
   }
 
-  /** Moves every interaction of one customer to another (after a merge). Idempotent step by step. */
+  /**
+   * Moves every interaction of one customer to another (after a merge). Idempotent step by step.
+   * Each move raises the interaction's version, so the survivor's summary (written from the moved
+   * document) wins over any change written concurrently for the old customer, and any later change
+   * (which names the survivor) wins over it.
+   */
   async moveCustomer(fromCustomerId: string, toCustomerId: string): Promise<number> {
     const items = await this.readTimeline(fromCustomerId);
+    // Refs first, so the survivor lists each interaction before its summary arrives.
+    await this.addToTimeline(toCustomerId, items.map(({ interactionId, at, channel }) => ({ interactionId, at, channel })));
     for (const item of items) {
-      await this.models.Interaction.updateOne({ _id: item.interactionId }, { $set: { customerId: toCustomerId } }).exec();
+      const moved = await this.models.Interaction.findOneAndUpdate(
+        { _id: item.interactionId },
+        { $set: { customerId: toCustomerId }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      )
+        .lean<StoredInteraction>()
+        .exec();
+      if (moved) await this.putSummary(moved);
     }
-    const moved = items.map((item) => (item.summary ? { ...item, summary: { ...item.summary, customerId: toCustomerId } } : item));
-    const already = new Set((await this.readTimeline(toCustomerId)).map((item) => item.interactionId));
-    await this.addToTimeline(toCustomerId, moved.filter((item) => !already.has(item.interactionId)));
-    await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [] } }).exec();
+    await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [], summaries: {} } }).exec();
     return items.length;
   }
 

@@ -8,10 +8,12 @@ import { fromSummary, toEntry, toInteraction } from './interaction.mappers';
 import type { InteractionRepository, StoredEntry, StoredInteraction } from './interaction.repository';
 import type { Entry, InboundEvent, Interaction, NewEntry, RecordedEvent } from './interaction.types';
 import { pageTimeline } from './timeline';
-import { summarize } from './timeline-summary';
+import { summarize, timelineRef } from './timeline-summary';
 
 export type { Entry, Interaction, NewEntry, InboundEvent, RecordedEvent } from './interaction.types';
 export { toInteraction } from './interaction.mappers';
+
+export type InteractionChanges = Partial<{ status: InteractionStatus; queue: string; agentId: string; subject: string; queuedAt: Date; offeredAt: Date; answeredAt: Date; endedAt: Date }>;
 
 const closedStatuses = new Set<InteractionStatus>(['closed', 'abandoned', 'failed']);
 
@@ -40,31 +42,13 @@ export class InteractionService {
   }
 
   /**
-   * Rewrites the interaction's summary on its customer's timeline and returns the interaction as read
-   * for it. Under a per-customer lock so two changes cannot write their summaries in the wrong order;
-   * the summary is read inside the lock. A caller that knows the customer passes it, saving a read
-   * before the lock; if the interaction moved to another customer meanwhile (a merge), we lock that one.
+   * Writes the interaction's summary on its customer's timeline, from the document exactly as the
+   * caller's write returned it (its version orders summaries written concurrently), then tells the
+   * listeners, with that same interaction.
    */
-  private async syncTimeline(interactionId: string, customerId?: string): Promise<StoredInteraction | null> {
-    const current = customerId ? null : await this.interactions.findById(interactionId);
-    const lockCustomerId = customerId ?? current?.customerId;
-    if (!lockCustomerId) return null;
-    const lockKey = `${this.redisKeyPrefix}lock:timeline:${lockCustomerId}`;
-    const synced = await withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
-      const fresh = (await this.interactions.findById(interactionId)) ?? current;
-      if (!fresh || (customerId && fresh.customerId !== customerId)) return { fresh, written: false };
-      await this.interactions.putTimelineItem(fresh.customerId, { interactionId: fresh._id, at: fresh.createdAt, channel: fresh.channel, summary: summarize(fresh) });
-      return { fresh, written: true };
-    });
-    if (synced.written || !synced.fresh) return synced.fresh;
-    return this.syncTimeline(interactionId);
-  }
-
-  /** Syncs the timeline, then tells the listeners, with the interaction as read under the timeline lock. */
-  private async publish(interactionId: string, customerId: string | undefined, created: boolean): Promise<Interaction> {
-    const fresh = await this.syncTimeline(interactionId, customerId);
-    if (!fresh) throw new AppError('internal', 'Interaction vanished while recording', { interactionId }, false);
-    const interaction = toInteraction(fresh);
+  private async publish(stored: StoredInteraction, created: boolean): Promise<Interaction> {
+    await this.interactions.putSummary(stored);
+    const interaction = toInteraction(stored);
     await this.notifyListeners(interaction, created);
     return interaction;
   }
@@ -87,42 +71,47 @@ export class InteractionService {
   async recordInboundEvent(event: InboundEvent): Promise<RecordedEvent> {
     const lockKey = `${this.redisKeyPrefix}lock:inbound:${event.externalId}`;
     return withLock(this.redis, lockKey, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
-      const existing = await this.interactions.findKey(event.externalId);
-      if (existing?.recordedAt) {
-        const interaction = await this.interactions.findById(existing.interactionId);
+      // The claim is inserted first: a first delivery (nearly every one) reads nothing.
+      const { key: claim, claimed } = await this.interactions.claimKey({
+        _id: event.externalId,
+        interactionId: event.appendTo ?? newId(),
+        entryId: newId(),
+        at: event.entry.at ?? new Date(),
+      });
+      if (!claimed && claim.recordedAt) {
+        const interaction = await this.interactions.findById(claim.interactionId);
         if (!interaction) throw new AppError('internal', 'Recorded event points at a missing interaction', { externalId: event.externalId }, false);
-        this.log.info({ interactionId: existing.interactionId, externalId: event.externalId }, 'duplicate inbound event ignored');
-        return { interaction: toInteraction(interaction), entryId: existing.entryId, duplicate: true, created: false };
+        this.log.info({ interactionId: claim.interactionId, externalId: event.externalId }, 'duplicate inbound event ignored');
+        return { interaction: toInteraction(interaction), entryId: claim.entryId, duplicate: true, created: false };
       }
-      const target = event.appendTo && !existing ? await this.interactions.findById(event.appendTo) : undefined;
-      if (event.appendTo && target === null) throw AppError.notFound('Interaction', event.appendTo);
-      const at = event.entry.at ?? new Date();
-      const claim =
-        existing ??
-        (await this.interactions.claimKey({ _id: event.externalId, interactionId: event.appendTo ?? newId(), entryId: newId(), at }));
       const created = !event.appendTo;
       const seed = { customerId: event.customerId, channel: event.channel, direction: event.direction, status: event.status ?? 'open', subject: event.subject, queue: event.queue };
       const entry: StoredEntry = { ...event.entry, _id: claim.entryId, at: claim.at, externalId: event.externalId };
       // First delivery of a new contact (the hot path of every call and text): the interaction is
-      // written whole with its entry, and its timeline item with its summary. Nobody else can know the
-      // fresh id before the key is marked recorded, so no timeline lock and no re-read are needed.
-      const fresh = created && !existing ? await this.interactions.createWithEntry(claim.interactionId, seed, entry, event.externalId) : null;
+      // written whole with its entry, then its timeline ref and summary in one write.
+      const fresh = created && claimed ? await this.interactions.create(claim.interactionId, seed, claim.at, { entry, externalId: event.externalId }) : null;
       if (fresh) {
-        await this.interactions.addToTimeline(fresh.customerId, [{ interactionId: fresh._id, at: fresh.createdAt, channel: fresh.channel, summary: summarize(fresh) }]);
+        await this.interactions.addNewToTimeline(fresh);
         await this.interactions.markKeyRecorded(event.externalId, new Date());
         this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
         const recorded = toInteraction(fresh);
         await this.notifyListeners(recorded, created);
         return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
       }
-      // A retry after a crash (the claim existed) or an event joining an existing interaction. The
-      // timeline item is put by syncTimeline (which appends it when missing), not appended here: an
-      // item without summary next to the one with it would list the interaction twice.
+      // A retry after a crash (the claim existed) or an event joining an existing interaction.
       if (created) await this.interactions.upsert(claim.interactionId, seed, claim.at);
-      await this.interactions.appendEntryOnce(claim.interactionId, entry, event.externalId);
+      const stored = await this.interactions.appendEntryOnce(claim.interactionId, entry, event.externalId);
+      if (!stored) {
+        // Appending to an interaction that does not exist: the claim must not make a later
+        // delivery (perhaps aimed elsewhere) append to it too.
+        await this.interactions.releaseKey(event.externalId);
+        throw AppError.notFound('Interaction', claim.interactionId);
+      }
+      // The ref is written when an interaction is created; a crash may have come before it.
+      if (created) await this.interactions.addToTimeline(stored.customerId, [timelineRef(stored)]);
       await this.interactions.markKeyRecorded(event.externalId, new Date());
       this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
-      const recorded = await this.publish(claim.interactionId, target?.customerId ?? (created ? event.customerId : undefined), created);
+      const recorded = await this.publish(stored, created);
       return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
     });
   }
@@ -138,23 +127,27 @@ export class InteractionService {
   }): Promise<Interaction> {
     const id = newId();
     const at = new Date();
-    await this.interactions.upsert(
+    const first = input.firstEntry ? { entry: { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at } } : undefined;
+    const stored = await this.interactions.create(
       id,
       { customerId: input.customerId, channel: input.channel, direction: input.direction, status: input.status ?? 'open', subject: input.subject },
       at,
+      first,
     );
-    await this.interactions.addToTimeline(input.customerId, [{ interactionId: id, at, channel: input.channel }]);
-    if (input.firstEntry) await this.interactions.pushEntry(id, { ...input.firstEntry, _id: newId(), at: input.firstEntry.at ?? at });
+    if (!stored) throw new AppError('internal', 'A fresh interaction id was taken', { interactionId: id }, false);
+    await this.interactions.addNewToTimeline(stored);
     this.log.info({ interactionId: id, channel: input.channel }, 'interaction created');
-    return this.publish(id, input.customerId, true);
+    const interaction = toInteraction(stored);
+    await this.notifyListeners(interaction, true);
+    return interaction;
   }
 
+  /** Appends an entry (one write that returns the interaction), then rewrites its timeline summary. */
   async appendEntry(interactionId: string, entry: NewEntry): Promise<Entry> {
-    const interaction = await this.interactions.findById(interactionId);
-    if (!interaction) throw AppError.notFound('Interaction', interactionId);
     const stored: StoredEntry = { ...entry, _id: newId(), at: entry.at ?? new Date() };
-    await this.interactions.pushEntry(interactionId, stored);
-    await this.syncTimeline(interactionId, interaction.customerId);
+    const written = await this.interactions.pushEntry(interactionId, stored);
+    if (!written) throw AppError.notFound('Interaction', interactionId);
+    await this.interactions.putSummary(written);
     return toEntry(stored);
   }
 
@@ -209,7 +202,7 @@ export class InteractionService {
    * resolve to its interaction and entry, so status callbacks and replies find them.
    */
   async linkExternalId(externalId: string, target: { interactionId: string; entryId: string }): Promise<void> {
-    const claim = await this.interactions.claimKey({ _id: externalId, interactionId: target.interactionId, entryId: target.entryId, at: new Date() });
+    const { key: claim } = await this.interactions.claimKey({ _id: externalId, interactionId: target.interactionId, entryId: target.entryId, at: new Date() });
     if (claim.interactionId !== target.interactionId || claim.entryId !== target.entryId) {
       throw new AppError('conflict', 'External id already belongs to another entry', { externalId });
     }
@@ -234,20 +227,50 @@ export class InteractionService {
   }
 
   /**
-   * Changes status, lifecycle timestamps, queue or agent; flags are added, never removed. An `entry`
-   * recording why (routing's "accepted") goes in with the change: one write, one timeline sync.
+   * Changes status, lifecycle timestamps, queue or agent; flags are added, never removed. Entries
+   * recording why (routing's "accepted") go in with the change: one write, one timeline summary.
    */
   async updateInteraction(
     id: string,
-    changes: Partial<{ status: InteractionStatus; queue: string; agentId: string; subject: string; queuedAt: Date; offeredAt: Date; answeredAt: Date; endedAt: Date }>,
+    changes: InteractionChanges,
     addFlags: string[] = [],
-    options: { entry?: NewEntry } = {},
+    options: { entry?: NewEntry; entries?: NewEntry[] } = {},
   ): Promise<Interaction> {
-    const entry: StoredEntry | undefined = options.entry ? { ...options.entry, _id: newId(), at: options.entry.at ?? new Date() } : undefined;
-    const updated = await this.interactions.updateAndRead(id, changes, addFlags, entry);
+    const updated = await this.write(id, changes, addFlags, [...(options.entry ? [options.entry] : []), ...(options.entries ?? [])], {});
     if (!updated) throw AppError.notFound('Interaction', id);
-    return this.publish(id, updated.customerId, false);
+    return updated;
   }
+
+  /**
+   * The same change, made only while the interaction's status is one of `from` (checked in the
+   * write itself, so a hang-up landing meanwhile is never overwritten); null when it was not (or the
+   * interaction does not exist), and then nothing was written. `endedAtIfUnset` keeps an earlier end.
+   */
+  async transitionInteraction(
+    id: string,
+    from: InteractionStatus[],
+    changes: InteractionChanges,
+    options: { entry?: NewEntry; endedAtIfUnset?: Date } = {},
+  ): Promise<Interaction | null> {
+    return this.write(id, changes, [], options.entry ? [options.entry] : [], {
+      statusIn: from,
+      ...(options.endedAtIfUnset ? { setIfUnset: { endedAt: options.endedAtIfUnset } } : {}),
+    });
+  }
+
+  private async write(
+    id: string,
+    changes: InteractionChanges,
+    addFlags: string[],
+    newEntries: NewEntry[],
+    condition: Parameters<InteractionRepository['updateAndRead']>[4],
+  ): Promise<Interaction | null> {
+    const at = new Date();
+    const entries: StoredEntry[] = newEntries.map((entry) => ({ ...entry, _id: newId(), at: entry.at ?? at }));
+    const updated = await this.interactions.updateAndRead(id, changes, addFlags, entries, condition);
+    return updated ? this.publish(updated, false) : null;
+  }
+
 
   /**
    * Updates fields of one entry (e.g. an outbound SMS's delivery status) under a per-interaction

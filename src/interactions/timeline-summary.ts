@@ -1,4 +1,4 @@
-import type { TimelineSummary } from './interaction.model';
+import type { TimelineDocument, TimelineItem, TimelineSummary, VersionedSummary } from './interaction.model';
 import type { StoredInteraction } from './interaction.repository';
 
 const previewLength = 140;
@@ -28,3 +28,42 @@ export function summarize(stored: StoredInteraction): TimelineSummary {
   };
 }
 
+/**
+ * The summary with the version of the state it was computed from. Interactions written before
+ * versions existed count as version 0: any later write (which sets 1 or more) replaces it.
+ */
+export function versionedSummary(stored: StoredInteraction): VersionedSummary {
+  return { ...summarize(stored), version: stored.version ?? 0 };
+}
+
+/** The key of an interaction's summary in its timeline's map: prefixed, so never all digits. */
+export function summaryKey(interactionId: string): string {
+  return `i${interactionId}`;
+}
+
+/** The timeline item of an interaction, as appended to `items` (always built here, so `$addToSet` sees equal refs). */
+export function timelineRef(stored: Pick<StoredInteraction, '_id' | 'createdAt' | 'channel'>): TimelineItem {
+  return { interactionId: stored._id, at: stored.createdAt, channel: stored.channel };
+}
+
+/**
+ * The items of a stored timeline, each with its summary: the map's entry when present, else the
+ * one stored inline by older documents. Listed once per interaction, in stored order; a summary
+ * without a ref is not listed (e.g. a late write to a customer merged away).
+ */
+export function timelineItems(timeline: Pick<TimelineDocument, 'items' | 'summaries'> | null): TimelineItem[] {
+  const seen = new Set<string>();
+  const items: TimelineItem[] = [];
+  for (const item of timeline?.items ?? []) {
+    if (seen.has(item.interactionId)) continue;
+    seen.add(item.interactionId);
+    const mapped = timeline?.summaries?.[summaryKey(item.interactionId)];
+    let summary: TimelineSummary | undefined = item.summary;
+    if (mapped) {
+      const { version: _version, ...rest } = mapped;
+      summary = rest;
+    }
+    items.push({ interactionId: item.interactionId, at: item.at, channel: item.channel, ...(summary ? { summary } : {}) });
+  }
+  return items;
+}

@@ -1,5 +1,5 @@
 import type { CustomerService } from '../customers';
-import type { Interaction, InteractionService } from '../interactions';
+import type { Interaction, InteractionChanges, InteractionService, NewEntry } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { AgentProfileRepository } from './agent-profile.repository';
@@ -17,7 +17,11 @@ import type { NodeLiveness, OrphanedAgent } from './node-liveness';
 /** Offers an agent may miss in a row before routing sets them away, so callers stop ringing an empty desk. */
 export const maxMissedOffers = 3;
 
-export type Connector = (input: { interactionId: string; agentId: string }) => Promise<void>;
+/**
+ * Bridges a voice contact to the agent who accepted it, writing `record` (routing's own account of
+ * the accept) with the bridge in one write; false when no voice channel is there to do it.
+ */
+export type Connector = (input: { interactionId: string; agentId: string; record: { changes: InteractionChanges; entry: NewEntry } }) => Promise<boolean>;
 export type RoutingListener = (event: RoutingEvent) => void | Promise<void>;
 
 export interface RoutingServiceDeps {
@@ -39,7 +43,7 @@ const publicReservation = ({ weight: _weight, ...reservation }: StoredReservatio
 /** Agent actions, queueing and timers; matching itself is the Matcher's. */
 export class RoutingService implements AgentDesk {
   private readonly listeners: RoutingListener[] = [];
-  private connector: Connector = async () => undefined;
+  private connector: Connector = async () => false;
   matcher!: Matcher;
   moves!: ContactMoves;
   stats!: QueueStats;
@@ -199,17 +203,17 @@ export class RoutingService implements AgentDesk {
     if (outcome !== 'ok') throw new AppError('conflict', 'The offer is no longer pending', { reservationId, state: outcome });
     await timers.cancelReservationTimeout(reservationId);
     try {
-      // The call is bridged before the interaction says active, so "active" always means connected.
-      if (reservation.channel === 'voice') await this.connector({ interactionId: reservation.interactionId, agentId });
       // answeredAt is the first answer (a transferred contact keeps it), offeredAt the first offer.
       // The entry says who took the contact, from which queue, when: reports derive waits and
       // handle times from the log. One write for all of it (accepting is on every contact's path).
-      await this.deps.interactions.updateInteraction(
-        reservation.interactionId,
-        { status: 'active', agentId, ...(reservation.transfer ? {} : { answeredAt: new Date() }), ...(contact?.firstOfferedAt ? { offeredAt: new Date(contact.firstOfferedAt) } : {}) },
-        [],
-        { entry: { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'accepted', agentId, queue: reservation.queue, reservationId, ...(reservation.transfer ? { transfer: true } : {}) } } },
-      );
+      const record: { changes: InteractionChanges; entry: NewEntry } = {
+        changes: { status: 'active', agentId, ...(reservation.transfer ? {} : { answeredAt: new Date() }), ...(contact?.firstOfferedAt ? { offeredAt: new Date(contact.firstOfferedAt) } : {}) },
+        entry: { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'accepted', agentId, queue: reservation.queue, reservationId, ...(reservation.transfer ? { transfer: true } : {}) } },
+      };
+      // A call is bridged before the interaction says active, so "active" always means connected;
+      // the bridge writes the record with its own.
+      const recorded = reservation.channel === 'voice' && (await this.connector({ interactionId: reservation.interactionId, agentId, record }));
+      if (!recorded) await this.deps.interactions.updateInteraction(reservation.interactionId, record.changes, [], { entry: record.entry });
     } catch (error) {
       await this.undoAccept(reservation);
       throw error;
@@ -244,13 +248,15 @@ export class RoutingService implements AgentDesk {
     if (!item) throw AppError.notFound('Work item', interactionId);
     if (item.phase === 'wrap_up') return this.snapshot(agentId);
     await store.putWorkItem(agentId, { ...item, phase: 'wrap_up', since: new Date().toISOString() });
-    await interactions.appendEntry(interactionId, {
+    const entry: NewEntry = {
       kind: 'system', direction: 'internal', authorId: agentId,
       data: { event: 'work_completed', ...(outcome.disposition ? { disposition: outcome.disposition } : {}) },
       ...(outcome.notes ? { text: outcome.notes } : {}),
-    });
-    const interaction = await interactions.getInteraction(interactionId);
-    if (interaction.status === 'active') await interactions.updateInteraction(interactionId, { status: 'wrap_up' });
+    };
+    // Still active (the usual case): into wrap-up with the entry, one write. Otherwise (the caller
+    // hung up and closed it meanwhile) the entry alone, so the status is never walked back.
+    const wrapped = await interactions.transitionInteraction(interactionId, ['active'], { status: 'wrap_up' }, { entry });
+    if (!wrapped) await interactions.appendEntry(interactionId, entry);
     const wrapUpMs = (queues.byName.get(item.queue)?.wrapUpSeconds ?? 0) * 1000;
     this.deps.log.info({ agentId, interactionId, wrapUpMs }, 'work completed');
     if (wrapUpMs > 0) await timers.wrapUpEnd({ agentId, interactionId, reservationId: item.reservationId }, wrapUpMs);
@@ -312,12 +318,15 @@ export class RoutingService implements AgentDesk {
     if (item?.reservationId === reservationId) {
       // The interaction is closed before the capacity is freed, so "available again" implies "closed";
       // a retry after a crash in between finds it closed and only frees the capacity.
-      const interaction = await this.deps.interactions.getInteraction(interactionId).catch(() => null);
       // The end of wrap-up goes into the log (reports count wrap time from it), with the close.
-      if (interaction) {
-        const closing = interaction.status === 'wrap_up' ? { status: 'closed' as const, ...(interaction.endedAt ? {} : { endedAt: new Date() }) } : {};
-        await this.deps.interactions.updateInteraction(interactionId, closing, [], { entry: { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } } });
-      }
+      const { interactions } = this.deps;
+      const entry: NewEntry = { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } };
+      const closed = await interactions.transitionInteraction(interactionId, ['wrap_up'], { status: 'closed' }, { entry, endedAtIfUnset: new Date() });
+      // Not in wrap-up (closed by a hang-up meanwhile, or gone): the entry alone, if it is there at
+      // all, told to the listeners like the close (reports count the handling when both are in).
+      if (!closed) await interactions.updateInteraction(interactionId, {}, [], { entry }).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+      });
     }
     const finished = await this.deps.store.finishWork(agentId, interactionId, reservationId);
     if (finished) this.deps.log.info({ agentId, interactionId }, 'wrap-up ended');

@@ -13,8 +13,10 @@ describe('transferring a contact', () => {
   beforeAll(async () => {
     channel = await startChannelTestApp({}, { routing: false });
     harness = await startRouting(channel.app, { queuesConfig: testQueues({ reservationTimeoutSeconds: 5 }), presenceGraceMs: 300 });
-    harness.routing.setConnector(async (input) => {
-      connected.push(input);
+    // Records the bridge only; false tells routing to write its accept itself, as without a voice channel.
+    harness.routing.setConnector(async ({ interactionId, agentId }) => {
+      connected.push({ interactionId, agentId });
+      return false;
     });
     for (let index = 0; index < 3; index += 1) agents.push(await createUserAndLogin(channel.app, 'agent'));
     // Seen by routing, so they are valid transfer targets.

@@ -1,5 +1,5 @@
 import { normalizePhone } from '../../customers';
-import type { Interaction } from '../../interactions';
+import type { Interaction, InteractionChanges, NewEntry } from '../../interactions';
 import { AppError } from '../../platform/errors';
 import { nextCallState } from './call-status';
 import { dialAgentTwiml } from './twiml';
@@ -88,7 +88,7 @@ export class CallControlService {
    * agent; the interaction becomes active with `answeredAt` set when Twilio accepts the redirect
    * (we do not wait for the agent leg's own progress).
    */
-  async connectCallToAgent(input: { interactionId: string; agentId: string }): Promise<Interaction> {
+  async connectCallToAgent(input: { interactionId: string; agentId: string; record?: { changes: InteractionChanges; entry: NewEntry } }): Promise<Interaction> {
     const { interactions, adapter, log } = this.context;
     const first = await interactions.getInteraction(input.interactionId);
     const callSid = callSidOf(first);
@@ -97,7 +97,9 @@ export class CallControlService {
     }
     return withCallLock(this.context, callSid, async () => {
       const interaction = await interactions.getInteraction(input.interactionId);
-      if (interaction.status === 'active' && interaction.agentId === input.agentId) return interaction;
+      if (interaction.status === 'active' && interaction.agentId === input.agentId) {
+        return input.record ? interactions.updateInteraction(interaction.id, input.record.changes, [], { entry: input.record.entry }) : interaction;
+      }
       if (finalStatuses.has(interaction.status) || interaction.endedAt) {
         throw new AppError('conflict', 'The caller has already hung up', { interactionId: interaction.id, status: interaction.status });
       }
@@ -105,8 +107,10 @@ export class CallControlService {
         throw new AppError('conflict', 'The call is already connected to another agent', { interactionId: interaction.id, agentId: interaction.agentId });
       }
       await adapter.redirectCall(callSid, dialAgentTwiml(agentIdentity(input.agentId)));
-      await interactions.appendEntry(interaction.id, { kind: 'call_event', direction: 'internal', authorId: input.agentId, data: { event: 'connected', agentId: input.agentId } });
-      const connected = await interactions.updateInteraction(interaction.id, { status: 'active', agentId: input.agentId, answeredAt: new Date() });
+      // The bridge and its record (with routing's, when it asks) in one write: every answered call pays it.
+      const connected = await interactions.updateInteraction(interaction.id, { answeredAt: new Date(), ...input.record?.changes, status: 'active', agentId: input.agentId }, [], {
+        entries: [{ kind: 'call_event', direction: 'internal', authorId: input.agentId, data: { event: 'connected', agentId: input.agentId } }, ...(input.record ? [input.record.entry] : [])],
+      });
       log.info({ interactionId: interaction.id, callSid, agentId: input.agentId }, 'call connected to agent');
       return connected;
     });
