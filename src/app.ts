@@ -17,6 +17,7 @@ import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
 import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
+import { durationMs } from './platform/duration';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
@@ -58,7 +59,7 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
   const auth = new AuthService(
     new UserRepository(mongo),
     redis,
-    { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX },
+    { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL) },
     log.child({ module: 'auth' }),
     (id) => departments.exists(id),
   );

@@ -27,6 +27,8 @@ const configSchema = z.object({
   // Signing key for login tokens; required (no default) outside demo and test runs.
   AUTH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_TOKEN_TTL: z.string().regex(durationPattern, 'must look like 30m, 12h or 7d'),
+  /** How long a node reuses a user it read to authenticate (a disabled account or role change takes effect within it); 0s reads every time. */
+  AUTH_USER_CACHE_TTL: z.string().regex(durationPattern, 'must look like 5s or 0s').default('5s'),
   ROLES: z
     .string()
     .transform((roles) => roles.split(',').map((role) => role.trim()))

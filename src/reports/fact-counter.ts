@@ -18,11 +18,17 @@ class RecentKeys {
   }
 }
 
+/** How a fact's claim ended: counted now (`lost`: an FCR fact whose loss was recorded first), or counted before. */
+type Claim = 'counted' | 'lost' | 'existing';
+
 interface Pending {
   fact: Fact;
-  resolve(counted: boolean): void;
+  resolve(claim: Claim): void;
   reject(error: unknown): void;
 }
+
+const isFcr = (key: string) => key.startsWith('fcr:');
+const markParts = (fact: Fact) => fact.parts.map((part) => ({ at: part.at, targets: part.targets }));
 
 // Facts wait this long to be written together: at 20 contacts a second a batch holds a few dozen
 // facts whose hundreds of bucket increments fold into a few dozen writes.
@@ -48,10 +54,14 @@ export class FactCounter {
     private readonly timeZone: string,
   ) {}
 
-  count(fact: Fact): Promise<boolean> {
-    if (this.recent.has(fact.key)) return Promise.resolve(false);
+  async count(fact: Fact): Promise<boolean> {
+    return (await this.claim(fact)) !== 'existing';
+  }
+
+  private claim(fact: Fact): Promise<Claim> {
+    if (this.recent.has(fact.key)) return Promise.resolve('existing');
     this.recent.add(fact.key);
-    return new Promise<boolean>((resolve, reject) => {
+    return new Promise<Claim>((resolve, reject) => {
       this.pending.push({ fact, resolve, reject });
       if (this.pending.length >= maxBatch) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), batchDelayMs);
@@ -71,17 +81,23 @@ export class FactCounter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      const claimed = await this.repository.claimBatch(
+      const inserted = await this.repository.claimBatch(
         batch.map(({ fact }) => ({
           _id: fact.key,
           at: fact.parts[0]?.at ?? new Date(),
           // FCR facts keep where they were counted: a repeat contact days later is counted there too.
-          ...(fact.key.startsWith('fcr:') ? { parts: fact.parts.map((part) => ({ at: part.at, targets: part.targets })) } : {}),
+          ...(isFcr(fact.key) ? { parts: markParts(fact) } : {}),
         })),
       );
+      const claimed: Claim[] = inserted.map((isNew) => (isNew ? 'counted' : 'existing'));
+      // An FCR mark that existed was counted before, or is the bare mark a loss left (loseFcr): then
+      // this fact is still ours to count, and its repeat with it. Rare, so one write per such fact.
+      for (const [index, { fact }] of batch.entries()) {
+        if (!inserted[index] && isFcr(fact.key) && (await this.repository.completeFcrMark(fact.key, markParts(fact)))) claimed[index] = 'lost';
+      }
       const merged = new Map<string, { bucket: BucketRef; inc: Record<string, number>; maxWaitMs?: number }>();
       batch.forEach(({ fact }, index) => {
-        if (!claimed[index]) return;
+        if (claimed[index] === 'existing') return;
         for (const part of fact.parts) {
           for (const bucket of bucketsOf(part, this.timeZone)) {
             const change = merged.get(bucket.id) ?? { bucket, inc: {} };
@@ -93,7 +109,7 @@ export class FactCounter {
       });
       await this.repository.addBatch([...merged.values()]);
       for (const [index, { fact }] of batch.entries()) {
-        if (claimed[index]) for (const part of fact.parts) for (const target of part.targets) await this.rememberKey(target.dim, target.key);
+        if (claimed[index] !== 'existing') for (const part of fact.parts) for (const target of part.targets) await this.rememberKey(target.dim, target.key);
       }
       batch.forEach(({ resolve }, index) => resolve(claimed[index]));
     } catch (error) {
@@ -107,27 +123,25 @@ export class FactCounter {
 
   /**
    * A completed contact becomes eligible for FCR. Its loss (a repeat contact, a follow-up task) may
-   * have been recorded before: then the repeat is counted right away. Each side inserts its own mark
-   * and then looks for the other's, so whichever comes second counts the repeat, once.
+   * have been recorded before: then the repeat is counted right away. Both sides write the one mark
+   * `fcr:<id>` atomically (the FCR fact its parts, the loss its `lostAt`), so whichever comes second
+   * sees the other's half and counts the repeat, once; the FCR side learns it from its own insert.
    */
   async countFcr(fcr: Fact): Promise<void> {
-    if (!(await this.count(fcr))) return;
-    const id = fcr.key.slice('fcr:'.length);
-    if (await this.repository.findMark(`fcr-lost:${id}`)) await this.count(repeatFact(fcr));
+    if ((await this.claim(fcr)) === 'lost') await this.count(repeatFact(fcr));
   }
 
   /** The contact `interactionId` did not resolve the matter at first contact. */
   async loseFcr(interactionId: string, at: Date): Promise<void> {
     const lostKey = `fcr-lost:${interactionId}`;
     if (this.recent.has(lostKey)) return;
-    const claimed = await this.repository.claim({ _id: lostKey, at });
+    const parts = await this.repository.loseFcrMark(`fcr:${interactionId}`, at);
     this.recent.add(lostKey);
-    if (!claimed) return;
-    const mark = await this.repository.findMark(`fcr:${interactionId}`);
-    if (!mark?.parts) return;
+    // Lost before, or not counted yet (then the FCR fact counts the repeat when it comes).
+    if (!parts) return;
     const fcr: Fact = {
       key: `fcr:${interactionId}`,
-      parts: mark.parts.map((part) => ({ at: new Date(part.at), targets: part.targets.map((target) => ({ dim: target.dim as Dimension, key: target.key })), inc: {} })),
+      parts: parts.map((part) => ({ at: new Date(part.at), targets: part.targets.map((target) => ({ dim: target.dim as Dimension, key: target.key })), inc: {} })),
     };
     await this.count(repeatFact(fcr));
   }

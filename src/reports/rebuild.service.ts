@@ -98,13 +98,16 @@ export class RebuildService {
     await repository.replaceBuckets(buckets);
     progress(`buckets: ${deleted} dropped, ${buckets.length} written`);
 
-    const marks: MarkDocument[] = facts.map((fact) => ({
-      _id: fact.key,
-      at: fact.parts[0].at,
-      ...(fact.key.startsWith('fcr:') ? { parts: fact.parts.map((part) => ({ at: part.at, targets: part.targets })) } : {}),
-    }));
-    for (const id of lost) marks.push({ _id: `fcr-lost:${id}`, at: from });
+    const marks: MarkDocument[] = [];
+    const fcrMarks = new Map<string, MarkDocument>();
+    for (const fact of facts) {
+      if (fact.key.startsWith('fcr:')) fcrMarks.set(fact.key, { _id: fact.key, at: fact.parts[0].at, parts: fact.parts.map((part) => ({ at: part.at, targets: part.targets })) });
+      else marks.push({ _id: fact.key, at: fact.parts[0].at });
+    }
+    for (const id of lost) fcrMarks.set(`fcr:${id}`, { ...(fcrMarks.get(`fcr:${id}`) ?? { _id: `fcr:${id}`, at: from }), lostAt: from });
     await repository.claimMany(marks);
+    // Written whole, not only when missing: a live loss may have left a bare FCR mark that this counted.
+    await repository.putFcrMarks([...fcrMarks.values()]);
     const keys = new Set(facts.flatMap((fact) => fact.parts.flatMap((part) => part.targets.map((target) => `${target.dim}\u0000${target.key}`))));
     for (const entry of keys) {
       const [dim, key] = entry.split('\u0000');

@@ -21,6 +21,11 @@ export interface MarkDocument {
   at: Date;
   /** For FCR facts: where it was counted, so a later repeat contact is counted in the same place. */
   parts?: Array<{ at: Date; targets: Array<{ dim: string; key: string }> }>;
+  /**
+   * For FCR marks: when the contact lost first-contact resolution (a repeat contact, a follow-up
+   * task). A loss before the FCR fact is counted leaves a bare mark (no `parts`) that the fact completes.
+   */
+  lostAt?: Date;
 }
 
 /** The keys seen per dimension (queues, agents, departments…), so a report can list them without a scan of rollups. */
@@ -30,7 +35,7 @@ export interface KeyDocument {
   key: string;
 }
 
-/** Raw log of agent states (routing keeps only the current one, in Redis): one document per finished state. */
+/** Raw log of agent states (routing keeps only the current one, in Redis): one document per finished state (a state told again continues in a new one). */
 export interface AgentStateDocument {
   _id: string;
   agentId: string;
@@ -76,7 +81,7 @@ const rollupSchema = new Schema<RollupDocument>(
   { versionKey: false },
 );
 
-const markSchema = new Schema<MarkDocument>({ _id: { type: String, required: true }, at: { type: Date, required: true }, parts: Schema.Types.Mixed }, { versionKey: false });
+const markSchema = new Schema<MarkDocument>({ _id: { type: String, required: true }, at: { type: Date, required: true }, parts: Schema.Types.Mixed, lostAt: Date }, { versionKey: false });
 const keySchema = new Schema<KeyDocument>({ _id: { type: String, required: true }, dim: String, key: String }, { versionKey: false });
 const agentStateSchema = new Schema<AgentStateDocument>({ _id: { type: String, required: true }, agentId: String, state: String, from: Date, to: Date }, { versionKey: false });
 const agentNowSchema = new Schema<AgentNowDocument>({ _id: { type: String, required: true }, state: String, since: Date }, { versionKey: false });

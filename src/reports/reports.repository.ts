@@ -10,10 +10,13 @@ import { reportModels, type AgentNowDocument, type AgentStateDocument, type Csat
 /**
  * The reports store. Bucket sums are single-document `$inc`/`$max` upserts, atomic on MongoDB and on
  * the FerretDB build the set-up makes (tests/integration/store-guarantees.int.test.ts); inserts of a
- * fixed `_id` decide between racing writers, which is what marks rely on.
+ * fixed `_id` decide between racing writers, which is what marks rely on; conditional single-document
+ * `findOneAndUpdate`s (agent states, FCR losses) hand a document's previous value to exactly one writer.
  */
 export class ReportsRepository {
   private readonly models: ReportModels;
+  /** Agents whose `report_agent_now` document exists (seen by this process); it is never deleted. */
+  private readonly agentsWithNow = new Set<string>();
 
   constructor(
     connection: Connection,
@@ -23,19 +26,32 @@ export class ReportsRepository {
     this.models = reportModels(connection);
   }
 
-  /** Inserts the mark of a fact; false when it was there already (counted before). */
-  async claim(mark: MarkDocument): Promise<boolean> {
-    try {
-      await this.models.Mark.create(mark);
-      return true;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
-    }
+  /**
+   * Gives a bare FCR mark (written by a loss before the FCR fact was counted) its parts; true when
+   * it did, i.e. the FCR fact is ours to count and its loss came first. False when the mark has its
+   * parts already (the fact was counted before).
+   */
+  async completeFcrMark(key: string, parts: NonNullable<MarkDocument['parts']>): Promise<boolean> {
+    const result = await this.models.Mark.updateOne({ _id: key, parts: mongoose.trusted({ $exists: false }) }, { $set: { parts, ...(parts[0] ? { at: parts[0].at } : {}) } }).exec();
+    return result.modifiedCount === 1;
   }
 
-  findMark(key: string): Promise<MarkDocument | null> {
-    return this.models.Mark.findById(key).lean<MarkDocument>().exec();
+  /**
+   * Records the loss of FCR on its mark in one atomic write, creating a bare mark (no `parts`) when
+   * the FCR fact is not counted yet, for that fact to find. Returns where the FCR fact was counted
+   * when it was and this is the contact's first loss (the repeat is then the caller's to count).
+   */
+  async loseFcrMark(key: string, lostAt: Date): Promise<MarkDocument['parts']> {
+    const lose = (upsert: boolean) =>
+      this.models.Mark.findOneAndUpdate({ _id: key, lostAt: mongoose.trusted({ $exists: false }) }, { $set: { lostAt }, $setOnInsert: { at: lostAt } }, { upsert, returnDocument: 'before' }).lean<MarkDocument>().exec();
+    try {
+      return (await lose(true))?.parts;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    // The upsert collided: the loss was recorded before, or the FCR fact inserted its mark at the
+    // same moment; the retry without upsert tells the two apart.
+    return (await lose(false))?.parts;
   }
 
   /**
@@ -103,17 +119,29 @@ export class ReportsRepository {
 
   // --- agent states ---
 
-  /** Serializes one agent's state bookkeeping across processes. */
-  withAgentLock<T>(agentId: string, work: () => Promise<T>): Promise<T> {
-    return withLock(this.redis, `${this.redisKeyPrefix}lock:report-agent:${agentId}`, { ttlMs: 10_000, waitMs: 10_000 }, work);
-  }
-
-  agentNow(agentId: string): Promise<AgentNowDocument | null> {
-    return this.models.AgentNow.findById(agentId).lean<AgentNowDocument>().exec();
-  }
-
-  async setAgentNow(agentId: string, state: string, since: Date): Promise<void> {
-    await this.models.AgentNow.updateOne({ _id: agentId }, { $set: { state, since } }, { upsert: true }).exec();
+  /**
+   * Makes `state` (since `at`) the agent's current one and returns the state it replaced, in one
+   * atomic command, so two processes never both close the same state. `previous` is null for the
+   * agent's first state. `unchanged` when the stored state was set at or after `at` (a change told
+   * late by another process): that change is dropped, nothing is written.
+   */
+  async swapAgentNow(agentId: string, state: string, at: Date): Promise<{ previous: AgentNowDocument | null } | 'unchanged'> {
+    const filter = { _id: agentId, since: mongoose.trusted({ $lt: at }) };
+    const swap = (upsert: boolean) => this.models.AgentNow.findOneAndUpdate(filter, { $set: { state, since: at } }, { upsert, returnDocument: 'before' }).lean<AgentNowDocument>().exec();
+    try {
+      const previous = await swap(true);
+      this.agentsWithNow.add(agentId);
+      return { previous };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    // The upsert's insert collided: the document exists and did not match. Unless another process
+    // inserted the agent's first state at the same moment: only possible while we have never seen
+    // the document (nothing deletes it), and then a try without the upsert tells the two apart.
+    if (this.agentsWithNow.has(agentId)) return 'unchanged';
+    this.agentsWithNow.add(agentId);
+    const previous = await swap(false);
+    return previous ? { previous } : 'unchanged';
   }
 
   /** Stores a finished state segment (idempotent on agent and start). */
@@ -170,6 +198,18 @@ export class ReportsRepository {
             replacement: { _id: bucket.id, dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start, ...bucket.sums },
             upsert: true,
           },
+        })),
+        { ordered: false },
+      );
+    }
+  }
+
+  /** Writes FCR marks' parts and losses over whatever live counting left (the rebuild counted them). */
+  async putFcrMarks(marks: MarkDocument[], batchSize = 500): Promise<void> {
+    for (let start = 0; start < marks.length; start += batchSize) {
+      await this.models.Mark.bulkWrite(
+        marks.slice(start, start + batchSize).map(({ _id, at, parts, lostAt }) => ({
+          updateOne: { filter: { _id }, update: { $set: { ...(parts ? { parts } : {}), ...(lostAt ? { lostAt } : {}) }, $setOnInsert: { at } }, upsert: true },
         })),
         { ordered: false },
       );

@@ -10,6 +10,7 @@ import type { FactCounter } from './fact-counter';
 import { agentStateFact, csatFact } from './facts';
 import { localDay, splitByQuarter } from './intervals';
 import { emptySums, figures, isSatisfied } from './kpis';
+import type { AgentStateDocument } from './reports.model';
 import type { ReportsRepository } from './reports.repository';
 import { taskFacts } from './task-facts';
 
@@ -54,7 +55,7 @@ export interface QueueToday {
 export class ReportsService {
   /** Counting started by listeners and not finished yet (this process). */
   private readonly inFlight = new Set<Promise<void>>();
-  /** Each agent's state changes, counted one after the other in the order routing told them. */
+  /** Each agent's pending state swap (this process), so the next one starts after it. */
   private readonly agentChains = new Map<string, Promise<void>>();
 
   constructor(
@@ -131,38 +132,50 @@ export class ReportsService {
     if (event.type === 'task_created' && interactionId) await this.deps.counter.loseFcr(interactionId, new Date(event.task.createdAt));
   }
 
-  /** Routing listener (agent states, for occupancy); like the interaction listener, it does not hold routing up. */
+  /**
+   * Routing listener (agent states, for occupancy); like the interaction listener, it does not hold
+   * routing up. Only the swap of the agent's current state is chained per agent: run side by side,
+   * the store could apply this process's later change first and then drop the earlier one as late.
+   */
   onRoutingEvent(event: RoutingEvent, at = new Date()): Promise<void> {
     if (event.type !== 'agent_state') return Promise.resolve();
     const { agentId } = event;
     const state = event.snapshot.state;
-    const previous = this.agentChains.get(agentId) ?? Promise.resolve();
-    const next = this.track(() => previous.then(() => this.agentState(agentId, state, at)), { agentId });
-    this.agentChains.set(agentId, next);
-    void next.finally(() => {
-      if (this.agentChains.get(agentId) === next) this.agentChains.delete(agentId);
+    const swapped = (this.agentChains.get(agentId) ?? Promise.resolve()).then(() => this.swapAgentState(agentId, state, at));
+    const chained = swapped.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.agentChains.set(agentId, chained);
+    void chained.finally(() => {
+      if (this.agentChains.get(agentId) === chained) this.agentChains.delete(agentId);
     });
+    this.track(async () => {
+      const ended = await swapped;
+      if (ended) await this.closeAgentState(ended);
+    }, { agentId });
     return Promise.resolve();
   }
 
-  /** Closes the agent's previous state at `at` (when it changed) and counts its time. */
-  async agentState(agentId: string, state: string, at: Date): Promise<void> {
-    const { repository, counter } = this.deps;
-    const fact = await repository.withAgentLock(agentId, async () => {
-      const current = await repository.agentNow(agentId);
-      // Same state, or a change older than the one recorded (told late by another process).
-      if (current?.state === state || (current && at <= new Date(current.since))) return null;
-      let ended: ReturnType<typeof agentStateFact>;
-      if (current) {
-        const segment = { _id: `${agentId}:${new Date(current.since).getTime()}`, agentId, state: current.state, from: new Date(current.since), to: at };
-        await repository.saveAgentState(segment);
-        ended = agentStateFact(segment, splitByQuarter);
-      }
-      await repository.setAgentNow(agentId, state, at);
-      return ended;
-    });
-    // Counted outside the lock: the fact waits for its batch, the agent's next change need not.
-    if (fact) await counter.count(fact);
+  /**
+   * Makes `state` (since `at`) the agent's current state in one atomic swap, which hands the state
+   * it replaced to exactly one caller in any process; returns that state's finished segment. The
+   * same state told again also starts a new segment: its time is on record, so an older change told
+   * late cannot overwrite it. Such a late change is dropped: the time between them stays with the
+   * state before, so segments never overlap and no time is counted twice.
+   */
+  private async swapAgentState(agentId: string, state: string, at: Date): Promise<AgentStateDocument | undefined> {
+    const swapped = await this.deps.repository.swapAgentNow(agentId, state, at);
+    if (swapped === 'unchanged' || !swapped.previous) return undefined;
+    const from = new Date(swapped.previous.since);
+    return { _id: `${agentId}:${from.getTime()}`, agentId, state: swapped.previous.state, from, to: at };
+  }
+
+  /** Stores the finished segment (the raw log a rebuild reads) and counts its time. */
+  private async closeAgentState(segment: AgentStateDocument): Promise<void> {
+    await this.deps.repository.saveAgentState(segment);
+    const fact = agentStateFact(segment, splitByQuarter);
+    if (fact) await this.deps.counter.count(fact);
   }
 
   /**

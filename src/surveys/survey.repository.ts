@@ -16,13 +16,21 @@ export class SurveyRepository {
     return this.model.findById(interactionId).lean<Survey>().exec();
   }
 
-  /** Creates the survey unless the interaction already has one; true when this call created it. */
-  async createOnce(survey: Omit<Survey, 'status' | 'createdAt'>): Promise<boolean> {
+  /**
+   * Creates the survey unless the interaction already has one, in one command; when it had one,
+   * returns it as it was (untouched).
+   */
+  async createOnce(survey: Omit<Survey, 'status' | 'createdAt'>): Promise<{ created: true } | { created: false; existing: Survey | null }> {
+    const { _id, ...fields } = survey;
     try {
-      await this.model.create({ ...survey, status: 'scheduled', createdAt: new Date() });
-      return true;
+      const existing = await this.model
+        .findOneAndUpdate({ _id }, { $setOnInsert: { ...fields, status: 'scheduled', createdAt: new Date() } }, { upsert: true, returnDocument: 'before' })
+        .lean<Survey>()
+        .exec();
+      return existing ? { created: false, existing } : { created: true };
     } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
+      // Two upserts of a new survey at once: the other one created it.
+      if (isDuplicateKeyError(error)) return { created: false, existing: await this.find(_id) };
       throw error;
     }
   }

@@ -67,32 +67,56 @@ export function parseScoreReply(text: string): number | null {
 
 export type LinkAnswerOutcome = 'recorded' | 'already_answered' | 'expired' | 'invalid';
 
+/** A bounded set of ids; the oldest is forgotten first. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly limit: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
+  }
+}
+
 /** CSAT surveys: scheduled on completion, sent by the contact's channel, answered by SMS reply or link. */
 export class SurveyService {
+  /** Interactions whose survey this process created (or found) and queued: their later changes need nothing. */
+  private readonly scheduledHere = new RecentIds(10_000);
+
   constructor(private readonly deps: SurveyDeps) {}
 
   private pendingKey(customerId: string): string {
     return `${this.deps.settings.redisKeyPrefix}csat:pending:${customerId}`;
   }
 
-  /** Interaction listener: schedules the survey once per interaction, however often the change is told. */
+  /**
+   * Interaction listener: schedules the survey once per interaction, however often the change is
+   * told. Only a change that can start a survey (completed, by an agent) touches the store, with one
+   * create-once write; a later change this process already scheduled the survey for, not at all.
+   */
   async onInteractionChange({ interaction }: { interaction: Interaction }): Promise<void> {
     const channel = surveyChannelFor(interaction);
-    if (!channel) return;
+    if (!channel || this.scheduledHere.has(interaction.id)) return;
     const { repository, jobs, settings, log } = this.deps;
-    const existing = await repository.find(interaction.id);
-    if (existing && existing.status !== 'scheduled') return;
-    const dueAt = existing?.dueAt ?? shiftOutOfQuietHours(new Date(Date.now() + settings.delayMs), settings.quietHours);
-    const created =
-      !existing &&
-      (await repository.createOnce({
-        _id: interaction.id, customerId: interaction.customerId, channel, contactChannel: interaction.channel, dueAt,
-        ...(queueOf(interaction) ? { queue: queueOf(interaction) } : {}), ...(interaction.agentId ? { agentId: interaction.agentId } : {}),
-      }));
+    const dueAt = shiftOutOfQuietHours(new Date(Date.now() + settings.delayMs), settings.quietHours);
+    const queue = queueOf(interaction);
+    const outcome = await repository.createOnce({
+      _id: interaction.id, customerId: interaction.customerId, channel, contactChannel: interaction.channel, dueAt,
+      ...(queue ? { queue } : {}), ...(interaction.agentId ? { agentId: interaction.agentId } : {}),
+    });
+    const existing = outcome.created ? null : outcome.existing;
+    if (existing && existing.status !== 'scheduled') {
+      this.scheduledHere.add(interaction.id);
+      return;
+    }
     // Also when it existed but was still scheduled: a crash may have come between create and add;
     // the job id makes the add a no-op otherwise.
-    await jobs.scheduleSend(interaction.id, new Date(dueAt).getTime() - Date.now());
-    if (created) log.info({ interactionId: interaction.id, channel, dueAt }, 'csat survey scheduled');
+    const due = existing ? new Date(existing.dueAt) : dueAt;
+    await jobs.scheduleSend(interaction.id, due.getTime() - Date.now());
+    this.scheduledHere.add(interaction.id);
+    if (outcome.created) log.info({ interactionId: interaction.id, channel, dueAt }, 'csat survey scheduled');
   }
 
   async handleJob(job: SurveyJob): Promise<void> {

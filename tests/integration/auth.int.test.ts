@@ -1,4 +1,9 @@
-import { createUserAndLogin, request, startTestApp, type TestApp, type TestUser } from '../support/test-app';
+import { startSwitchboard, type Switchboard } from '../../src/app';
+import type { Config } from '../../src/platform/config';
+import { createLogger } from '../../src/platform/logger';
+import { connectSocket } from '../support/socket';
+import { createUserAndLogin, dropTestStores, request, startTestApp, testConfig, type TestApp, type TestUser } from '../support/test-app';
+import { eventually } from './routing-support';
 
 describe('auth and roles', () => {
   let app: TestApp;
@@ -78,10 +83,38 @@ describe('auth and roles', () => {
 
   it('when an admin disables a user, then that user’s existing token stops working at once', async () => {
     const victim = await createUserAndLogin(app, 'agent');
+    // Authenticated just before, so the node has the active user at hand.
+    expect((await request(app, 'GET', '/api/auth/me', { token: victim.token })).status).toBe(200);
     const disabled = await request(app, 'PATCH', `/api/users/${victim.id}`, { token: admin.token, body: { active: false } });
     expect(disabled.status).toBe(200);
     const response = await request(app, 'GET', '/api/auth/me', { token: victim.token });
     expect(response.status).toBe(401);
+  });
+
+  it('when an admin changes the role of a user with an open socket, then the next socket action is judged by the new role', async () => {
+    const user = await createUserAndLogin(app, 'agent');
+    const socket = await connectSocket(app.url, { token: user.token });
+    try {
+      expect(await socket.act('state:set', { state: 'available' })).toMatchObject({ ok: true });
+      expect((await request(app, 'PATCH', `/api/users/${user.id}`, { token: admin.token, body: { role: 'admin' } })).status).toBe(200);
+      expect(await socket.act('state:set', { state: 'away' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('when an admin disables a user with an open socket, then the next socket action is refused and the socket closed', async () => {
+    const user = await createUserAndLogin(app, 'agent');
+    const socket = await connectSocket(app.url, { token: user.token });
+    try {
+      expect(await socket.act('state:set', { state: 'available' })).toMatchObject({ ok: true });
+      expect((await request(app, 'PATCH', `/api/users/${user.id}`, { token: admin.token, body: { active: false } })).status).toBe(200);
+      const closed = new Promise((resolve) => socket.socket.once('disconnect', resolve));
+      expect(await socket.act('state:set', { state: 'away' })).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+      await closed;
+    } finally {
+      socket.close();
+    }
   });
 
   it('when an API key is created, then it authenticates with its role, and after revocation it does not', async () => {
@@ -106,5 +139,50 @@ describe('auth and roles', () => {
     expect(statuses[10]).toBe(429);
     const correct = await request(app, 'POST', '/api/auth/login', { body: { email: target.email, password: target.password } });
     expect(correct.status).toBe(429);
+  });
+});
+
+/** Two nodes on the same stores: each keeps the users it authenticated for AUTH_USER_CACHE_TTL. */
+describe('auth across nodes', () => {
+  const cacheMs = 1_000;
+  let config: Config;
+  let nodes: TestApp[] = [];
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    config = testConfig({ AUTH_USER_CACHE_TTL: `${cacheMs}ms` });
+    const start = async (): Promise<TestApp> => {
+      // Same database, Redis prefix and token secret; another port.
+      const node: Switchboard = await startSwitchboard({ ...config }, { log: createLogger(config.LOG_LEVEL) });
+      return { ...node, url: node.url!, destroy: () => node.close() };
+    };
+    nodes = [await start(), await start()];
+    admin = await createUserAndLogin(nodes[0], 'admin');
+  }, 30_000);
+  afterAll(async () => {
+    for (const node of nodes) await node.destroy();
+    await dropTestStores(config);
+  });
+
+  /** Waits until node 1 answers `status` for the request; fails after the cache time and some slack. */
+  const untilNodeOneAnswers = (status: number, path: string, token: string) =>
+    eventually(`status ${status} from the other node`, async () => (await request(nodes[1], 'GET', path, { token })).status === status, cacheMs + 2_000);
+
+  it('when a user is disabled on one node, then another node that had just let them in refuses their token within the cache time', async () => {
+    const user = await createUserAndLogin(nodes[0], 'agent');
+    expect((await request(nodes[1], 'GET', '/api/auth/me', { token: user.token })).status).toBe(200);
+    const changedAt = Date.now();
+    expect((await request(nodes[0], 'PATCH', `/api/users/${user.id}`, { token: admin.token, body: { active: false } })).status).toBe(200);
+    expect((await request(nodes[0], 'GET', '/api/auth/me', { token: user.token })).status).toBe(401);
+    await untilNodeOneAnswers(401, '/api/auth/me', user.token);
+    expect(Date.now() - changedAt).toBeLessThan(cacheMs + 2_000);
+  });
+
+  it('when an admin is demoted on one node, then another node that had just let them in refuses admin routes within the cache time', async () => {
+    const demoted = await createUserAndLogin(nodes[0], 'admin');
+    expect((await request(nodes[1], 'GET', '/api/users', { token: demoted.token })).status).toBe(200);
+    expect((await request(nodes[0], 'PATCH', `/api/users/${demoted.id}`, { token: admin.token, body: { role: 'agent' } })).status).toBe(200);
+    expect((await request(nodes[0], 'GET', '/api/users', { token: demoted.token })).status).toBe(403);
+    await untilNodeOneAnswers(403, '/api/users', demoted.token);
   });
 });

@@ -4,7 +4,7 @@ import { sendEmail, startSmtpSink, type SmtpSink } from '../support/email';
 import { createUserAndLogin, type TestUser } from '../support/test-app';
 import type { EmailChannel } from '../../src/channels/email';
 import type { RoutingEvent } from '../../src/routing';
-import type { CsatAnswer } from '../../src/surveys';
+import { createSurveys, type CsatAnswer } from '../../src/surveys';
 import { smsSurveyText, smsThanksText } from '../../src/surveys/survey.service';
 import { eventually, testQueues } from './routing-support';
 
@@ -100,6 +100,23 @@ describe('CSAT surveys after a completed contact', () => {
     await handleByAgent(secondInteraction);
   });
 
+  it('when a survey was created but its send was never queued (a node died in between), then the next completion change queues it, at the due time first set', async () => {
+    const from = newMobile();
+    const sid = messageSid();
+    await text(from, 'My horn is quiet', sid);
+    const interactionId = await interactionOfSms(sid);
+    const customerId = (await channel.app.services.interactions.getInteraction(interactionId)).customerId;
+    // Later than a fresh survey's (CSAT_DELAY 200ms), so the send time tells which one was used.
+    const dueAt = new Date(Date.now() + 1_500);
+    const createdAt = new Date(Date.now() - 1_000);
+    await channel.app.mongo.collection('csat_surveys').insertOne({ _id: interactionId as never, customerId, channel: 'sms', contactChannel: 'sms', status: 'scheduled', dueAt, createdAt });
+    await handleByAgent(interactionId);
+    await eventually('the survey text', () => surveysTo(from).length > 0, 5_000);
+    expect(await survey(interactionId)).toMatchObject({ status: 'pending', dueAt, createdAt });
+    expect(new Date((await survey(interactionId))!.sentAt).getTime()).toBeGreaterThanOrEqual(dueAt.getTime());
+    expect(surveysTo(from)).toHaveLength(1);
+  });
+
   it('when the customer opted out of SMS, then no survey text goes out and the survey is recorded as skipped', async () => {
     const from = newMobile();
     const sid = messageSid();
@@ -156,5 +173,23 @@ describe('CSAT surveys after a completed contact', () => {
     expect(await again.text()).toContain('already have your rating');
     expect(await survey(interactionId)).toMatchObject({ score: 4 });
     expect(answers.filter((answer) => answer.interactionId === interactionId)).toHaveLength(1);
+  });
+
+  // Last: the second listener stays registered for the rest of the app's life.
+  it('when a second node is told the same completion changes, then the survey is created once, keeps its first due time, and one text goes out', async () => {
+    const { app } = channel;
+    createSurveys({ config: app.config, log: app.log, mongo: app.mongo, redis: app.redis, queues: app.queues, interactions: app.services.interactions, channels: app.channels, linkSecret: app.config.AUTH_TOKEN_SECRET!, onAnswer: async () => undefined });
+    const from = newMobile();
+    const sid = messageSid();
+    await text(from, 'The seat heater is stuck', sid);
+    const interactionId = await interactionOfSms(sid);
+    await handleByAgent(interactionId);
+    const created = await eventually('the survey', async () => (await survey(interactionId)) ?? undefined);
+    await channel.app.services.interactions.updateInteraction(interactionId, { status: 'closed' });
+    await eventually('the survey text', () => surveysTo(from).length > 0);
+    await channel.app.services.interactions.updateInteraction(interactionId, { status: 'closed' });
+    await new Promise((resolve) => setTimeout(resolve, 600)); // three survey delays: a second one would have gone out by now
+    expect(surveysTo(from)).toHaveLength(1);
+    expect(await survey(interactionId)).toMatchObject({ status: 'pending', dueAt: created.dueAt, createdAt: created.createdAt });
   });
 });
