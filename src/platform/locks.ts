@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError } from './errors';
+import { redisScript } from './redis';
 
 // Deletes the lock only if we still own it, so a slow holder never frees someone else's lock.
 const releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -31,6 +32,6 @@ export async function withLock<T>(redis: Redis, key: string, options: LockOption
   try {
     return await work();
   } finally {
-    await redis.eval(releaseScript, 1, key, token);
+    await redisScript(redis, releaseScript)([key], [token]);
   }
 }

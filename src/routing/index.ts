@@ -8,6 +8,7 @@ import { projectRoot, type Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import { AgentPicture } from './agent-picture';
 import { AgentProfileRepository } from './agent-profile.repository';
 import { ContactMoves } from './contact-moves.service';
 import { Matcher } from './matcher';
@@ -97,8 +98,9 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log,
     presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs, node,
   });
+  const picture = new AgentPicture(store);
   const matcher = new Matcher({
-    store, profiles, queues: queuesConfig, interactions: deps.interactions, log,
+    store, picture, profiles, queues: queuesConfig, interactions: deps.interactions, log,
     offered: async (reservation) => {
       await timers.reservationTimeout(reservation.id, new Date(reservation.expiresAt).getTime() - Date.now());
       const { weight: _weight, ...offer } = reservation;
@@ -108,7 +110,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   });
   service.matcher = matcher;
   service.moves = new ContactMoves({ store, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log, routing: service });
-  const stats = new QueueStats(store, queuesConfig, service, counters, deps.queueToday);
+  const stats = new QueueStats(store, queuesConfig, service, counters, picture, profiles, deps.queueToday);
   service.stats = stats;
   let closed = false;
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InteractionService } from '../interactions';
 import type { Logger } from '../platform/logger';
+import type { AgentPicture } from './agent-picture';
 import type { AgentProfile, AgentProfileRepository } from './agent-profile.repository';
 import type { QueuesConfig } from './queue-config';
 import type { RoutingStore, StoredAgent, StoredReservation } from './routing.store';
@@ -12,19 +13,22 @@ import { hasRequiredSkills, strategyFor, type Candidate } from './strategies';
  * Design. Every process may match at any time (a webhook enqueued a contact here, a wrap-up timer
  * fired there), so nothing in memory is trusted. A pass reads the best waiting contacts of the
  * affected queues (merged by score, so the oldest/highest comes first across queues) and the
- * available agents, filters agents per contact (queue served, skills, capacity for the channel,
- * not skipped for this contact), and lets the queue's strategy ORDER them — that part is plain
+ * available agents (from the AgentPicture: brought up to every change journaled before the round,
+ * by reading only the agents that changed), filters agents per contact (queue served, skills,
+ * capacity for the channel, not skipped for this contact), and lets the queue's strategy ORDER them — that part is plain
  * TypeScript and may work on a stale picture. The decision itself is one Redis Lua script (`claim`)
  * that re-checks, atomically, that the contact is still waiting in its queue, the agent is still
  * available, has room for the contact's weight and has not rejected/missed it, and then removes the
  * contact from the queue, adds the weight to the agent's load and writes the pending reservation.
  * A failed claim says which side moved: the contact (skip to the next contact) or the agent (try
- * the next candidate). The pass repeats until it offers nothing, so two processes racing end with
- * each contact offered once and no agent over capacity: the losers just see their claims fail.
+ * the next candidate). While claims are lost (or contacts wait past the read window) the pass
+ * repeats until it offers nothing, so two processes racing end with each contact offered once and
+ * no agent over capacity: the losers just see their claims fail.
  * Within one process, concurrent requests are coalesced into one running pass (plus one rerun).
  */
 export interface MatcherDeps {
   store: RoutingStore;
+  picture: AgentPicture;
   profiles: AgentProfileRepository;
   queues: QueuesConfig;
   interactions: InteractionService;
@@ -36,6 +40,14 @@ export interface MatcherDeps {
 
 const contactsPerQueue = 50;
 const maxRounds = 200;
+
+interface Entry {
+  agent: StoredAgent;
+  profile: AgentProfile;
+}
+
+/** Room left for the lightest contact this agent takes. */
+const hasRoom = ({ agent, profile }: Entry) => agent.state === 'available' && agent.load + Math.min(...Object.values(profile.capacity)) <= 100;
 
 export class Matcher {
   private readonly dirty = new Set<string>();
@@ -77,40 +89,52 @@ export class Matcher {
   private async matchQueues(queues: string[]): Promise<void> {
     const { store } = this.deps;
     for (let round = 0; round < maxRounds && !this.stopped; round += 1) {
-      const waiting = (await Promise.all(queues.map((queue) => store.waiting(queue, contactsPerQueue)))).flat().sort((left, right) => left.score - right.score);
+      const heads = await Promise.all(queues.map((queue) => store.waiting(queue, contactsPerQueue)));
+      const waiting = heads.flat().sort((left, right) => left.score - right.score);
       if (!waiting.length) return;
       const agents = await this.availableAgents();
-      if (!agents.length) return;
+      // Nobody has room for even the lightest contact: reading the contacts would decide nothing.
+      if (!agents.some(hasRoom)) return;
       const changed = new Set<string>();
       // Claims run one after another (each decides on the picture the previous one left), but an
       // offer's delivery (its timeout job, the screen pop: several store reads) does not hold up the
       // next claim; the round waits for all its deliveries before it reports the queues changed.
       const deliveries: Promise<void>[] = [];
+      const round = { contended: false };
       for (const entry of waiting) {
-        if (await this.offerOne(entry.interactionId, entry.queue, agents, deliveries)) changed.add(entry.queue);
+        if (!agents.some(hasRoom)) break;
+        if (await this.offerOne(entry.interactionId, entry.queue, agents, deliveries, round)) changed.add(entry.queue);
       }
       await Promise.all(deliveries);
       for (const queue of changed) await this.deps.queueChanged(queue);
-      if (!changed.size) return;
+      // Another round only when this one may have left something it could now offer: contacts past
+      // the read window, or claims lost to someone else (their picture was stale). Anything else that
+      // frees an agent or queues a contact requests its own pass.
+      if (!changed.size || !(round.contended || heads.some((head) => head.length === contactsPerQueue))) return;
     }
   }
 
-  private async availableAgents(): Promise<{ agent: StoredAgent; profile: AgentProfile }[]> {
-    const ids = await this.deps.store.availableAgents();
-    // One pipelined read for every agent's state and connections (not one round trip each); profiles are cached.
-    const [agents, profiles] = await Promise.all([this.deps.store.agents(ids, { connections: true }), Promise.all(ids.map((id) => this.deps.profiles.get(id)))]);
+  /** The available agents with a little room, each a copy this round may update as it claims. */
+  private async availableAgents(): Promise<Entry[]> {
+    const { picture, profiles, store } = this.deps;
+    await picture.refresh();
+    const agents = picture.all().filter((agent) => agent.state === 'available' && agent.load < 100);
+    if (!agents.length) return [];
+    // Cached profiles; the few missing are read in one query.
+    const agentProfiles = await profiles.getMany(agents.map((agent) => agent.agentId));
     // A desk on a node that died is dark until the presence grace ends: offering to it only makes the
     // contact ring nowhere until the offer is withdrawn. One MGET of the nodes' heartbeats for all.
-    const unreachable = await this.deps.store.unreachable(agents);
-    return agents.flatMap((agent, index) => (unreachable.has(agent.agentId) ? [] : [{ agent, profile: profiles[index] }]));
+    const unreachable = await store.unreachable(agents);
+    return agents.flatMap((agent, index) => (unreachable.has(agent.agentId) ? [] : [{ agent: { ...agent }, profile: agentProfiles[index] }]));
   }
 
   /** Tries the contact's ranked candidates until one claim succeeds; true when it was offered. */
   private async offerOne(
     interactionId: string,
     queueName: string,
-    agents: { agent: StoredAgent; profile: AgentProfile }[],
+    agents: Entry[],
     deliveries: Promise<void>[],
+    round: { contended: boolean },
   ): Promise<boolean> {
     const { store, log } = this.deps;
     const queue = this.deps.queues.byName.get(queueName);
@@ -155,10 +179,12 @@ export class Matcher {
         ...(contact.transfer ? { transfer: contact.transfer } : {}),
       };
       const result = await store.claim({ reservation, expiresAtMs });
+      if (result !== 'ok') round.contended = true;
       if (result === 'contact') return false;
       if (result === 'agent') {
         // Someone else changed this agent: refresh our picture for the next contacts.
-        entry.agent = await store.agent(candidate.agentId);
+        await this.deps.picture.refresh();
+        entry.agent = { ...(this.deps.picture.get(candidate.agentId) ?? entry.agent) };
         continue;
       }
       entry.agent = { ...entry.agent, load: entry.agent.load + weight };

@@ -1,3 +1,5 @@
+import { displayedState, type AgentPicture } from './agent-picture';
+import type { AgentProfileRepository } from './agent-profile.repository';
 import type { QueueCounters } from './queue-counters.store';
 import { serviceLevel } from './queue-kpis';
 import type { QueuesConfig } from './queue-config';
@@ -12,7 +14,9 @@ export type QueueSummary = Pick<QueueSnapshot, 'queue' | 'waiting' | 'longestWai
 /**
  * The supervisor's view: per queue, who waits and how long, the agents serving it by state, offers
  * ringing now, and today's counters. Read from Redis only (the live state and the day hashes), so
- * the wallboard costs no database scan.
+ * the wallboard costs no database scan. A snapshot reads no agent one by one: their states come
+ * from the agent picture (one journal read), their queues from the cached profiles (the misses in
+ * one query), the offers in flight from one counter hash and the waits from one script per queue.
  */
 export class QueueStats {
   constructor(
@@ -20,6 +24,8 @@ export class QueueStats {
     private readonly config: QueuesConfig,
     private readonly routing: RoutingService,
     private readonly counters: QueueCounters,
+    private readonly picture: AgentPicture,
+    private readonly profiles: AgentProfileRepository,
     /** The reports' day rollup, so the wallboard and the historical report show the same figures. */
     private readonly today?: (queue: string, at: Date) => Promise<QueueSnapshot['today']>,
   ) {}
@@ -51,22 +57,25 @@ export class QueueStats {
     );
   }
 
-  private async agents(): Promise<{ state: AgentState; queues: Set<string> }[]> {
-    const agentIds = await this.store.allAgents();
-    return Promise.all(agentIds.map(async (id) => ({ state: (await this.routing.snapshot(id)).state, queues: new Set(await this.routing.queuesOf(id)) })));
+  /** Every agent's displayed state and the queues they serve (all of them when their profile names none). */
+  private async agents(): Promise<{ state: AgentState; queues: ReadonlySet<string> }[]> {
+    await this.picture.refresh();
+    const agents = this.picture.all();
+    const profiles = await this.profiles.getMany(agents.map((agent) => agent.agentId));
+    const everyQueue = new Set(this.config.byName.keys());
+    return agents.map((agent, index) => ({ state: displayedState(agent), queues: profiles[index].queues.length ? new Set(profiles[index].queues) : everyQueue }));
   }
 
-  private async build(queue: string, agents: { state: AgentState; queues: Set<string> }[], pending: Map<string, number>): Promise<QueueSnapshot> {
+  private async build(queue: string, agents: { state: AgentState; queues: ReadonlySet<string> }[], pending: Map<string, number>): Promise<QueueSnapshot> {
     const now = new Date();
-    const waiting = await this.store.waiting(queue, 10_000);
-    const enqueuedAt = await this.store.enqueuedAtOf(waiting.map((entry) => entry.interactionId));
-    const oldest = enqueuedAt.length ? Math.min(...enqueuedAt) : now.getTime();
+    const waiting = await this.store.waitingSummary(queue);
+    const oldest = waiting.oldestEnqueuedAt ?? now.getTime();
     const byState: Record<AgentState, number> = { offline: 0, available: 0, away: 0, busy: 0, wrap_up: 0 };
     for (const agent of agents) if (agent.queues.has(queue)) byState[agent.state] += 1;
     const today = this.today ? await this.today(queue, now) : await this.dayCounters(queue, now);
     return {
       queue,
-      waiting: waiting.length,
+      waiting: waiting.count,
       longestWaitSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
       agents: byState,
       offersInFlight: pending.get(queue) ?? 0,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Channel } from '../interactions';
+import { redisScript, type RedisScript } from '../platform/redis';
 import type { AgentWorkItem, Reservation, ReservationState } from './routing.contracts';
 
 /**
@@ -7,6 +8,12 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  * must never be decided twice (a contact offered to two agents, an agent filled past capacity, an
  * offer both accepted and timed out) is checked and written inside one script, so any number of
  * processes can run the same code on the same Redis.
+ *
+ * Change journal. Every script that changes an agent's hash, connections or work also takes the
+ * next number of `agents:seq` and writes it as the agent's score in `agents:changes`, in the same
+ * atomic step. A process that read everyone up to number N then reads only the agents scored above
+ * N (see AgentPicture): it can be behind, never miss a change. One member per agent, so the journal
+ * never outgrows the agent count.
  *
  * Keys, all under `<prefix>routing:`:
  *   queue:<name>            ZSET waiting interaction ids, score = priority (lower first)
@@ -20,8 +27,11 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *   agent:<id>:conns        SET live connection ids, each `<nodeId>:<socketId>` so a dead node's can be found
  *   agent:<id>:directed     HASH interactionId → queue of contacts transferred to this agent and waiting for them
  *   agents                  SET every agent ever seen; agents:available SET agents whose chosen state is available
- *   reservation:<id>        HASH the reservation; kept a day after it ends
+ *   agents:seq              STRING the journal's last change number
+ *   agents:changes          ZSET agent id → number of their last change
+ *   reservation:<id>        HASH the reservation (counted: it is in reservations:byQueue); kept a day after it ends
  *   reservations:pending    ZSET pending reservation ids by expiry (ms), for recovery after a crash
+ *   reservations:byQueue    HASH queue → pending reservations (offers in flight), kept by the claim and the scripts that end them
  *   rr:<queue>              STRING the agent who got the queue's last offer (round robin)
  *   nodes                   SET ids of routing nodes that registered (see node-liveness.ts)
  *   node:<nodeId>           STRING the node's heartbeat, with a short TTL: gone means the node is dead
@@ -60,6 +70,19 @@ export interface StoredAgent {
   connections?: string[];
 }
 
+/** An agent as the change journal delivers them: the hash, the connections and the work in hand. */
+export interface JournaledAgent extends StoredAgent {
+  connections: string[];
+  work: WorkRecord[];
+}
+
+/** What changed since a journal number: `full` when everyone was read (first use, or the journal was reset). */
+export interface AgentChanges {
+  seq: number;
+  full: boolean;
+  agents: JournaledAgent[];
+}
+
 export interface WorkRecord extends AgentWorkItem {
   reservationId: string;
   weight: number;
@@ -72,40 +95,47 @@ const endedReservationTtlSeconds = 86_400;
 /** A connection id as stored in an agent's set: the node that holds it, so a dead node's can be swept. */
 export const tagConnection = (nodeId: string, connectionId: string) => `${nodeId}:${connectionId}`;
 
+// Prepended to every script that changes an agent's hash, connections or work; their last two KEYS
+// are always agents:seq and agents:changes (see \`journaled\` below).
+const journalPrelude = `
+local function journal(id) redis.call('zadd', KEYS[#KEYS], redis.call('incr', KEYS[#KEYS - 1]), id) end
+`;
+
 const enqueueScript = `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
 redis.call('hset', KEYS[1], 'interactionId', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'customerId', ARGV[4], 'score', ARGV[5], 'enqueuedAt', ARGV[6], 'state', 'waiting')
 redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
 return 1`;
 
-// KEYS: contact, queue, agent, skip, reservation, offers, pending, directed (of the agent)
+// KEYS: contact, queue, agent, skip, reservation, offers, pending, directed (of the agent), pending by queue
 const claimScript = `
-if redis.call('hget', KEYS[1], 'state') ~= 'waiting' then return 'contact' end
+local c = redis.call('hmget', KEYS[1], 'state', 'targetAgentId', 'transferFrom', 'transferNote', 'offered')
+if c[1] ~= 'waiting' then return 'contact' end
 if not redis.call('zscore', KEYS[2], ARGV[1]) then return 'contact' end
-if redis.call('hget', KEYS[3], 'state') ~= 'available' then return 'agent' end
-local target = redis.call('hget', KEYS[1], 'targetAgentId')
-if target and target ~= ARGV[2] then return 'agent' end
+local a = redis.call('hmget', KEYS[3], 'state', 'load')
+if a[1] ~= 'available' then return 'agent' end
+if c[2] and c[2] ~= ARGV[2] then return 'agent' end
 if redis.call('sismember', KEYS[4], ARGV[2]) == 1 then return 'agent' end
-local load = tonumber(redis.call('hget', KEYS[3], 'load') or '0')
 local weight = tonumber(ARGV[4])
-if load + weight > 100 then return 'agent' end
+if tonumber(a[2] or '0') + weight > 100 then return 'agent' end
 redis.call('zrem', KEYS[2], ARGV[1])
-redis.call('hset', KEYS[1], 'state', 'reserved', 'reservationId', ARGV[3])
+-- The contact's first offer time, kept across re-offers and transfers: accept writes it as offeredAt.
+if c[5] then redis.call('hset', KEYS[1], 'state', 'reserved', 'reservationId', ARGV[3])
+else redis.call('hset', KEYS[1], 'state', 'reserved', 'reservationId', ARGV[3], 'offered', ARGV[5]) end
 redis.call('hincrby', KEYS[3], 'load', weight)
-redis.call('hset', KEYS[5], 'id', ARGV[3], 'interactionId', ARGV[1], 'agentId', ARGV[2], 'queue', ARGV[7], 'channel', ARGV[8], 'state', 'pending', 'offeredAt', ARGV[5], 'expiresAt', ARGV[9], 'weight', weight)
+journal(ARGV[2])
+redis.call('hset', KEYS[5], 'id', ARGV[3], 'interactionId', ARGV[1], 'agentId', ARGV[2], 'queue', ARGV[7], 'channel', ARGV[8], 'state', 'pending', 'offeredAt', ARGV[5], 'expiresAt', ARGV[9], 'weight', weight, 'counted', '1')
+if c[3] then redis.call('hset', KEYS[5], 'transferFrom', c[3], 'transferNote', c[4] or '') end
 redis.call('sadd', KEYS[6], ARGV[3])
 redis.call('zadd', KEYS[7], ARGV[6], ARGV[3])
-local t = redis.call('hmget', KEYS[1], 'transferFrom', 'transferNote')
-if t[1] then redis.call('hset', KEYS[5], 'transferFrom', t[1], 'transferNote', t[2] or '') end
+redis.call('hincrby', KEYS[9], ARGV[7], 1)
 redis.call('hdel', KEYS[8], ARGV[1])
--- The contact's first offer time, kept across re-offers and transfers: accept writes it as offeredAt.
-redis.call('hsetnx', KEYS[1], 'offered', ARGV[5])
 return 'ok'`;
 
-// KEYS: reservation, contact, agent, queue, skip, offers, pending, available
+// KEYS: reservation, contact, agent, queue, skip, offers, pending, available, pending by queue
 // ARGV: reservationId, new state, requeue, count as missed, max missed, now iso, expected agent ('' any)
 const releaseScript = `
-local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'weight')
+local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'weight', 'queue', 'counted')
 if not r[1] then return {'missing', 0, 0, 0} end
 if ARGV[7] ~= '' and r[2] ~= ARGV[7] then return {'forbidden', 0, 0, 0} end
 if r[1] ~= 'pending' then return {r[1], 0, 0, 0} end
@@ -113,7 +143,9 @@ redis.call('hset', KEYS[1], 'state', ARGV[2], 'endedAt', ARGV[6])
 redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
 redis.call('srem', KEYS[6], ARGV[1])
 redis.call('zrem', KEYS[7], ARGV[1])
+if r[6] then redis.call('hincrby', KEYS[9], r[5], -1) end
 if redis.call('hincrby', KEYS[3], 'load', -tonumber(r[4])) < 0 then redis.call('hset', KEYS[3], 'load', 0) end
+journal(r[2])
 local requeued = 0
 if redis.call('hget', KEYS[2], 'reservationId') == ARGV[1] then
   if ARGV[3] == '1' then
@@ -140,9 +172,9 @@ if ARGV[4] == '1' then
 end
 return {'ok', requeued, missed, away}`;
 
-// KEYS: reservation, contact, agent, offers, pending, work
+// KEYS: reservation, contact, agent, offers, pending, work, pending by queue
 const acceptScript = `
-local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId')
+local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'queue', 'counted')
 if not r[1] then return 'missing' end
 if r[2] ~= ARGV[1] then return 'forbidden' end
 if r[1] ~= 'pending' then return r[1] end
@@ -150,10 +182,12 @@ redis.call('hset', KEYS[1], 'state', 'accepted', 'endedAt', ARGV[2])
 redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
 redis.call('srem', KEYS[4], ARGV[3])
 redis.call('zrem', KEYS[5], ARGV[3])
+if r[5] then redis.call('hincrby', KEYS[7], r[4], -1) end
 redis.call('hset', KEYS[2], 'state', 'assigned', 'agentId', ARGV[1])
 redis.call('hdel', KEYS[2], 'transferFrom', 'transferNote', 'targetAgentId')
 redis.call('hset', KEYS[6], r[3], ARGV[4])
 redis.call('hset', KEYS[3], 'missed', 0)
+journal(ARGV[1])
 return 'ok'`;
 
 // KEYS: work, agent, contact, skip
@@ -165,6 +199,7 @@ if ARGV[3] ~= '' and item.reservationId ~= ARGV[3] then return 0 end
 redis.call('hdel', KEYS[1], ARGV[1])
 if redis.call('hincrby', KEYS[2], 'load', -tonumber(item.weight)) < 0 then redis.call('hset', KEYS[2], 'load', 0) end
 if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince', ARGV[2]) end
+journal(ARGV[4])
 if redis.call('hget', KEYS[3], 'agentId') == ARGV[4] then redis.call('del', KEYS[3], KEYS[4]) end
 return 1`;
 
@@ -190,6 +225,7 @@ if item.phase ~= 'active' then return 'phase' end
 redis.call('hdel', KEYS[1], ARGV[1])
 if redis.call('hincrby', KEYS[2], 'load', -tonumber(item.weight)) < 0 then redis.call('hset', KEYS[2], 'load', 0) end
 if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince', ARGV[11]) end
+journal(ARGV[8])
 -- The front of the queue: it has already waited once.
 local score = tonumber(ARGV[7])
 local head = redis.call('zrange', KEYS[4], 0, 0, 'WITHSCORES')
@@ -218,9 +254,10 @@ redis.call('zadd', KEYS[3], ARGV[4], ARGV[1])
 redis.call('hset', KEYS[1], 'queue', ARGV[3], 'score', ARGV[4])
 return 1`;
 
-// KEYS: agent conns, node conns, agent. ARGV: tagged connection id, socket id
+// KEYS: agent conns, node conns, agent. ARGV: tagged connection id, socket id, agent id
 const disconnectScript = `
 local removed = redis.call('srem', KEYS[1], ARGV[1])
+if removed == 1 then journal(ARGV[3]) end
 redis.call('hdel', KEYS[2], ARGV[2])
 return {removed, redis.call('scard', KEYS[1]), tonumber(redis.call('hget', KEYS[3], 'presenceGen') or '0')}`;
 
@@ -240,7 +277,89 @@ if remaining == 0 then
   -- Until they reconnect (the generation moves on) or their state is set, the matcher passes them over.
   redis.call('hset', KEYS[4], 'orphanedGen', gen)
 end
+journal(ARGV[3])
 return {'swept', remaining, gen}`;
+
+// KEYS: agents, agent, available. ARGV: agent id, state, since (ISO), reason ('' none), reset idle ('1'), now ms
+const writeAgentStateScript = `
+redis.call('sadd', KEYS[1], ARGV[1])
+redis.call('hset', KEYS[2], 'state', ARGV[2], 'since', ARGV[3])
+-- A state set by hand (or the grace timer) ends "left behind by a dead node".
+redis.call('hdel', KEYS[2], 'orphanedGen')
+if ARGV[4] ~= '' then redis.call('hset', KEYS[2], 'reason', ARGV[4]) else redis.call('hdel', KEYS[2], 'reason') end
+if ARGV[2] == 'available' then
+  redis.call('hset', KEYS[2], 'missed', 0)
+  if ARGV[5] == '1' then redis.call('hset', KEYS[2], 'idleSince', ARGV[6]) end
+  redis.call('sadd', KEYS[3], ARGV[1])
+else
+  redis.call('srem', KEYS[3], ARGV[1])
+end
+journal(ARGV[1])
+return 1`;
+
+// KEYS: agent conns, node conns, agent, agents. ARGV: tagged connection id, socket id, agent id
+const connectScript = `
+redis.call('sadd', KEYS[1], ARGV[1])
+redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
+local gen = redis.call('hincrby', KEYS[3], 'presenceGen', 1)
+redis.call('sadd', KEYS[4], ARGV[3])
+journal(ARGV[3])
+return gen`;
+
+// KEYS: work. ARGV: interaction id, JSON item, agent id
+const putWorkItemScript = `
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+journal(ARGV[3])
+return 1`;
+
+// Read-only. The agents changed after journal number ARGV[1] (-1, or a number the journal has not
+// reached because it was reset: everyone), each with hash, connections and work. Agent keys are
+// built here from ARGV[2] (\`<prefix>routing:agent:\`): Redis runs standalone, never as a cluster.
+// KEYS: seq, changes, agents
+const agentChangesScript = `
+local seq = tonumber(redis.call('get', KEYS[1]) or '0')
+local since = tonumber(ARGV[1])
+local full = since < 0 or since > seq
+local ids = {}
+if full then
+  ids = redis.call('smembers', KEYS[3])
+  local seen = {}
+  for _, id in ipairs(ids) do seen[id] = true end
+  for _, id in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
+    if not seen[id] then ids[#ids + 1] = id end
+  end
+elseif since < seq then
+  ids = redis.call('zrangebyscore', KEYS[2], '(' .. since, '+inf')
+end
+local out = {tostring(seq), full and 1 or 0}
+for _, id in ipairs(ids) do
+  local key = ARGV[2] .. id
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('hgetall', key)
+  out[#out + 1] = redis.call('smembers', key .. ':conns')
+  out[#out + 1] = redis.call('hvals', key .. ':work')
+end
+return out`;
+
+// Read-only. How many wait in a queue and the oldest enqueue time among them, reading as few
+// contacts as it can: a score is the enqueue time less a tier bonus (less still after a transfer),
+// never more, so once a score passes the oldest time seen no contact further on can be older.
+// KEYS: queue. ARGV: contact key prefix (\`<prefix>routing:contact:\`)
+const waitingSummaryScript = `
+local count = redis.call('zcard', KEYS[1])
+local oldest = false
+local offset = 0
+while offset < count do
+  local page = redis.call('zrange', KEYS[1], offset, offset + 31, 'WITHSCORES')
+  if #page == 0 then break end
+  for i = 1, #page, 2 do
+    if oldest and tonumber(page[i + 1]) > oldest then return {count, tostring(oldest)} end
+    local at = tonumber(redis.call('hget', ARGV[1] .. page[i], 'enqueuedAt') or '')
+    if at and (not oldest or at < oldest) then oldest = at end
+  end
+  offset = offset + 32
+end
+return {count, oldest and tostring(oldest) or ''}`;
 
 // KEYS: orphaned. ARGV: agent id, generation handled
 const clearOrphanScript = `
@@ -263,12 +382,29 @@ export interface ReleaseResult {
 
 export class RoutingStore {
   private readonly p: string;
+  private readonly scripts: Record<
+    'enqueue' | 'claim' | 'release' | 'accept' | 'finishWork' | 'cancel' | 'transfer' | 'move' | 'disconnect' | 'sweepConnection' | 'clearOrphan' | 'forgetNode' | 'writeAgentState' | 'connect' | 'putWorkItem' | 'agentChanges' | 'waitingSummary',
+    RedisScript
+  >;
 
   constructor(
     readonly redis: Redis,
     redisKeyPrefix: string,
   ) {
     this.p = `${redisKeyPrefix}routing:`;
+    const plain = (lua: string) => redisScript(redis, lua);
+    // The journal's two keys go last, after the script's own.
+    const journaled = (lua: string): RedisScript => {
+      const run = redisScript(redis, journalPrelude + lua);
+      return (keys, args) => run([...keys, this.key.journalSeq(), this.key.journal()], args);
+    };
+    this.scripts = {
+      enqueue: plain(enqueueScript), cancel: plain(cancelScript), move: plain(moveScript), clearOrphan: plain(clearOrphanScript), forgetNode: plain(forgetNodeScript),
+      agentChanges: plain(agentChangesScript), waitingSummary: plain(waitingSummaryScript),
+      claim: journaled(claimScript), release: journaled(releaseScript), accept: journaled(acceptScript), finishWork: journaled(finishWorkScript),
+      transfer: journaled(transferScript), disconnect: journaled(disconnectScript), sweepConnection: journaled(sweepConnectionScript),
+      writeAgentState: journaled(writeAgentStateScript), connect: journaled(connectScript), putWorkItem: journaled(putWorkItemScript),
+    };
   }
 
   readonly key = {
@@ -282,8 +418,11 @@ export class RoutingStore {
     conns: (id: string) => `${this.p}agent:${id}:conns`,
     agents: () => `${this.p}agents`,
     available: () => `${this.p}agents:available`,
+    journalSeq: () => `${this.p}agents:seq`,
+    journal: () => `${this.p}agents:changes`,
     reservation: (id: string) => `${this.p}reservation:${id}`,
     pending: () => `${this.p}reservations:pending`,
+    pendingByQueue: () => `${this.p}reservations:byQueue`,
     roundRobin: (queue: string) => `${this.p}rr:${queue}`,
     nodes: () => `${this.p}nodes`,
     node: (nodeId: string) => `${this.p}node:${nodeId}`,
@@ -292,9 +431,9 @@ export class RoutingStore {
   };
 
   async enqueue(contact: Omit<StoredContact, 'state'>): Promise<boolean> {
-    const added = await this.redis.eval(
-      enqueueScript, 2, this.key.contact(contact.interactionId), this.key.queue(contact.queue),
-      contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt),
+    const added = await this.scripts.enqueue(
+      [this.key.contact(contact.interactionId), this.key.queue(contact.queue)],
+      [contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt)],
     );
     return added === 1;
   }
@@ -330,45 +469,49 @@ export class RoutingStore {
 
   async claim(input: { reservation: StoredReservation; expiresAtMs: number }): Promise<ClaimResult> {
     const r = input.reservation;
-    return (await this.redis.eval(
-      claimScript, 8,
-      this.key.contact(r.interactionId), this.key.queue(r.queue), this.key.agent(r.agentId), this.key.skip(r.interactionId),
-      this.key.reservation(r.id), this.key.offers(r.agentId), this.key.pending(), this.key.directed(r.agentId),
-      r.interactionId, r.agentId, r.id, String(r.weight), r.offeredAt, String(input.expiresAtMs), r.queue, r.channel, r.expiresAt,
+    return (await this.scripts.claim(
+      [
+        this.key.contact(r.interactionId), this.key.queue(r.queue), this.key.agent(r.agentId), this.key.skip(r.interactionId),
+        this.key.reservation(r.id), this.key.offers(r.agentId), this.key.pending(), this.key.directed(r.agentId), this.key.pendingByQueue(),
+      ],
+      [r.interactionId, r.agentId, r.id, String(r.weight), r.offeredAt, String(input.expiresAtMs), r.queue, r.channel, r.expiresAt],
     )) as ClaimResult;
   }
 
   async release(reservation: StoredReservation, input: { state: ReservationState; requeue: boolean; countMiss: boolean; maxMissed: number; expectedAgentId?: string }): Promise<ReleaseResult> {
-    const [outcome, requeued, missed, away] = (await this.redis.eval(
-      releaseScript, 8,
-      this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(reservation.agentId),
-      this.key.queue(reservation.queue), this.key.skip(reservation.interactionId), this.key.offers(reservation.agentId), this.key.pending(), this.key.available(),
-      reservation.id, input.state, input.requeue ? '1' : '0', input.countMiss ? '1' : '0', String(input.maxMissed), new Date().toISOString(), input.expectedAgentId ?? '',
+    const [outcome, requeued, missed, away] = (await this.scripts.release(
+      [
+        this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(reservation.agentId),
+        this.key.queue(reservation.queue), this.key.skip(reservation.interactionId), this.key.offers(reservation.agentId), this.key.pending(), this.key.available(),
+        this.key.pendingByQueue(),
+      ],
+      [reservation.id, input.state, input.requeue ? '1' : '0', input.countMiss ? '1' : '0', String(input.maxMissed), new Date().toISOString(), input.expectedAgentId ?? ''],
     )) as [ReleaseResult['outcome'], number, number, number];
     return { outcome, requeued: requeued === 1, missed, away: away === 1 };
   }
 
   async accept(reservation: StoredReservation, agentId: string, work: WorkRecord): Promise<'ok' | 'missing' | 'forbidden' | ReservationState> {
-    return (await this.redis.eval(
-      acceptScript, 6,
-      this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(agentId),
-      this.key.offers(agentId), this.key.pending(), this.key.work(agentId),
-      agentId, new Date().toISOString(), reservation.id, JSON.stringify(work),
+    return (await this.scripts.accept(
+      [
+        this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(agentId),
+        this.key.offers(agentId), this.key.pending(), this.key.work(agentId), this.key.pendingByQueue(),
+      ],
+      [agentId, new Date().toISOString(), reservation.id, JSON.stringify(work)],
     )) as 'ok' | 'missing' | 'forbidden' | ReservationState;
   }
 
   /** Ends a work item (wrap-up over, or an accept undone) and gives its capacity back. */
   async finishWork(agentId: string, interactionId: string, reservationId = ''): Promise<boolean> {
-    const done = await this.redis.eval(
-      finishWorkScript, 4, this.key.work(agentId), this.key.agent(agentId), this.key.contact(interactionId), this.key.skip(interactionId),
-      interactionId, String(Date.now()), reservationId, agentId,
+    const done = await this.scripts.finishWork(
+      [this.key.work(agentId), this.key.agent(agentId), this.key.contact(interactionId), this.key.skip(interactionId)],
+      [interactionId, String(Date.now()), reservationId, agentId],
     );
     return done === 1;
   }
 
   /** Removes a waiting contact; for one under offer, returns the reservation to rescind. */
   async cancel(interactionId: string, queue: string): Promise<{ state: 'missing' | 'removed' | 'reserved' | 'assigned'; reservationId?: string }> {
-    const [state, reservationId] = (await this.redis.eval(cancelScript, 3, this.key.contact(interactionId), this.key.queue(queue), this.key.skip(interactionId), interactionId)) as [string, string];
+    const [state, reservationId] = (await this.scripts.cancel([this.key.contact(interactionId), this.key.queue(queue), this.key.skip(interactionId)], [interactionId])) as [string, string];
     return { state: state as 'missing' | 'removed' | 'reserved' | 'assigned', ...(reservationId ? { reservationId } : {}) };
   }
 
@@ -378,18 +521,21 @@ export class RoutingStore {
    */
   async transfer(input: { item: WorkRecord; contact: Pick<StoredContact, 'customerId' | 'enqueuedAt' | 'score'>; fromAgentId: string; queue: string; note: string; targetAgentId?: string }): Promise<'ok' | 'missing' | 'phase'> {
     const { item } = input;
-    return (await this.redis.eval(
-      transferScript, 6,
-      this.key.work(input.fromAgentId), this.key.agent(input.fromAgentId), this.key.contact(item.interactionId), this.key.queue(input.queue),
-      this.key.skip(item.interactionId), this.key.directed(input.targetAgentId ?? input.fromAgentId),
-      item.interactionId, item.reservationId, input.queue, item.channel, input.contact.customerId, String(input.contact.enqueuedAt), String(input.contact.score),
-      input.fromAgentId, input.note, input.targetAgentId ?? '', String(Date.now()),
+    return (await this.scripts.transfer(
+      [
+        this.key.work(input.fromAgentId), this.key.agent(input.fromAgentId), this.key.contact(item.interactionId), this.key.queue(input.queue),
+        this.key.skip(item.interactionId), this.key.directed(input.targetAgentId ?? input.fromAgentId),
+      ],
+      [
+        item.interactionId, item.reservationId, input.queue, item.channel, input.contact.customerId, String(input.contact.enqueuedAt), String(input.contact.score),
+        input.fromAgentId, input.note, input.targetAgentId ?? '', String(Date.now()),
+      ],
     )) as 'ok' | 'missing' | 'phase';
   }
 
   /** Moves a waiting contact between queues (overflow); false when it is no longer waiting in `from`. */
   async move(interactionId: string, from: string, to: string, score: number): Promise<boolean> {
-    return (await this.redis.eval(moveScript, 3, this.key.contact(interactionId), this.key.queue(from), this.key.queue(to), interactionId, from, to, String(score))) === 1;
+    return (await this.scripts.move([this.key.contact(interactionId), this.key.queue(from), this.key.queue(to)], [interactionId, from, to, String(score)])) === 1;
   }
 
   /** Queues holding contacts transferred to this agent, so freeing them up also matches those queues. */
@@ -401,14 +547,10 @@ export class RoutingStore {
     return this.redis.sismember(this.key.agents(), agentId).then((found) => found === 1);
   }
 
-  /** Pending offers per queue (for the wallboard's "offers in flight"). */
+  /** Pending offers per queue (for the wallboard's "offers in flight"): one counter hash, kept by the scripts. */
   async pendingByQueue(): Promise<Map<string, number>> {
-    const ids = await this.redis.zrange(this.key.pending(), '0', '-1');
     const counts = new Map<string, number>();
-    if (!ids.length) return counts;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.key.reservation(id), 'queue');
-    for (const [, queue] of (await pipeline.exec()) ?? []) if (typeof queue === 'string') counts.set(queue, (counts.get(queue) ?? 0) + 1);
+    for (const [queue, count] of Object.entries(await this.redis.hgetall(this.key.pendingByQueue()))) if (Number(count) > 0) counts.set(queue, Number(count));
     return counts;
   }
 
@@ -429,22 +571,10 @@ export class RoutingStore {
 
   async writeAgentState(agentId: string, state: StoredAgent['state'], reason: string | undefined, resetIdle: boolean): Promise<void> {
     const now = new Date();
-    const multi = this.redis.multi().sadd(this.key.agents(), agentId).hset(this.key.agent(agentId), 'state', state, 'since', now.toISOString());
-    // A state set by hand (or the grace timer) ends "left behind by a dead node".
-    multi.hdel(this.key.agent(agentId), 'orphanedGen');
-    if (reason) multi.hset(this.key.agent(agentId), 'reason', reason);
-    else multi.hdel(this.key.agent(agentId), 'reason');
-    if (state === 'available') {
-      multi.hset(this.key.agent(agentId), 'missed', 0).sadd(this.key.available(), agentId);
-      if (resetIdle) multi.hset(this.key.agent(agentId), 'idleSince', now.getTime());
-    } else {
-      multi.srem(this.key.available(), agentId);
-    }
-    await multi.exec();
-  }
-
-  availableAgents(): Promise<string[]> {
-    return this.redis.smembers(this.key.available());
+    await this.scripts.writeAgentState(
+      [this.key.agents(), this.key.agent(agentId), this.key.available()],
+      [agentId, state, now.toISOString(), reason ?? '', resetIdle ? '1' : '0', String(now.getTime())],
+    );
   }
 
   allAgents(): Promise<string[]> {
@@ -465,7 +595,7 @@ export class RoutingStore {
   }
 
   async putWorkItem(agentId: string, item: WorkRecord): Promise<void> {
-    await this.redis.hset(this.key.work(agentId), item.interactionId, JSON.stringify(item));
+    await this.scripts.putWorkItem([this.key.work(agentId)], [item.interactionId, JSON.stringify(item), agentId]);
   }
 
   /** Reservations still pending after their expiry: their timeout job was lost with a process. */
@@ -483,13 +613,11 @@ export class RoutingStore {
 
   /** Adds a connection held by `nodeId`; returns the new presence generation (it voids pending offline timers). */
   async connect(agentId: string, nodeId: string, connectionId: string): Promise<number> {
-    const [, , gen] = (await this.redis.multi()
-      .sadd(this.key.conns(agentId), tagConnection(nodeId, connectionId))
-      .hset(this.key.nodeConns(nodeId), connectionId, agentId)
-      .hincrby(this.key.agent(agentId), 'presenceGen', 1)
-      .sadd(this.key.agents(), agentId)
-      .exec()) ?? [];
-    return Number(gen?.[1] ?? 0);
+    const gen = await this.scripts.connect(
+      [this.key.conns(agentId), this.key.nodeConns(nodeId), this.key.agent(agentId), this.key.agents()],
+      [tagConnection(nodeId, connectionId), connectionId, agentId],
+    );
+    return Number(gen);
   }
 
   /**
@@ -497,8 +625,9 @@ export class RoutingStore {
    * many remain and the current presence generation.
    */
   async disconnect(agentId: string, nodeId: string, connectionId: string): Promise<{ removed: boolean; remaining: number; gen: number }> {
-    const [removed, remaining, gen] = (await this.redis.eval(
-      disconnectScript, 3, this.key.conns(agentId), this.key.nodeConns(nodeId), this.key.agent(agentId), tagConnection(nodeId, connectionId), connectionId,
+    const [removed, remaining, gen] = (await this.scripts.disconnect(
+      [this.key.conns(agentId), this.key.nodeConns(nodeId), this.key.agent(agentId)],
+      [tagConnection(nodeId, connectionId), connectionId, agentId],
     )) as [number, number, number];
     return { removed: removed === 1, remaining, gen };
   }
@@ -537,9 +666,9 @@ export class RoutingStore {
    * that removed it; 'alive' when the node's heartbeat came back; 'gone' when someone else took it.
    */
   async sweepConnection(nodeId: string, connectionId: string, agentId: string): Promise<{ outcome: 'swept' | 'alive' | 'gone'; remaining: number; gen: number }> {
-    const [outcome, remaining, gen] = (await this.redis.eval(
-      sweepConnectionScript, 5, this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.conns(agentId), this.key.agent(agentId), this.key.orphaned(),
-      connectionId, tagConnection(nodeId, connectionId), agentId,
+    const [outcome, remaining, gen] = (await this.scripts.sweepConnection(
+      [this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.conns(agentId), this.key.agent(agentId), this.key.orphaned()],
+      [connectionId, tagConnection(nodeId, connectionId), agentId],
     )) as ['swept' | 'alive' | 'gone', number, number];
     return { outcome, remaining, gen };
   }
@@ -551,23 +680,41 @@ export class RoutingStore {
 
   /** Clears an orphan once its timer is scheduled; kept when a newer sweep noted it again since. */
   async clearOrphan(agentId: string, gen: number): Promise<void> {
-    await this.redis.eval(clearOrphanScript, 1, this.key.orphaned(), agentId, String(gen));
+    await this.scripts.clearOrphan([this.key.orphaned()], [agentId, String(gen)]);
   }
 
   /** Drops a dead node with no connections left from the registry; false when it is alive or still holds some. */
   async forgetNode(nodeId: string): Promise<boolean> {
-    return (await this.redis.eval(forgetNodeScript, 3, this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.nodes(), nodeId)) === 1;
+    return (await this.scripts.forgetNode([this.key.node(nodeId), this.key.nodeConns(nodeId), this.key.nodes()], [nodeId])) === 1;
   }
 
   connectionCount(agentId: string): Promise<number> {
     return this.redis.scard(this.key.conns(agentId));
   }
 
-  async enqueuedAtOf(interactionIds: string[]): Promise<number[]> {
-    if (!interactionIds.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of interactionIds) pipeline.hget(this.key.contact(id), 'enqueuedAt');
-    return ((await pipeline.exec()) ?? []).map(([, value]) => Number(value ?? 0));
+  /** How many contacts wait in a queue, and since when the oldest of them (ms; undefined when none). */
+  async waitingSummary(queue: string): Promise<{ count: number; oldestEnqueuedAt?: number }> {
+    const [count, oldest] = (await this.scripts.waitingSummary([this.key.queue(queue)], [this.key.contact('')])) as [number, string];
+    return { count: Number(count), ...(oldest ? { oldestEnqueuedAt: Number(oldest) } : {}) };
+  }
+
+  /**
+   * The agents whose hash, connections or work changed after journal number `since`, with the
+   * number read up to; `since` -1 reads every agent (so does a number the journal never reached:
+   * it was reset). One read-only script, so the changes and the number are one consistent cut.
+   */
+  async agentChanges(since: number): Promise<AgentChanges> {
+    const [seq, full, ...flat] = (await this.scripts.agentChanges([this.key.journalSeq(), this.key.journal(), this.key.agents()], [String(since), this.key.agent('')])) as [
+      string,
+      number,
+      ...unknown[],
+    ];
+    const agents: JournaledAgent[] = [];
+    for (let index = 0; index < flat.length; index += 4) {
+      const [agentId, hash, connections, work] = flat.slice(index, index + 4) as [string, string[], string[], string[]];
+      agents.push({ ...toStoredAgent(agentId, pairs(hash)), connections, work: work.map((raw) => JSON.parse(raw) as WorkRecord) });
+    }
+    return { seq: Number(seq), full: full === 1, agents };
   }
 
   /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`; with their connections when asked. */
@@ -609,6 +756,13 @@ export class RoutingStore {
     }
     return result;
   }
+}
+
+/** A flat HGETALL reply from a script ([field, value, …]) as a record. */
+function pairs(flat: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let index = 0; index + 1 < flat.length; index += 2) record[flat[index]] = flat[index + 1];
+  return record;
 }
 
 /** An agent's Redis hash as a record; a missing hash reads as an offline agent. */
