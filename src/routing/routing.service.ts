@@ -110,12 +110,13 @@ export class RoutingService implements AgentDesk {
       score: priorityScore(enqueuedAt, isTier(tier) ? tier : 'standard', queues.byName.get(queue)!),
     });
     if (added) {
+      // Matching first: the bookkeeping below does not decide anything the offer waits for.
+      void this.matcher.request([queue]);
       log.info({ interactionId: input.interactionId, queue }, 'contact queued');
       // A contact put back after a failed bridge was already counted when it first arrived.
       if (!input.requeue) await this.deps.counters.add(queue, { offered: 1 });
       await this.moves.scheduleOverflow(input.interactionId, queue, enqueuedAt);
       await this.emit({ type: 'queue_changed', queue });
-      void this.matcher.request([queue]);
     }
     return { queue, added };
   }
