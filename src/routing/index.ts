@@ -102,9 +102,11 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   const matcher = new Matcher({
     store, picture, profiles, queues: queuesConfig, interactions: deps.interactions, log,
     offered: async (reservation) => {
-      await timers.reservationTimeout(reservation.id, new Date(reservation.expiresAt).getTime() - Date.now());
+      // The pop does not wait for the timer: the reservation is durable already, and an offer whose
+      // timer failed to be scheduled is ended by the expiry sweep like one whose process died.
+      const timer = timers.reservationTimeout(reservation.id, new Date(reservation.expiresAt).getTime() - Date.now());
       const { weight: _weight, ...offer } = reservation;
-      await service.emit({ type: 'offer', agentId: reservation.agentId, reservation: offer });
+      await Promise.all([timer, service.emit({ type: 'offer', agentId: reservation.agentId, reservation: offer })]);
     },
     queueChanged: (queue) => service.emit({ type: 'queue_changed', queue }),
   });
