@@ -27,6 +27,14 @@ FERRETDB_BIN="$TOOLS/bin/ferretdb"
 # Names the exact recipe below (version + our patch). A binary or a running server built by another
 # recipe is rebuilt / restarted, so a checkout never keeps running an outdated build.
 FERRETDB_BUILD_ID="$FERRETDB_VERSION+switchboard.4"
+# SQLite's durability per commit. "normal" (WAL without an fsync per commit) survives a crash of
+# FerretDB or of our processes; an OS crash or power cut may lose the last commits, as with MongoDB's
+# default write concern (journal flushed every 100 ms). "full" fsyncs every commit: each write then
+# waits for the disk, which on this machine's disk made every call's writes several times slower.
+FERRETDB_SQLITE_SYNCHRONOUS="${FERRETDB_SQLITE_SYNCHRONOUS:-normal}"
+[[ "$FERRETDB_SQLITE_SYNCHRONOUS" =~ ^(off|normal|full|extra)$ ]] || { echo "FERRETDB_SQLITE_SYNCHRONOUS must be off, normal, full or extra" >&2; exit 2; }
+# What a running server must have been started with (build + settings); anything else is restarted.
+FERRETDB_RUN_ID="$FERRETDB_BUILD_ID synchronous=$FERRETDB_SQLITE_SYNCHRONOUS"
 FERRETDB_DIR="$DATA/ferretdb"
 FERRETDB_STATE="$DATA/ferretdb-state"
 FERRETDB_PID="$FERRETDB_DIR/ferretdb.pid"
@@ -330,8 +338,8 @@ start_redis() {
 start_mongo() {
   local pid port
   if ((MONGO_ANSWERS)) && pid="$(pid_of "$FERRETDB_PID" ferretdb)" &&
-    [[ "$(cat "$FERRETDB_DIR/ferretdb.build" 2>/dev/null)" != "$FERRETDB_BUILD_ID" ]]; then
-    log "mongo: our FerretDB (pid $pid) runs an older build; restarting it on $FERRETDB_BUILD_ID"
+    [[ "$(cat "$FERRETDB_DIR/ferretdb.build" 2>/dev/null)" != "$FERRETDB_RUN_ID" ]]; then
+    log "mongo: our FerretDB (pid $pid) runs an older build or other settings; restarting it as $FERRETDB_RUN_ID"
     ensure_ferretdb   # build first, so the database is down only for the restart itself
     stop_pid mongo "$FERRETDB_PID" ferretdb
     MONGO_ANSWERS=0
@@ -359,9 +367,9 @@ start_mongo() {
   mkdir -p "$FERRETDB_DIR" "$FERRETDB_STATE"
   # setsid + nohup: FerretDB must outlive this script and the npm process that ran it. The inner
   # shell writes its own pid before exec, so the pidfile holds FerretDB's pid, not a wrapper's.
-  echo "$FERRETDB_BUILD_ID" >"$FERRETDB_DIR/ferretdb.build"
+  echo "$FERRETDB_RUN_ID" >"$FERRETDB_DIR/ferretdb.build"
   DO_NOT_TRACK=1 setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$FERRETDB_PID" \
-    "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$FERRETDB_DIR/" \
+    "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$FERRETDB_DIR/?_pragma=synchronous($FERRETDB_SQLITE_SYNCHRONOUS)" \
     --listen-addr="127.0.0.1:$port" --state-dir="$FERRETDB_STATE" \
     --debug-addr="$FERRETDB_DEBUG_ADDR" --telemetry=disable --log-level=warn \
     >>"$FERRETDB_LOG" 2>&1 </dev/null &
