@@ -92,10 +92,11 @@ export class InteractionService {
       const fresh = created && claimed ? await this.interactions.create(claim.interactionId, seed, claim.at, { entry, externalId: event.externalId }) : null;
       if (fresh) {
         await this.interactions.addNewToTimeline(fresh);
-        await this.interactions.markKeyRecorded(event.externalId, new Date());
         this.log.info({ interactionId: claim.interactionId, channel: event.channel, created }, 'inbound event recorded');
         const recorded = toInteraction(fresh);
-        await this.notifyListeners(recorded, created);
+        // Listeners (routing queues the contact) do not wait for the "recorded" mark: a crash before it
+        // lands only makes a retry converge on the same writes and notify again, which listeners allow.
+        await Promise.all([this.interactions.markKeyRecorded(event.externalId, new Date()), this.notifyListeners(recorded, created)]);
         return { interaction: recorded, entryId: claim.entryId, duplicate: false, created };
       }
       // A retry after a crash (the claim existed) or an event joining an existing interaction.

@@ -185,7 +185,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
   async function deliver(event: RoutingEvent): Promise<void> {
     switch (event.type) {
       case 'offer': {
-        const pop = await pops.build(event.reservation.interactionId).catch((error: unknown) => {
+        const pop = await pops.build(event.reservation.interactionId, event.customerId).catch((error: unknown) => {
           // The offer matters more than its context: send it without a pop rather than not at all.
           log.warn({ err: error, interactionId: event.reservation.interactionId, reservationId: event.reservation.id }, 'screen pop failed');
           return null;

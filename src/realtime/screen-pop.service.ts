@@ -17,17 +17,24 @@ export class ScreenPopService {
     private readonly tasks?: OpenTaskReader,
   ) {}
 
-  async build(interactionId: string): Promise<ScreenPop> {
-    const interaction = await this.interactions.getInteraction(interactionId);
-    // The timeline is read alongside the customer, on the bet (almost always won) that the customer
-    // was not merged away; when it was, the survivor's timeline is read after.
-    const timelineOf = (customerId: string) => this.interactions.getTimeline(customerId, { limit: 20 });
-    const early = timelineOf(interaction.customerId);
+  /** `customerId`, when the caller knows it (routing does), lets the history be read alongside the contact. */
+  async build(interactionId: string, customerId?: string): Promise<ScreenPop> {
+    const reading = this.interactions.getInteraction(interactionId);
+    reading.catch(() => undefined); // awaited just below
+    const expectedCustomerId = customerId ?? (await reading).customerId;
+    // The timeline is read alongside the contact and the customer, on the bet (almost always won)
+    // that the customer was not merged away; when it was, the survivor's timeline is read after.
+    const timelineOf = (id: string) => this.interactions.getTimeline(id, { limit: 20 });
+    const early = timelineOf(expectedCustomerId);
     early.catch(() => undefined); // awaited below, or dropped when the customer was merged
     // Open tasks ride on the same bet, read alongside the timeline so the pop is no slower.
-    const earlyTasks = this.openTasks(interaction.customerId, interactionId);
-    const customer = await this.liveCustomer(interaction.customerId);
-    const merged = customer.id !== interaction.customerId;
+    const earlyTasks = this.openTasks(expectedCustomerId, interactionId);
+    const earlyCustomer = this.liveCustomer(expectedCustomerId);
+    earlyCustomer.catch(() => undefined); // awaited below unless the contact names another customer
+    const interaction = await reading;
+    const customer = interaction.customerId === expectedCustomerId ? await earlyCustomer : await this.liveCustomer(interaction.customerId);
+    // Merged away, or moved to another customer since routing read it: the live customer's history.
+    const merged = customer.id !== expectedCustomerId;
     const [timeline, smsOptedOut, openTasks] = await Promise.all([
       merged ? timelineOf(customer.id) : early,
       this.smsOptedOut(customer, interactionId),

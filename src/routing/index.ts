@@ -101,12 +101,12 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
   const picture = new AgentPicture(store);
   const matcher = new Matcher({
     store, picture, profiles, queues: queuesConfig, interactions: deps.interactions, log,
-    offered: async (reservation) => {
+    offered: async (reservation, customerId) => {
       // The pop does not wait for the timer: the reservation is durable already, and an offer whose
       // timer failed to be scheduled is ended by the expiry sweep like one whose process died.
       const timer = timers.reservationTimeout(reservation.id, new Date(reservation.expiresAt).getTime() - Date.now());
       const { weight: _weight, ...offer } = reservation;
-      await Promise.all([timer, service.emit({ type: 'offer', agentId: reservation.agentId, reservation: offer })]);
+      await Promise.all([timer, service.emit({ type: 'offer', agentId: reservation.agentId, reservation: offer, customerId })]);
     },
     queueChanged: (queue) => service.emit({ type: 'queue_changed', queue }),
   });

@@ -34,7 +34,7 @@ export interface MatcherDeps {
   interactions: InteractionService;
   log: Logger;
   /** Called after each successful claim (the reservation is durable): schedule its timeout, emit the offer. */
-  offered(reservation: StoredReservation): Promise<void>;
+  offered(reservation: StoredReservation, customerId: string): Promise<void>;
   queueChanged(queue: string): Promise<void>;
 }
 
@@ -193,7 +193,7 @@ export class Matcher {
       // The reservation is durable: a delivery that fails is logged, and the offer ends by the
       // recovery sweep (no timer) or its timeout, as after a crash at this point.
       deliveries.push(
-        this.deps.offered(reservation).catch((error: unknown) => {
+        this.deps.offered(reservation, contact.customerId).catch((error: unknown) => {
           log.error({ err: error, interactionId, reservationId: reservation.id }, 'offer delivery failed');
         }),
       );

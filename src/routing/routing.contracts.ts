@@ -90,7 +90,8 @@ export interface AgentSnapshot {
 }
 
 export type RoutingEvent =
-  | { type: 'offer'; agentId: string; reservation: Reservation }
+  /** `customerId` lets the screen pop read the customer's history alongside the contact. */
+  | { type: 'offer'; agentId: string; reservation: Reservation; customerId?: string }
   | { type: 'offer_ended'; agentId: string; reservation: Reservation }
   | { type: 'assigned'; agentId: string; reservation: Reservation }
   | { type: 'agent_state'; agentId: string; snapshot: AgentSnapshot }
