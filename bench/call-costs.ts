@@ -16,7 +16,7 @@ export interface CallCosts {
   contacts: number;
   mongoCommandsPerContact: number;
   redisCommandsPerContact: number;
-  /** CPU milliseconds per contact: this Node process (app and bench clients), FerretDB, Redis. */
+  /** CPU milliseconds per contact: this Node process (the app and the Twilio stand-in), FerretDB, Redis. */
   cpuMsPerContact: { node: number; ferretdb?: number; redis?: number };
   /** The most frequent MongoDB commands, "command collection" → per contact. */
   topMongo: [string, number][];

@@ -1,4 +1,6 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { freePort } from '../scripts/standins/free-port';
 import { deleteRedisKeys } from './stores';
 import os from 'node:os';
@@ -6,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import mongoose, { Types } from 'mongoose';
 import { Server } from 'socket.io';
-import { io as connectClient, type Socket } from 'socket.io-client';
+import { io as connectClient } from 'socket.io-client';
 import { buildServices, startSwitchboard, type Switchboard } from '../src/app';
 import { callExternalId } from '../src/channels/voice/voice.context';
 import type { Config } from '../src/platform/config';
@@ -16,9 +18,9 @@ import { QueueFactory } from '../src/platform/queues';
 import { createRedis } from '../src/platform/redis';
 import { createRouting, type RoutingModule } from '../src/routing';
 import { RoutingStore, type StoredReservation } from '../src/routing/routing.store';
-import { postSignedWebhook } from '../scripts/simulate';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../scripts/standins/twilio-standin';
 import { CallCostMeter, withCommandMonitoring, type CallCosts } from './call-costs';
+import type { ClientReply, ClientRequest } from './pop-client';
 import { describeMachine, type Machine } from './report';
 import { measure, summarize, type LatencySummary } from './stats';
 
@@ -29,8 +31,10 @@ import { measure, summarize, type LatencySummary } from './stats';
  * 1. Floor: a bare Socket.IO server and client in this process, emit with acknowledgement (one
  *    round trip over a local websocket), so the rows below can be read against what the transport
  *    alone costs here.
- * 2. Screen pop: the whole app in-process (`startSwitchboard`, Twilio stand-in) with 200 agent
- *    sockets (real socket.io-client, websocket transport) all available; calls arrive as signed
+ * 2. Screen pop: the whole app in-process (`startSwitchboard`, Twilio stand-in); 200 agent sockets
+ *    (real socket.io-client, websocket transport) all available, and the webhook sender, in a
+ *    client process of their own (bench/pop-client.ts, as on a real floor where the agents' browsers
+ *    and Twilio are other machines); calls arrive as signed
  *    voice webhooks at a fixed rate (open loop: a send never waits for the previous answer); each
  *    latency runs from just before the webhook POST to the moment the agent's socket receives
  *    `offer` (so it includes the webhook, the customer and interaction writes, the enqueue, the
@@ -153,43 +157,47 @@ async function socketFloor(options: RealtimeOptions): Promise<RealtimeRow> {
   }
 }
 
-interface Agent {
-  id: string;
-  socket: Socket;
-}
-
 /**
  * Bench agents: users inserted directly (a fixture, like the dataset loader: 200 argon2 hashes and
  * logins would take most of a minute here) and tokens signed with the config's secret in the
  * shape AuthService.login signs them; the gateway authenticates them the normal way.
  */
-async function connectAgents(app: Switchboard, count: number, onOffer: (agent: Agent, reservation: { id: string; interactionId: string }) => void): Promise<Agent[]> {
+async function benchAgents(app: Switchboard, count: number): Promise<{ id: string; token: string }[]> {
   const ids = Array.from({ length: count }, () => new Types.ObjectId().toHexString());
   const at = new Date();
   await app.mongo.collection('users').insertMany(
     ids.map((id, index) => ({ _id: id as never, email: `bench-rt-agent-${index}-${id}@bench.switchboard.local`, name: `Bench Agent ${index}`, role: 'agent', passwordHash: 'not-a-hash: bench agents never log in', active: true, locale: 'en', createdAt: at, updatedAt: at })),
   );
-  const agents: Agent[] = [];
-  for (let start = 0; start < ids.length; start += 20) {
-    agents.push(
-      ...(await Promise.all(
-        ids.slice(start, start + 20).map(async (id) => {
-          const token = jwt.sign({ role: 'agent', name: 'Bench Agent' }, app.config.AUTH_TOKEN_SECRET!, { subject: id, expiresIn: '1h', algorithm: 'HS256' });
-          const socket = connectClient(app.url!, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
-          await new Promise<void>((resolve, reject) => {
-            socket.once('connect', () => resolve());
-            socket.once('connect_error', reject);
-          });
-          const agent = { id, socket };
-          socket.on('offer', (event: { data: { reservation: { id: string; interactionId: string } } }) => onOffer(agent, event.data.reservation));
-          const answer = (await socket.timeout(10_000).emitWithAck('state:set', { state: 'available' })) as { ok: boolean };
-          if (!answer.ok) throw new Error(`bench agent could not go available: ${JSON.stringify(answer)}`);
-          return agent;
-        }),
-      )),
-    );
+  return ids.map((id) => ({ id, token: jwt.sign({ role: 'agent', name: 'Bench Agent' }, app.config.AUTH_TOKEN_SECRET!, { subject: id, expiresIn: '1h', algorithm: 'HS256' }) }));
+}
+
+/** The callers and agents in their own process (bench/pop-client.ts): one request, one reply at a time. */
+class PopClient {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(): PopClient {
+    return new PopClient(fork(path.join(__dirname, 'pop-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
-  return agents;
+
+  ask(request: ClientRequest): Promise<ClientReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`bench pop client exited (${code})`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (reply: ClientReply) => {
+        this.child.off('exit', onExit);
+        if (reply.type === 'error') reject(new Error(`bench pop client: ${reply.message}`));
+        else resolve(reply);
+      });
+      this.child.send(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ type: 'close' } satisfies ClientRequest);
+    await Promise.race([exited, sleep(5_000).then(() => void this.child.kill())]);
+  }
 }
 
 /** 2. Signed call webhooks at a fixed rate; latency until the agent's socket has the offer. */
@@ -198,7 +206,7 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
   const credentials = standinCredentials();
   let twilio: TwilioStandin | undefined;
   let app: Switchboard | undefined;
-  let agents: Agent[] = [];
+  let client: PopClient | undefined;
   const notes: string[] = [];
   try {
     twilio = await startTwilioStandin({ ...credentials, callbackDelayMs: 5 });
@@ -213,70 +221,27 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
     app = await startSwitchboard(config, { log, routing: { queuesConfig: benchQueues } });
     const meter = new CallCostMeter(app.mongo, app.redis);
     const machine = await describeMachine(app.mongo, app.redis, config.MONGODB_URI);
-    const offeredAt = new Map<string, number>();
-    const offersPer = new Map<string, number>();
     const started = app;
-    const onOffer = (agent: Agent, reservation: { id: string; interactionId: string }) => {
-      offeredAt.set(reservation.interactionId, now());
-      offersPer.set(reservation.interactionId, (offersPer.get(reservation.interactionId) ?? 0) + 1);
-      // Accept and complete at once: capacity frees for the next call, as on a busy floor.
-      void (async () => {
-        const accepted = (await agent.socket.timeout(30_000).emitWithAck('offer:accept', { reservationId: reservation.id })) as { ok: boolean };
-        if (accepted.ok) await agent.socket.timeout(30_000).emitWithAck('work:complete', { interactionId: reservation.interactionId });
-      })().catch(() => undefined);
-    };
-    progress(`realtime: connecting ${options.agents} agents`);
-    agents = await connectAgents(started, options.agents, onOffer);
+    progress(`realtime: connecting ${options.agents} agents (in a client process of their own)`);
+    client = PopClient.start();
+    await client.ask({ type: 'connect', url: started.url!, agents: await benchAgents(started, options.agents) });
 
-    const ourNumber = '+862159999999';
-    let callIndex = 0;
-    const webhookTarget = { baseUrl: started.url!, publicBaseUrl, authToken: credentials.authToken };
-    const sendCall = async (sentAt: Map<string, number>, failures: string[], answered: number[]) => {
-      callIndex += 1;
-      const callSid = `CA${Date.now().toString(16).padStart(16, '0')}${callIndex.toString(16).padStart(16, '0')}`;
-      const phone = `+86138${String(10_000_000 + callIndex).slice(-8)}`;
-      sentAt.set(callSid, now());
-      const response = await postSignedWebhook(webhookTarget, '/webhooks/twilio/voice', { CallSid: callSid, AccountSid: credentials.accountSid, From: phone, To: ourNumber, CallStatus: 'ringing', Direction: 'inbound' });
-      const text = await response.text();
-      answered.push(now() - sentAt.get(callSid)!);
-      if (response.status !== 200 || !text.includes('<Enqueue')) failures.push(`HTTP ${response.status}`);
-    };
-    /** Open loop: call i is sent at start + i / rate, whether or not earlier ones were answered. */
+    const webhook = { baseUrl: started.url!, publicBaseUrl, authToken: credentials.authToken, accountSid: credentials.accountSid };
     const runRate = async (perSecond: number, seconds: number) => {
-      const sentAt = new Map<string, number>();
-      const failures: string[] = [];
-      const answered: number[] = [];
-      const total = Math.round(perSecond * seconds);
-      const began = now();
-      const inflight: Promise<void>[] = [];
-      for (let index = 0; index < total; index += 1) {
-        const due = began + (index * 1000) / perSecond;
-        const wait = due - now();
-        if (wait > 1) await sleep(wait);
-        inflight.push(sendCall(sentAt, failures, answered).catch((error: Error) => void failures.push(error.message)));
-      }
-      await Promise.all(inflight);
-      // Offers still on their way get a moment; a call never offered counts as missing, not as fast.
-      const deadline = now() + 20_000;
-      const interactionOf = new Map<string, string>();
-      while (now() < deadline) {
-        for (const callSid of sentAt.keys()) {
-          if (interactionOf.has(callSid)) continue;
-          const key = await started.services.interactions.findByExternalId(callExternalId(callSid));
-          if (key) interactionOf.set(callSid, key.interactionId);
-        }
-        if ([...sentAt.keys()].every((callSid) => offeredAt.has(interactionOf.get(callSid) ?? ''))) break;
-        await sleep(100);
-      }
+      const reply = await client!.ask({ type: 'run', perSecond, seconds, webhook });
+      if (reply.type !== 'result') throw new Error(`bench pop client answered ${reply.type} to run`);
+      const { calls, offers, wallSeconds } = reply.result;
+      const offerOf = new Map(offers.map((offer) => [offer.interactionId, offer]));
       const durations: number[] = [];
       let doubled = 0;
-      for (const [callSid, sent] of sentAt) {
-        const interactionId = interactionOf.get(callSid);
-        const at = interactionId ? offeredAt.get(interactionId) : undefined;
-        if (at !== undefined) durations.push(at - sent);
-        if (interactionId && (offersPer.get(interactionId) ?? 0) > 1) doubled += 1;
+      for (const call of calls) {
+        const key = call.ok ? await started.services.interactions.findByExternalId(callExternalId(call.callSid)) : null;
+        const offer = key ? offerOf.get(key.interactionId) : undefined;
+        if (offer) durations.push(offer.at - call.sentAt);
+        if (offer && offer.count > 1) doubled += 1;
       }
-      return { durations: Float64Array.from(durations), webhook: summarize(Float64Array.from(answered)), sent: sentAt.size, failures, doubled, wallSeconds: (now() - began) / 1000 };
+      const failures = calls.flatMap((call) => (call.failure ? [call.failure] : []));
+      return { durations: Float64Array.from(durations), webhook: summarize(Float64Array.from(calls.map((call) => call.answeredMs))), sent: calls.length, failures, doubled, wallSeconds };
     };
 
     progress('realtime: warm-up, 20 calls at 10/s');
@@ -315,7 +280,7 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
     }
     return { rows, machine, notes };
   } finally {
-    for (const agent of agents) agent.socket.disconnect();
+    await client?.close();
     // Routing first: app.close() closes the gateway's Redis adapter before routing, and an offer a
     // still-running match emits then is an unhandled rejection that ends the process (reported).
     await app?.routing?.close();
@@ -476,7 +441,7 @@ export async function runRealtime(
       rows: [floor, ...pops.rows, ...routing],
       notes: [
         ...pops.notes,
-        'Client sockets, the app, FerretDB and Redis share this machine; the agents\' sockets live in the same Node process as the app, so a screen-pop latency includes time the client waited for the shared event loop.',
+        'The agents\' sockets and the webhook sender run in a Node process of their own (bench/pop-client.ts), but on this machine: they, the app, FerretDB and Redis share its 2 cores. Until this run\'s version they lived in the app\'s process, so older screen-pop figures include time the app waited behind the bench\'s own sockets.',
       ],
     },
   };
