@@ -14,6 +14,9 @@ const fullReloadMs = 60_000;
  * state, capacity and skips atomically), so being a moment behind costs a failed claim, never a
  * wrong offer. The whole picture is read again now and then, so a writer that bypassed the journal
  * (an older release during a rolling deploy, a hand edit) cannot leave it wrong for long.
+ * Agents idle for weeks expire and are then forgotten (see RoutingStore, "Agent lifetime"): that
+ * raises the journal's floor, and a read from below the floor is a whole one, so they leave the
+ * picture too. Until forgotten, an expired agent reads as offline with nothing in hand, as here.
  */
 export class AgentPicture {
   private readonly agents = new Map<string, JournaledAgent>();

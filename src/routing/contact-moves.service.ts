@@ -3,7 +3,6 @@ import type { InteractionService } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { isTier, overflowTarget, priorityScore, type QueuesConfig } from './queue-config';
-import type { QueueCounters } from './queue-counters.store';
 import type { AgentSnapshot, TransferTarget } from './routing.contracts';
 import type { RoutingTimers } from './routing.jobs';
 import type { RoutingService } from './routing.service';
@@ -15,7 +14,6 @@ export interface ContactMovesDeps {
   interactions: InteractionService;
   customers: CustomerService;
   timers: RoutingTimers;
-  counters: QueueCounters;
   log: Logger;
   routing: RoutingService;
 }
@@ -74,7 +72,7 @@ export class ContactMoves {
    * overflowed from the old queue and offered in the new one.
    */
   async moveWaiting(interactionId: string, toQueue: string, byUserId: string): Promise<{ interactionId: string; from: string; to: string }> {
-    const { store, queues, interactions, customers, counters, routing, log } = this.deps;
+    const { store, queues, interactions, customers, routing, log } = this.deps;
     const targetSettings = queues.byName.get(toQueue);
     if (!targetSettings) throw AppError.validation([{ field: 'toQueue', message: `unknown queue ${toQueue}` }]);
     const contact = await store.contact(interactionId);
@@ -83,11 +81,10 @@ export class ContactMoves {
     if (contact.queue === toQueue) throw AppError.validation([{ field: 'toQueue', message: 'is the queue the contact already waits in' }]);
     const tier = await customers.getCustomer(contact.customerId).then((customer) => customer.tier, () => 'standard' as const);
     const score = priorityScore(contact.enqueuedAt, isTier(tier) ? tier : 'standard', targetSettings);
+    // Counted (overflowed from, offered in) by the move itself.
     if (!(await store.move(interactionId, contact.queue, toQueue, score))) throw gone();
     await interactions.appendEntry(interactionId, { kind: 'system', direction: 'internal', authorId: byUserId, data: { event: 'moved', from: contact.queue, to: toQueue } });
     await interactions.updateInteraction(interactionId, { queue: toQueue }, ['moved']);
-    await counters.add(contact.queue, { overflowed: 1 });
-    await counters.add(toQueue, { offered: 1 });
     log.info({ interactionId, from: contact.queue, to: toQueue, byUserId }, 'contact moved by a supervisor');
     await routing.emit({ type: 'queue_changed', queue: contact.queue });
     await routing.emit({ type: 'queue_changed', queue: toQueue });
@@ -109,7 +106,7 @@ export class ContactMoves {
    * is one script that re-checks the contact still waits in `queue`.
    */
   async overflowIfDue(interactionId: string, queue: string): Promise<string | undefined> {
-    const { store, queues, interactions, customers, counters, routing, log } = this.deps;
+    const { store, queues, interactions, customers, routing, log } = this.deps;
     const contact = await store.contact(interactionId);
     if (!contact || contact.state !== 'waiting' || contact.queue !== queue) return undefined;
     const waitedMs = Date.now() - contact.enqueuedAt;
@@ -119,12 +116,11 @@ export class ContactMoves {
     const tier = await customers.getCustomer(contact.customerId).then((customer) => customer.tier, () => 'standard' as const);
     // Ordered by its original enqueue time in the new queue, with that queue's tier bonus.
     const score = priorityScore(contact.enqueuedAt, isTier(tier) ? tier : 'standard', targetSettings);
+    // Counted (overflowed from, offered in) by the move itself.
     if (!(await store.move(interactionId, queue, target, score))) return undefined;
     const waitedSeconds = Math.round(waitedMs / 1000);
     await interactions.appendEntry(interactionId, { kind: 'system', direction: 'internal', data: { event: 'overflowed', from: queue, to: target, waitedSeconds } });
     await interactions.updateInteraction(interactionId, { queue: target }, ['overflowed']);
-    await counters.add(queue, { overflowed: 1 });
-    await counters.add(target, { offered: 1 });
     log.info({ interactionId, from: queue, to: target, waitedSeconds }, 'contact overflowed');
     await routing.emit({ type: 'queue_changed', queue });
     await routing.emit({ type: 'queue_changed', queue: target });

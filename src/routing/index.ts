@@ -86,16 +86,16 @@ const endedStatuses = new Set<Interaction['status']>(['abandoned', 'closed', 'fa
 export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): RoutingModule {
   const log = deps.log.child({ module: 'routing' });
   const queuesConfig = options.queuesConfig !== undefined ? parseQueuesConfig(options.queuesConfig, 'queuesConfig') : loadQueuesConfig(queuesFile);
-  const store = new RoutingStore(deps.redis, deps.config.REDIS_KEY_PREFIX);
+  const counters = new QueueCounters(deps.redis, deps.config.REDIS_KEY_PREFIX);
+  const store = new RoutingStore(deps.redis, deps.config.REDIS_KEY_PREFIX, { counters });
   const profiles = new AgentProfileRepository(deps.mongo);
   const timers = new RoutingTimers(deps.queues);
-  const counters = new QueueCounters(deps.redis, deps.config.REDIS_KEY_PREFIX);
   const node: NodeLiveness = new NodeLiveness(
     { store, log, onOrphaned: (agents): Promise<void> => service.agentsOrphaned(agents) },
     { heartbeatTtlMs: options.nodeHeartbeatTtlMs ?? nodeHeartbeatTtlMs, sweepIntervalMs: options.nodeSweepIntervalMs ?? nodeSweepIntervalMs },
   );
   const service = new RoutingService({
-    store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log,
+    store, profiles, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, log,
     presenceGraceMs: options.presenceGraceMs ?? presenceGraceMs, node,
   });
   const picture = new AgentPicture(store);
@@ -111,7 +111,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     queueChanged: (queue) => service.emit({ type: 'queue_changed', queue }),
   });
   service.matcher = matcher;
-  service.moves = new ContactMoves({ store, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, counters, log, routing: service });
+  service.moves = new ContactMoves({ store, queues: queuesConfig, interactions: deps.interactions, customers: deps.customers, timers, log, routing: service });
   const stats = new QueueStats(store, queuesConfig, service, counters, picture, profiles, deps.queueToday);
   service.stats = stats;
   let closed = false;

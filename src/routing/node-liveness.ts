@@ -9,11 +9,19 @@ export interface OrphanedAgent {
   gen: number;
 }
 
+/**
+ * How often every node drops agents whose idle keys expired (see RoutingStore, "Agent lifetime"):
+ * agents expire after weeks, so this only bounds how long a forgotten id lingers in the sets.
+ */
+export const agentCleanupIntervalMs = 15 * 60_000;
+
 export interface NodeLivenessOptions {
   /** How long a node's heartbeat lives unrefreshed; a node silent this long is taken for dead. */
   heartbeatTtlMs: number;
   /** How often every node looks for dead nodes' connections. */
   sweepIntervalMs: number;
+  /** See agentCleanupIntervalMs. */
+  agentCleanupIntervalMs?: number;
 }
 
 export interface NodeLivenessDeps {
@@ -30,6 +38,7 @@ export interface NodeLivenessDeps {
  * with a short TTL and records its connections under its id; every node sweeps the connections of
  * nodes whose heartbeat is gone, one atomic script per connection, so any number of sweepers at
  * once act on each connection exactly once.
+ * Every node also drops, now and then, the agents whose idle keys expired (`cleanupAgents`).
  */
 export class NodeLiveness {
   /** Random per start: a restarted process is a new node, and the old one's connections are swept. */
@@ -38,6 +47,7 @@ export class NodeLiveness {
   private readonly local = new Map<string, string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private cleanupTimer: NodeJS.Timeout | undefined;
   private healthy = true;
   private closed = false;
 
@@ -68,6 +78,18 @@ export class NodeLiveness {
       this.sweep().catch((error: unknown) => this.failed(error, 'node sweep failed'));
     }, sweepIntervalMs);
     this.sweepTimer.unref();
+    await this.cleanupAgents().catch((error: unknown) => log.warn({ err: error, nodeId: this.nodeId }, 'agent cleanup failed'));
+    this.cleanupTimer = setInterval(() => {
+      this.cleanupAgents().catch((error: unknown) => this.failed(error, 'agent cleanup failed'));
+    }, this.options.agentCleanupIntervalMs ?? agentCleanupIntervalMs);
+    this.cleanupTimer.unref();
+  }
+
+  /** Drops the agents whose idle keys expired from routing's sets and journal; returns how many. */
+  async cleanupAgents(): Promise<number> {
+    const forgotten = await this.deps.store.forgetExpiredAgents();
+    if (forgotten) this.deps.log.info({ nodeId: this.nodeId, forgotten }, 'expired agents forgotten');
+    return forgotten;
   }
 
   /** Stops the heartbeat and drops it, so the other nodes sweep what this one leaves behind at once. */
@@ -75,6 +97,7 @@ export class NodeLiveness {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
+    clearInterval(this.cleanupTimer);
     await this.deps.store.stopHeartbeat(this.nodeId).catch(() => undefined);
   }
 

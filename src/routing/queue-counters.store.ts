@@ -6,12 +6,13 @@ export type CounterField = (typeof counterFields)[number];
 export type DayCounters = Record<CounterField, number>;
 
 // A week of days stays readable for a "yesterday" view; older days belong to the reporting store.
-const counterTtlSeconds = 8 * 86_400;
+export const counterTtlSeconds = 8 * 86_400;
 
 /**
- * Today's per-queue counters, written as events happen (enqueue, accept, abandon, overflow) with
- * HINCRBY, so the wallboard reads one hash instead of scanning interactions.
- * Key: `<prefix>routing:stats:<queue>:<YYYY-MM-DD>` HASH of counterFields.
+ * Today's per-queue counters, so the wallboard reads one hash instead of scanning interactions.
+ * Written by the RoutingStore script that makes each event happen (enqueue, accept, abandon,
+ * overflow), in the same atomic step: a count can be neither lost to a crash nor doubled by a retry.
+ * Key: `<prefix>routing:stats:<queue>:<YYYY-MM-DD>` HASH of counterFields, the day in `timeZone`.
  */
 export class QueueCounters {
   private readonly p: string;
@@ -24,15 +25,9 @@ export class QueueCounters {
     this.p = `${redisKeyPrefix}routing:stats:`;
   }
 
+  /** The day hash of `queue` for the stats day `at` falls in (the scripts are given this key). */
   key(queue: string, at: Date): string {
     return `${this.p}${queue}:${statsDay(at, this.timeZone)}`;
-  }
-
-  async add(queue: string, counts: Partial<DayCounters>, at = new Date()): Promise<void> {
-    const key = this.key(queue, at);
-    const multi = this.redis.multi();
-    for (const [field, by] of Object.entries(counts)) if (by) multi.hincrby(key, field, by);
-    await multi.expire(key, counterTtlSeconds).exec();
   }
 
   async read(queue: string, at = new Date()): Promise<DayCounters & { day: string; timeZone: string }> {

@@ -6,8 +6,6 @@ import type { AgentProfileRepository } from './agent-profile.repository';
 import type { ContactMoves } from './contact-moves.service';
 import type { Matcher } from './matcher';
 import { isTier, priorityScore, type QueuesConfig } from './queue-config';
-import type { QueueCounters } from './queue-counters.store';
-import { withinServiceLevel } from './queue-kpis';
 import type { QueueStats } from './queue-stats';
 import type { AgentDesk, AgentSnapshot, AgentState, QueueSnapshot, RequestedAgentState, Reservation, RoutingEvent, TransferTarget } from './routing.contracts';
 import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
@@ -16,6 +14,9 @@ import type { NodeLiveness, OrphanedAgent } from './node-liveness';
 
 /** Offers an agent may miss in a row before routing sets them away, so callers stop ringing an empty desk. */
 export const maxMissedOffers = 3;
+
+/** How often a cancel looks again when the contact changed hands under it (an accept, a timeout, an overflow). */
+const cancelAttempts = 5;
 
 /**
  * Bridges a voice contact to the agent who accepted it, writing `record` (routing's own account of
@@ -31,7 +32,6 @@ export interface RoutingServiceDeps {
   interactions: InteractionService;
   customers: CustomerService;
   timers: RoutingTimers;
-  counters: QueueCounters;
   log: Logger;
   presenceGraceMs: number;
   /** This process's node: connections are recorded under its id so a crash can be cleaned up by others. */
@@ -105,42 +105,63 @@ export class RoutingService implements AgentDesk {
     // A tier changed in the last half minute may not be seen yet: priority only, never correctness.
     const tier = await this.deps.customers.getCustomer(input.customerId, { maxAgeMs: 30_000 }).then((customer) => customer.tier, () => 'standard' as const);
     const enqueuedAt = (input.enqueuedAt ?? new Date()).getTime();
-    const added = await store.enqueue({
-      interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt,
-      score: priorityScore(enqueuedAt, isTier(tier) ? tier : 'standard', queues.byName.get(queue)!),
-    });
+    // Counted as offered by the enqueue itself; a contact put back after a failed bridge was
+    // counted when it first arrived.
+    const added = await store.enqueue(
+      {
+        interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt,
+        score: priorityScore(enqueuedAt, isTier(tier) ? tier : 'standard', queues.byName.get(queue)!),
+      },
+      { count: !input.requeue },
+    );
     if (added) {
       // Matching first: the bookkeeping below does not decide anything the offer waits for.
       void this.matcher.request([queue]);
       log.info({ interactionId: input.interactionId, queue }, 'contact queued');
-      // A contact put back after a failed bridge was already counted when it first arrived.
-      if (!input.requeue) await this.deps.counters.add(queue, { offered: 1 });
       await this.moves.scheduleOverflow(input.interactionId, queue, enqueuedAt);
       await this.emit({ type: 'queue_changed', queue });
     }
     return { queue, added };
   }
 
-  /** Takes a contact out of routing (caller hung up, conversation closed): out of its queue, or its offer rescinded. */
+  /**
+   * Takes a contact out of routing (caller hung up, conversation closed): out of its queue, or its
+   * offer rescinded. Gave up before an agent answered ('abandoned'): counted against the service
+   * level by the script that removes it or ends its offer, so a contact an agent accepted meanwhile
+   * counts as answered only. When it changed hands under us (accepted, timed out and back in its
+   * queue, overflowed), it is read again.
+   */
   async cancel(interactionId: string, reason: string): Promise<void> {
-    const contact = await this.deps.store.contact(interactionId);
-    if (!contact) return;
-    const result = await this.deps.store.cancel(interactionId, contact.queue);
-    // Gave up before an agent answered: counts against the service level.
-    if (reason === 'abandoned' && (result.state === 'removed' || result.state === 'reserved')) await this.deps.counters.add(contact.queue, { abandoned: 1 });
-    if (result.state === 'removed') {
-      this.deps.log.info({ interactionId, queue: contact.queue, reason }, 'contact left the queue');
-      await this.emit({ type: 'queue_changed', queue: contact.queue });
-    } else if (result.state === 'reserved' && result.reservationId) {
-      await this.endOffer(result.reservationId, { state: 'rescinded', requeue: false, countMiss: false });
-      this.deps.log.info({ interactionId, reason }, 'offer rescinded');
+    const { store, log } = this.deps;
+    const abandoned = reason === 'abandoned';
+    for (let attempt = 0; attempt < cancelAttempts; attempt += 1) {
+      const contact = await store.contact(interactionId);
+      if (!contact) return;
+      const result = await store.cancel(interactionId, contact.queue, { abandoned });
+      if (result.state === 'missing') return;
+      if (result.state === 'removed') {
+        log.info({ interactionId, queue: contact.queue, reason }, 'contact left the queue');
+        await this.emit({ type: 'queue_changed', queue: contact.queue });
+        return;
+      }
+      if (result.state === 'reserved' && result.reservationId) {
+        if (await this.endOffer(result.reservationId, { state: 'rescinded', requeue: false, countMiss: false, abandoned })) {
+          log.info({ interactionId, reason }, 'offer rescinded');
+          return;
+        }
+        continue;
+      }
+      if (result.state === 'assigned') {
+        // A call that ended while assigned: the agent was busy until now and goes to wrap-up without a
+        // click (Flex and Connect do the same). Texts and emails stay the agent's work until completed.
+        if (reason === 'closed' && contact.channel === 'voice' && contact.agentId) {
+          const item = await store.workItem(contact.agentId, interactionId);
+          if (item?.phase === 'active') await this.completeWork(contact.agentId, interactionId, {});
+        }
+        return;
+      }
     }
-    // A call that ended while assigned: the agent was busy until now and goes to wrap-up without a
-    // click (Flex and Connect do the same). Texts and emails stay the agent's work until completed.
-    if (result.state === 'assigned' && reason === 'closed' && contact.channel === 'voice' && contact.agentId) {
-      const item = await this.deps.store.workItem(contact.agentId, interactionId);
-      if (item?.phase === 'active') await this.completeWork(contact.agentId, interactionId, {});
-    }
+    log.warn({ interactionId, reason }, 'contact kept changing hands: cancel gave up');
   }
 
   async snapshot(agentId: string): Promise<AgentSnapshot> {
@@ -198,9 +219,12 @@ export class RoutingService implements AgentDesk {
     const reservation = await this.ownReservation(agentId, reservationId);
     const contact = await store.contact(reservation.interactionId);
     const since = new Date().toISOString();
-    const outcome = await store.accept(reservation, agentId, {
-      interactionId: reservation.interactionId, channel: reservation.channel, queue: reservation.queue, phase: 'active', since, reservationId, weight: reservation.weight,
-    });
+    // Counted as answered (within the service level or not) by the accept itself; a transfer was answered once already.
+    const outcome = await store.accept(
+      reservation, agentId,
+      { interactionId: reservation.interactionId, channel: reservation.channel, queue: reservation.queue, phase: 'active', since, reservationId, weight: reservation.weight },
+      { serviceLevelSeconds: this.deps.queues.byName.get(reservation.queue)?.serviceLevelSeconds ?? 0 },
+    );
     if (outcome !== 'ok') throw new AppError('conflict', 'The offer is no longer pending', { reservationId, state: outcome });
     await timers.cancelReservationTimeout(reservationId);
     try {
@@ -221,12 +245,6 @@ export class RoutingService implements AgentDesk {
     }
     const accepted: Reservation = { ...publicReservation(reservation), state: 'accepted' };
     log.info({ agentId, reservationId, interactionId: reservation.interactionId }, 'offer accepted');
-    // A transfer was answered once already; counting it again would inflate the service level.
-    if (!reservation.transfer) {
-      const waitedMs = Date.now() - (contact?.enqueuedAt ?? Date.now());
-      const slSeconds = this.deps.queues.byName.get(reservation.queue)?.serviceLevelSeconds ?? 0;
-      await this.deps.counters.add(reservation.queue, { answered: 1, answered_in_sl: withinServiceLevel(waitedMs, slSeconds) ? 1 : 0 });
-    }
     await this.emit({ type: 'assigned', agentId, reservation: accepted });
     await this.emitAgent(agentId);
     await this.emit({ type: 'queue_changed', queue: reservation.queue });
@@ -340,7 +358,10 @@ export class RoutingService implements AgentDesk {
    * Ends a pending offer (reject, timeout, rescind) in one atomic step; a requeued contact keeps its
    * original place and skips this agent. Returns undefined when the offer was no longer pending.
    */
-  private async endOffer(reservationId: string, how: { state: 'rejected' | 'timeout' | 'rescinded'; requeue: boolean; countMiss: boolean; expectedAgentId?: string }): Promise<Reservation | undefined> {
+  private async endOffer(
+    reservationId: string,
+    how: { state: 'rejected' | 'timeout' | 'rescinded'; requeue: boolean; countMiss: boolean; expectedAgentId?: string; abandoned?: boolean },
+  ): Promise<Reservation | undefined> {
     const { store, log, timers } = this.deps;
     const reservation = await store.reservation(reservationId);
     if (!reservation) return undefined;
@@ -360,7 +381,8 @@ export class RoutingService implements AgentDesk {
 
   private async undoAccept(reservation: StoredReservation): Promise<void> {
     const { store, interactions, log } = this.deps;
-    await store.finishWork(reservation.agentId, reservation.interactionId, reservation.id);
+    // The answered count goes with the work item, in one step.
+    await store.undoAccept(reservation.agentId, reservation.interactionId, reservation.id);
     const interaction = await interactions.getInteraction(reservation.interactionId).catch(() => null);
     // Still waiting (the bridge failed, the caller did not hang up): back to the queue, same place.
     if (interaction && (interaction.status === 'queued' || interaction.status === 'open')) {

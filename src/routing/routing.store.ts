@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Channel } from '../interactions';
 import { redisScript, type RedisScript } from '../platform/redis';
+import { counterTtlSeconds, QueueCounters } from './queue-counters.store';
 import type { AgentWorkItem, Reservation, ReservationState } from './routing.contracts';
 
 /**
@@ -14,6 +15,19 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  * atomic step. A process that read everyone up to number N then reads only the agents scored above
  * N (see AgentPicture): it can be behind, never miss a change. One member per agent, so the journal
  * never outgrows the agent count.
+ *
+ * Day counters. The script that makes a counted event happen (enqueue: offered; accept: answered,
+ * answered_in_sl; a waiting contact cancelled or its offer rescinded as abandoned: abandoned; a move
+ * between queues: overflowed and offered) increments the queue's day hash (see QueueCounters) in
+ * the same atomic step, so a crash or a retry can neither lose nor double a count.
+ *
+ * Agent lifetime. An agent who is offline and holds no work, no offer and no connection is idle:
+ * their hash (the only agent key left: empty sets and hashes do not exist in Redis) gets a TTL
+ * (idleAgentTtlSeconds), set again by each write while idle and removed (PERSIST) by the first
+ * write that makes them not idle; every agent write runs that check last, in its own script. An
+ * expired hash reads as an offline agent. `forgetExpiredAgents` then drops the ids whose keys are
+ * all gone from `agents`, `agents:available` and the journal, and raises `agents:floor`: a reader
+ * whose journal number is below it reads everyone again, so no picture keeps a forgotten agent.
  *
  * Keys, all under `<prefix>routing:`:
  *   queue:<name>            ZSET waiting interaction ids, score = priority (lower first)
@@ -29,7 +43,9 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *   agents                  SET every agent ever seen; agents:available SET agents whose chosen state is available
  *   agents:seq              STRING the journal's last change number
  *   agents:changes          ZSET agent id → number of their last change
- *   reservation:<id>        HASH the reservation (counted: it is in reservations:byQueue); kept a day after it ends
+ *   agents:floor            STRING the journal number of the last time agents were forgotten (below it: read all)
+ *   reservation:<id>        HASH the reservation (counted: it is in reservations:byQueue); kept a day after it ends;
+ *                           after an accept that counted as answered, countedIn (the day hash) and countedInSl, to undo it
  *   reservations:pending    ZSET pending reservation ids by expiry (ms), for recovery after a crash
  *   reservations:byQueue    HASH queue → pending reservations (offers in flight), kept by the claim and the scripts that end them
  *   rr:<queue>              STRING the agent who got the queue's last offer (round robin)
@@ -38,6 +54,7 @@ import type { AgentWorkItem, Reservation, ReservationState } from './routing.con
  *   node:<nodeId>:conns     HASH socketId → agentId of the connections the node holds, for the sweep
  *   presence:orphaned       HASH agentId → presence generation of agents a sweep left with no connection and
  *                           whose offline timer is not known to be scheduled yet (survives a sweeper's crash)
+ *   stats:<queue>:<day>     HASH the day counters (QueueCounters), written by the scripts above
  */
 export interface StoredContact {
   interactionId: string;
@@ -92,19 +109,64 @@ export type StoredReservation = Reservation & { weight: number };
 
 const endedReservationTtlSeconds = 86_400;
 
+/**
+ * How long an idle agent's hash (offline, no work, offers or connections) outlives their last write.
+ * Long enough for a month's leave to come back to their last state and skills' history; the durable
+ * agent (profile, queues, capacity) lives in the database, so what expires is only routing's cache.
+ */
+export const idleAgentTtlSeconds = 30 * 86_400;
+
+export interface RoutingStoreOptions {
+  /** The day counters the scripts write; by default the stats time zone's, on the same prefix. */
+  counters?: QueueCounters;
+  /** See idleAgentTtlSeconds (tests shorten it). */
+  idleAgentTtlSeconds?: number;
+}
+
 /** A connection id as stored in an agent's set: the node that holds it, so a dead node's can be swept. */
 export const tagConnection = (nodeId: string, connectionId: string) => `${nodeId}:${connectionId}`;
 
-// Prepended to every script that changes an agent's hash, connections or work; their last two KEYS
-// are always agents:seq and agents:changes (see \`journaled\` below).
-const journalPrelude = `
-local function journal(id) redis.call('zadd', KEYS[#KEYS], redis.call('incr', KEYS[#KEYS - 1]), id) end
+// Prepended to every script: a day counter incremented with its TTL kept.
+const countPrelude = `
+local function count(key, field, by)
+  if by == 0 then return end
+  redis.call('hincrby', key, field, by)
+  redis.call('expire', key, ${counterTtlSeconds})
+end
 `;
 
+// Wraps every script that changes an agent's hash, offers, connections or work (see \`journaled\`
+// below): their last two KEYS are always agents:seq and agents:changes, their last two ARGV the idle
+// TTL and the agent key prefix. The body runs as a function so that, whichever way it returns, each
+// agent it journaled gets their lifetime decided on their final state: idle, the hash expires in
+// the TTL; otherwise it is kept. Agent keys are built from the prefix: Redis runs standalone.
+const journaledScript = (body: string) => `
+local touched = {}
+local function journal(id)
+  redis.call('zadd', KEYS[#KEYS], redis.call('incr', KEYS[#KEYS - 1]), id)
+  touched[#touched + 1] = id
+end
+local function run()
+${body}
+end
+local result = run()
+local ttl, prefix = ARGV[#ARGV - 1], ARGV[#ARGV]
+for _, id in ipairs(touched) do
+  local key = prefix .. id
+  if (redis.call('hget', key, 'state') or 'offline') == 'offline' and redis.call('exists', key .. ':work', key .. ':offers', key .. ':conns') == 0 then
+    redis.call('expire', key, ttl)
+  else
+    redis.call('persist', key)
+  end
+end
+return result`;
+
+// KEYS: contact, queue, day counters of the queue. ARGV: …, count as offered ('1')
 const enqueueScript = `
 if redis.call('exists', KEYS[1]) == 1 then return 0 end
 redis.call('hset', KEYS[1], 'interactionId', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'customerId', ARGV[4], 'score', ARGV[5], 'enqueuedAt', ARGV[6], 'state', 'waiting')
 redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
+if ARGV[7] == '1' then count(KEYS[3], 'offered', 1) end
 return 1`;
 
 // KEYS: contact, queue, agent, skip, reservation, offers, pending, directed (of the agent), pending by queue
@@ -132,8 +194,8 @@ redis.call('hincrby', KEYS[9], ARGV[7], 1)
 redis.call('hdel', KEYS[8], ARGV[1])
 return 'ok'`;
 
-// KEYS: reservation, contact, agent, queue, skip, offers, pending, available, pending by queue
-// ARGV: reservationId, new state, requeue, count as missed, max missed, now iso, expected agent ('' any)
+// KEYS: reservation, contact, agent, queue, skip, offers, pending, available, pending by queue, day counters of the queue
+// ARGV: reservationId, new state, requeue, count as missed, max missed, now iso, expected agent ('' any), count as abandoned
 const releaseScript = `
 local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'weight', 'queue', 'counted')
 if not r[1] then return {'missing', 0, 0, 0} end
@@ -158,6 +220,7 @@ if redis.call('hget', KEYS[2], 'reservationId') == ARGV[1] then
     requeued = 1
   else
     redis.call('del', KEYS[2], KEYS[5])
+    if ARGV[8] == '1' then count(KEYS[10], 'abandoned', 1) end
   end
 end
 local missed = 0
@@ -172,12 +235,23 @@ if ARGV[4] == '1' then
 end
 return {'ok', requeued, missed, away}`;
 
-// KEYS: reservation, contact, agent, offers, pending, work, pending by queue
+// KEYS: reservation, contact, agent, offers, pending, work, pending by queue, day counters of the queue
+// ARGV: agentId, now iso, reservationId, JSON work item, now ms, service level seconds
 const acceptScript = `
-local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'queue', 'counted')
+local r = redis.call('hmget', KEYS[1], 'state', 'agentId', 'interactionId', 'queue', 'counted', 'transferFrom')
 if not r[1] then return 'missing' end
 if r[2] ~= ARGV[1] then return 'forbidden' end
 if r[1] ~= 'pending' then return r[1] end
+-- Answered, once per contact: a transfer was answered already. Within the service level as
+-- withinServiceLevel (queue-kpis.ts) decides it, from the contact's original enqueue time.
+if not r[6] then
+  local enqueuedAt = tonumber(redis.call('hget', KEYS[2], 'enqueuedAt') or '')
+  local waited = enqueuedAt and (tonumber(ARGV[5]) - enqueuedAt) or 0
+  local inSl = waited <= tonumber(ARGV[6]) * 1000 and 1 or 0
+  count(KEYS[8], 'answered', 1)
+  count(KEYS[8], 'answered_in_sl', inSl)
+  redis.call('hset', KEYS[1], 'countedIn', KEYS[8], 'countedInSl', inSl)
+end
 redis.call('hset', KEYS[1], 'state', 'accepted', 'endedAt', ARGV[2])
 redis.call('expire', KEYS[1], ${endedReservationTtlSeconds})
 redis.call('srem', KEYS[4], ARGV[3])
@@ -190,26 +264,40 @@ redis.call('hset', KEYS[3], 'missed', 0)
 journal(ARGV[1])
 return 'ok'`;
 
-// KEYS: work, agent, contact, skip
+// KEYS: work, agent, contact, skip, reservation (undo only; any key otherwise)
+// ARGV: interactionId, now ms, reservationId ('' any), agentId, undo the accept ('1')
 const finishWorkScript = `
 local raw = redis.call('hget', KEYS[1], ARGV[1])
 if not raw then return 0 end
 local item = cjson.decode(raw)
 if ARGV[3] ~= '' and item.reservationId ~= ARGV[3] then return 0 end
 redis.call('hdel', KEYS[1], ARGV[1])
+-- An accept undone (the call could not be connected) was not an answer: its count goes with it.
+-- The day hash is the one the accept wrote (named in the reservation), even past midnight.
+if ARGV[5] == '1' then
+  local counted = redis.call('hmget', KEYS[5], 'countedIn', 'countedInSl')
+  if counted[1] then
+    count(counted[1], 'answered', -1)
+    count(counted[1], 'answered_in_sl', -tonumber(counted[2]))
+    redis.call('hdel', KEYS[5], 'countedIn', 'countedInSl')
+  end
+end
 if redis.call('hincrby', KEYS[2], 'load', -tonumber(item.weight)) < 0 then redis.call('hset', KEYS[2], 'load', 0) end
 if redis.call('hlen', KEYS[1]) == 0 then redis.call('hset', KEYS[2], 'idleSince', ARGV[2]) end
 journal(ARGV[4])
 if redis.call('hget', KEYS[3], 'agentId') == ARGV[4] then redis.call('del', KEYS[3], KEYS[4]) end
 return 1`;
 
-// KEYS: contact, queue, skip
+// KEYS: contact, queue, skip, day counters of the queue. ARGV: interactionId, queue, count as abandoned ('1')
 const cancelScript = `
-local c = redis.call('hmget', KEYS[1], 'state', 'reservationId')
+local c = redis.call('hmget', KEYS[1], 'state', 'reservationId', 'queue')
 if not c[1] then return {'missing', ''} end
 if c[1] == 'waiting' then
+  -- Moved (an overflow) since the caller read it: removing it from the old queue would leave it in the new one.
+  if c[3] ~= ARGV[2] then return {'moved', ''} end
   redis.call('zrem', KEYS[2], ARGV[1])
   redis.call('del', KEYS[1], KEYS[3])
+  if ARGV[3] == '1' then count(KEYS[4], 'abandoned', 1) end
   return {'removed', ''}
 end
 return {c[1], c[2] or ''}`;
@@ -245,13 +333,15 @@ end
 redis.call('zadd', KEYS[4], score, ARGV[1])
 return 'ok'`;
 
-// KEYS: contact, from queue, to queue. ARGV: interactionId, from, to, new score
+// KEYS: contact, from queue, to queue, day counters of from, of to. ARGV: interactionId, from, to, new score
 const moveScript = `
 local c = redis.call('hmget', KEYS[1], 'state', 'queue')
 if c[1] ~= 'waiting' or c[2] ~= ARGV[2] then return 0 end
 if redis.call('zrem', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[1])
 redis.call('hset', KEYS[1], 'queue', ARGV[3], 'score', ARGV[4])
+count(KEYS[4], 'overflowed', 1)
+count(KEYS[5], 'offered', 1)
 return 1`;
 
 // KEYS: agent conns, node conns, agent. ARGV: tagged connection id, socket id, agent id
@@ -315,11 +405,12 @@ return 1`;
 // Read-only. The agents changed after journal number ARGV[1] (-1, or a number the journal has not
 // reached because it was reset: everyone), each with hash, connections and work. Agent keys are
 // built here from ARGV[2] (\`<prefix>routing:agent:\`): Redis runs standalone, never as a cluster.
-// KEYS: seq, changes, agents
+// Below the floor (agents were forgotten since): everyone too, so a forgotten agent leaves every picture.
+// KEYS: seq, changes, agents, floor
 const agentChangesScript = `
 local seq = tonumber(redis.call('get', KEYS[1]) or '0')
 local since = tonumber(ARGV[1])
-local full = since < 0 or since > seq
+local full = since < 0 or since > seq or since < tonumber(redis.call('get', KEYS[4]) or '0')
 local ids = {}
 if full then
   ids = redis.call('smembers', KEYS[3])
@@ -361,6 +452,21 @@ while offset < count do
 end
 return {count, oldest and tostring(oldest) or ''}`;
 
+// Drops agents whose keys are all gone (their idle hash expired) from the sets and the journal, and
+// raises the floor to a new journal number when it dropped any. An agent written meanwhile has a hash
+// again and stays. KEYS: agents, available, changes, seq, floor. ARGV: agent key prefix, agent ids…
+const forgetAgentsScript = `
+local forgotten = 0
+for i = 2, #ARGV do
+  local key = ARGV[1] .. ARGV[i]
+  if redis.call('exists', key, key .. ':work', key .. ':offers', key .. ':conns') == 0 then
+    local dropped = redis.call('srem', KEYS[1], ARGV[i]) + redis.call('srem', KEYS[2], ARGV[i]) + redis.call('zrem', KEYS[3], ARGV[i])
+    if dropped > 0 then forgotten = forgotten + 1 end
+  end
+end
+if forgotten > 0 then redis.call('set', KEYS[5], redis.call('incr', KEYS[4])) end
+return forgotten`;
+
 // KEYS: orphaned. ARGV: agent id, generation handled
 const clearOrphanScript = `
 if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('hdel', KEYS[1], ARGV[1]) end
@@ -383,24 +489,29 @@ export interface ReleaseResult {
 export class RoutingStore {
   private readonly p: string;
   private readonly scripts: Record<
-    'enqueue' | 'claim' | 'release' | 'accept' | 'finishWork' | 'cancel' | 'transfer' | 'move' | 'disconnect' | 'sweepConnection' | 'clearOrphan' | 'forgetNode' | 'writeAgentState' | 'connect' | 'putWorkItem' | 'agentChanges' | 'waitingSummary',
+    | 'enqueue' | 'claim' | 'release' | 'accept' | 'finishWork' | 'cancel' | 'transfer' | 'move' | 'disconnect' | 'sweepConnection' | 'clearOrphan' | 'forgetNode'
+    | 'writeAgentState' | 'connect' | 'putWorkItem' | 'agentChanges' | 'waitingSummary' | 'forgetAgents',
     RedisScript
   >;
+  private readonly counters: QueueCounters;
 
   constructor(
     readonly redis: Redis,
     redisKeyPrefix: string,
+    options: RoutingStoreOptions = {},
   ) {
     this.p = `${redisKeyPrefix}routing:`;
-    const plain = (lua: string) => redisScript(redis, lua);
-    // The journal's two keys go last, after the script's own.
+    this.counters = options.counters ?? new QueueCounters(redis, redisKeyPrefix);
+    const idleTtl = String(options.idleAgentTtlSeconds ?? idleAgentTtlSeconds);
+    const plain = (lua: string) => redisScript(redis, countPrelude + lua);
+    // The journal's two keys go last, after the script's own; the idle TTL and agent key prefix likewise.
     const journaled = (lua: string): RedisScript => {
-      const run = redisScript(redis, journalPrelude + lua);
-      return (keys, args) => run([...keys, this.key.journalSeq(), this.key.journal()], args);
+      const run = redisScript(redis, countPrelude + journaledScript(lua));
+      return (keys, args) => run([...keys, this.key.journalSeq(), this.key.journal()], [...args, idleTtl, this.key.agent('')]);
     };
     this.scripts = {
       enqueue: plain(enqueueScript), cancel: plain(cancelScript), move: plain(moveScript), clearOrphan: plain(clearOrphanScript), forgetNode: plain(forgetNodeScript),
-      agentChanges: plain(agentChangesScript), waitingSummary: plain(waitingSummaryScript),
+      agentChanges: plain(agentChangesScript), waitingSummary: plain(waitingSummaryScript), forgetAgents: plain(forgetAgentsScript),
       claim: journaled(claimScript), release: journaled(releaseScript), accept: journaled(acceptScript), finishWork: journaled(finishWorkScript),
       transfer: journaled(transferScript), disconnect: journaled(disconnectScript), sweepConnection: journaled(sweepConnectionScript),
       writeAgentState: journaled(writeAgentStateScript), connect: journaled(connectScript), putWorkItem: journaled(putWorkItemScript),
@@ -420,6 +531,7 @@ export class RoutingStore {
     available: () => `${this.p}agents:available`,
     journalSeq: () => `${this.p}agents:seq`,
     journal: () => `${this.p}agents:changes`,
+    journalFloor: () => `${this.p}agents:floor`,
     reservation: (id: string) => `${this.p}reservation:${id}`,
     pending: () => `${this.p}reservations:pending`,
     pendingByQueue: () => `${this.p}reservations:byQueue`,
@@ -430,10 +542,14 @@ export class RoutingStore {
     orphaned: () => `${this.p}presence:orphaned`,
   };
 
-  async enqueue(contact: Omit<StoredContact, 'state'>): Promise<boolean> {
+  /**
+   * Queues a contact unless it is already in routing (false then); counted as offered today with it,
+   * unless `count` is false (a contact put back that was counted when it first arrived).
+   */
+  async enqueue(contact: Omit<StoredContact, 'state'>, options: { count?: boolean } = {}): Promise<boolean> {
     const added = await this.scripts.enqueue(
-      [this.key.contact(contact.interactionId), this.key.queue(contact.queue)],
-      [contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt)],
+      [this.key.contact(contact.interactionId), this.key.queue(contact.queue), this.counters.key(contact.queue, new Date())],
+      [contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt), options.count === false ? '0' : '1'],
     );
     return added === 1;
   }
@@ -478,41 +594,69 @@ export class RoutingStore {
     )) as ClaimResult;
   }
 
-  async release(reservation: StoredReservation, input: { state: ReservationState; requeue: boolean; countMiss: boolean; maxMissed: number; expectedAgentId?: string }): Promise<ReleaseResult> {
+  /**
+   * Ends a pending offer. `abandoned`: the customer left (with `requeue` false), counted as abandoned
+   * today only if this call is the one that ends it.
+   */
+  async release(
+    reservation: StoredReservation,
+    input: { state: ReservationState; requeue: boolean; countMiss: boolean; maxMissed: number; expectedAgentId?: string; abandoned?: boolean },
+  ): Promise<ReleaseResult> {
+    const now = new Date();
     const [outcome, requeued, missed, away] = (await this.scripts.release(
       [
         this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(reservation.agentId),
         this.key.queue(reservation.queue), this.key.skip(reservation.interactionId), this.key.offers(reservation.agentId), this.key.pending(), this.key.available(),
-        this.key.pendingByQueue(),
+        this.key.pendingByQueue(), this.counters.key(reservation.queue, now),
       ],
-      [reservation.id, input.state, input.requeue ? '1' : '0', input.countMiss ? '1' : '0', String(input.maxMissed), new Date().toISOString(), input.expectedAgentId ?? ''],
+      [reservation.id, input.state, input.requeue ? '1' : '0', input.countMiss ? '1' : '0', String(input.maxMissed), now.toISOString(), input.expectedAgentId ?? '', input.abandoned ? '1' : '0'],
     )) as [ReleaseResult['outcome'], number, number, number];
     return { outcome, requeued: requeued === 1, missed, away: away === 1 };
   }
 
-  async accept(reservation: StoredReservation, agentId: string, work: WorkRecord): Promise<'ok' | 'missing' | 'forbidden' | ReservationState> {
+  /**
+   * Accepts a pending offer: the agent takes the contact, counted as answered today (within the
+   * queue's service level or not, from its enqueue time) unless it came by transfer.
+   */
+  async accept(reservation: StoredReservation, agentId: string, work: WorkRecord, options: { serviceLevelSeconds?: number } = {}): Promise<'ok' | 'missing' | 'forbidden' | ReservationState> {
+    const now = new Date();
     return (await this.scripts.accept(
       [
         this.key.reservation(reservation.id), this.key.contact(reservation.interactionId), this.key.agent(agentId),
-        this.key.offers(agentId), this.key.pending(), this.key.work(agentId), this.key.pendingByQueue(),
+        this.key.offers(agentId), this.key.pending(), this.key.work(agentId), this.key.pendingByQueue(), this.counters.key(reservation.queue, now),
       ],
-      [agentId, new Date().toISOString(), reservation.id, JSON.stringify(work)],
+      [agentId, now.toISOString(), reservation.id, JSON.stringify(work), String(now.getTime()), String(options.serviceLevelSeconds ?? 0)],
     )) as 'ok' | 'missing' | 'forbidden' | ReservationState;
   }
 
-  /** Ends a work item (wrap-up over, or an accept undone) and gives its capacity back. */
+  /** Ends a work item (wrap-up over) and gives its capacity back. */
   async finishWork(agentId: string, interactionId: string, reservationId = ''): Promise<boolean> {
+    return this.endWork(agentId, interactionId, reservationId, false);
+  }
+
+  /** Takes back an accept whose contact could not be connected: the work item, its capacity and its answered count. */
+  undoAccept(agentId: string, interactionId: string, reservationId: string): Promise<boolean> {
+    return this.endWork(agentId, interactionId, reservationId, true);
+  }
+
+  private async endWork(agentId: string, interactionId: string, reservationId: string, undo: boolean): Promise<boolean> {
     const done = await this.scripts.finishWork(
-      [this.key.work(agentId), this.key.agent(agentId), this.key.contact(interactionId), this.key.skip(interactionId)],
-      [interactionId, String(Date.now()), reservationId, agentId],
+      [this.key.work(agentId), this.key.agent(agentId), this.key.contact(interactionId), this.key.skip(interactionId), this.key.reservation(reservationId)],
+      [interactionId, String(Date.now()), reservationId, agentId, undo ? '1' : '0'],
     );
     return done === 1;
   }
 
-  /** Removes a waiting contact; for one under offer, returns the reservation to rescind. */
-  async cancel(interactionId: string, queue: string): Promise<{ state: 'missing' | 'removed' | 'reserved' | 'assigned'; reservationId?: string }> {
-    const [state, reservationId] = (await this.scripts.cancel([this.key.contact(interactionId), this.key.queue(queue), this.key.skip(interactionId)], [interactionId])) as [string, string];
-    return { state: state as 'missing' | 'removed' | 'reserved' | 'assigned', ...(reservationId ? { reservationId } : {}) };
+  /**
+   * Removes a waiting contact (counted as abandoned today when `abandoned`); for one under offer,
+   * returns the reservation to rescind. 'moved': it no longer waits in `queue` (read it again).
+   */
+  async cancel(interactionId: string, queue: string, options: { abandoned?: boolean } = {}): Promise<{ state: 'missing' | 'moved' | 'removed' | 'reserved' | 'assigned'; reservationId?: string }> {
+    const [state, reservationId] = (await this.scripts.cancel(
+      [this.key.contact(interactionId), this.key.queue(queue), this.key.skip(interactionId), this.counters.key(queue, new Date())],
+      [interactionId, queue, options.abandoned ? '1' : '0'],
+    )) as [string, string];
+    return { state: state as 'missing' | 'moved' | 'removed' | 'reserved' | 'assigned', ...(reservationId ? { reservationId } : {}) };
   }
 
   /**
@@ -533,9 +677,18 @@ export class RoutingStore {
     )) as 'ok' | 'missing' | 'phase';
   }
 
-  /** Moves a waiting contact between queues (overflow); false when it is no longer waiting in `from`. */
+  /**
+   * Moves a waiting contact between queues (overflow, or a supervisor), counted today as overflowed
+   * from `from` and offered in `to`; false when it is no longer waiting in `from`.
+   */
   async move(interactionId: string, from: string, to: string, score: number): Promise<boolean> {
-    return (await this.scripts.move([this.key.contact(interactionId), this.key.queue(from), this.key.queue(to)], [interactionId, from, to, String(score)])) === 1;
+    const now = new Date();
+    return (
+      (await this.scripts.move(
+        [this.key.contact(interactionId), this.key.queue(from), this.key.queue(to), this.counters.key(from, now), this.counters.key(to, now)],
+        [interactionId, from, to, String(score)],
+      )) === 1
+    );
   }
 
   /** Queues holding contacts transferred to this agent, so freeing them up also matches those queues. */
@@ -704,7 +857,7 @@ export class RoutingStore {
    * it was reset). One read-only script, so the changes and the number are one consistent cut.
    */
   async agentChanges(since: number): Promise<AgentChanges> {
-    const [seq, full, ...flat] = (await this.scripts.agentChanges([this.key.journalSeq(), this.key.journal(), this.key.agents()], [String(since), this.key.agent('')])) as [
+    const [seq, full, ...flat] = (await this.scripts.agentChanges([this.key.journalSeq(), this.key.journal(), this.key.agents(), this.key.journalFloor()], [String(since), this.key.agent('')])) as [
       string,
       number,
       ...unknown[],
@@ -715,6 +868,36 @@ export class RoutingStore {
       agents.push({ ...toStoredAgent(agentId, pairs(hash)), connections, work: work.map((raw) => JSON.parse(raw) as WorkRecord) });
     }
     return { seq: Number(seq), full: full === 1, agents };
+  }
+
+  /**
+   * Drops from `agents`, `agents:available` and the journal every agent whose keys are all gone (their
+   * idle hash expired); returns how many. Reads the ids in pages and re-checks each atomically, so it
+   * may run on every node at once and alongside any write.
+   */
+  async forgetExpiredAgents(pageSize = 500): Promise<number> {
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, members] = await this.redis.sscan(this.key.agents(), cursor, 'COUNT', pageSize);
+      for (const id of members) ids.add(id);
+      cursor = next;
+    } while (cursor !== '0');
+    // The journal too: an agent written only by a script that does not add them to \`agents\`.
+    do {
+      const [next, flat] = await this.redis.zscan(this.key.journal(), cursor, 'COUNT', pageSize);
+      for (let index = 0; index < flat.length; index += 2) ids.add(flat[index]);
+      cursor = next;
+    } while (cursor !== '0');
+    const all = [...ids];
+    let forgotten = 0;
+    for (let start = 0; start < all.length; start += pageSize) {
+      const page = all.slice(start, start + pageSize);
+      const exists = await Promise.all(page.map((id) => this.redis.exists(this.key.agent(id))));
+      const gone = page.filter((_, index) => exists[index] === 0);
+      if (gone.length) forgotten += Number(await this.scripts.forgetAgents([this.key.agents(), this.key.available(), this.key.journal(), this.key.journalSeq(), this.key.journalFloor()], [this.key.agent(''), ...gone]));
+    }
+    return forgotten;
   }
 
   /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`; with their connections when asked. */
