@@ -1,5 +1,6 @@
 import { bucketsOf, type BucketRef } from './buckets';
 import { repeatFact, type Dimension, type Fact } from './facts';
+import type { AgentStateDocument } from './reports.model';
 import type { ReportsRepository } from './reports.repository';
 
 /** Keys this process knows are counted; saves a failed insert per fact on every later change of a contact. */
@@ -27,6 +28,14 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** A finished agent state to store with the next batch, and the fact that counts its time (none for away/offline). */
+interface PendingSegment {
+  segment: AgentStateDocument;
+  fact: Fact | undefined;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 const isFcr = (key: string) => key.startsWith('fcr:');
 const markParts = (fact: Fact) => fact.parts.map((part) => ({ at: part.at, targets: part.targets }));
 
@@ -40,12 +49,15 @@ const maxBatch = 500;
  * duplicate key means another delivery counted it), then its parts are added to their buckets.
  * Facts are written in batches: one insert of all marks, then one write per bucket with the batch's
  * increments summed. A crash between the two loses those facts until the next rebuild of their day;
- * none is ever counted twice. `flush()` writes what is pending now (readers call it via settle).
+ * none is ever counted twice. Finished agent states (the raw log of occupancy) ride along: one
+ * write of the batch's segments before its facts. `flush()` writes what is pending now (readers call
+ * it via settle).
  */
 export class FactCounter {
   private readonly recent = new RecentKeys();
   private readonly knownKeys = new Set<string>();
   private pending: Pending[] = [];
+  private segments: PendingSegment[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
@@ -63,9 +75,25 @@ export class FactCounter {
     this.recent.add(fact.key);
     return new Promise<Claim>((resolve, reject) => {
       this.pending.push({ fact, resolve, reject });
-      if (this.pending.length >= maxBatch) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), batchDelayMs);
+      this.schedule();
     });
+  }
+
+  /**
+   * Stores a finished agent state with the next batch (one idempotent write for all of the batch's
+   * segments), then counts `fact` in the same batch: a crash in between leaves a segment that the
+   * rebuild counts, never a count that the rebuild cannot find. Resolves when both are written.
+   */
+  logAgentState(segment: AgentStateDocument, fact: Fact | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.segments.push({ segment, fact, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.pending.length + this.segments.length >= maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), batchDelayMs);
   }
 
   /** Writes the pending facts now; resolves when they (and any batch before them) are written. */
@@ -73,13 +101,37 @@ export class FactCounter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const segments = this.segments;
     this.pending = [];
+    this.segments = [];
     // One batch at a time, in order: a later fact of a contact never lands before an earlier one.
-    this.writing = this.writing.then(() => (batch.length ? this.write(batch) : undefined));
+    this.writing = this.writing.then(() => (batch.length || segments.length ? this.write(batch, segments) : undefined));
     return this.writing;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  /** Writes the segments; the facts of those written join the batch (unless counted before). */
+  private async saveSegments(segments: PendingSegment[]): Promise<Pending[]> {
+    if (!segments.length) return [];
+    try {
+      await this.repository.saveAgentStates(segments.map(({ segment }) => segment));
+    } catch (error) {
+      for (const { reject } of segments) reject(error);
+      return [];
+    }
+    const facts: Pending[] = [];
+    for (const { fact, resolve, reject } of segments) {
+      if (!fact || this.recent.has(fact.key)) resolve();
+      else {
+        this.recent.add(fact.key);
+        facts.push({ fact, resolve: () => resolve(), reject });
+      }
+    }
+    return facts;
+  }
+
+  private async write(factsTold: Pending[], segments: PendingSegment[]): Promise<void> {
+    const batch = [...factsTold, ...(await this.saveSegments(segments))];
+    if (!batch.length) return;
     try {
       const inserted = await this.repository.claimBatch(
         batch.map(({ fact }) => ({

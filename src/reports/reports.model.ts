@@ -44,9 +44,11 @@ export interface AgentStateDocument {
   to: Date;
 }
 
-/** The state each agent is in now and since when (our clock), to close its segment on the next change. */
-export interface AgentNowDocument {
-  _id: string;
+/**
+ * The state each agent is in now and since when (our clock), to close its segment on the next change.
+ * Kept in Redis (one hash per agent, swapped by a script), not in a collection: it changes twice per call.
+ */
+export interface AgentNow {
   state: string;
   since: Date;
 }
@@ -84,7 +86,6 @@ const rollupSchema = new Schema<RollupDocument>(
 const markSchema = new Schema<MarkDocument>({ _id: { type: String, required: true }, at: { type: Date, required: true }, parts: Schema.Types.Mixed, lostAt: Date }, { versionKey: false });
 const keySchema = new Schema<KeyDocument>({ _id: { type: String, required: true }, dim: String, key: String }, { versionKey: false });
 const agentStateSchema = new Schema<AgentStateDocument>({ _id: { type: String, required: true }, agentId: String, state: String, from: Date, to: Date }, { versionKey: false });
-const agentNowSchema = new Schema<AgentNowDocument>({ _id: { type: String, required: true }, state: String, since: Date }, { versionKey: false });
 const csatSchema = new Schema<CsatAnswerDocument>(
   { _id: { type: String, required: true }, queue: String, agentId: String, channel: String, score: Number, at: Date, departmentIds: { type: [String], default: [] } },
   { versionKey: false },
@@ -98,7 +99,6 @@ export function reportModels(connection: Connection) {
     Mark: model('ReportMark', markSchema, 'report_marks'),
     Key: model('ReportKey', keySchema, 'report_keys'),
     AgentState: model('ReportAgentState', agentStateSchema, 'report_agent_states'),
-    AgentNow: model('ReportAgentNow', agentNowSchema, 'report_agent_now'),
     CsatAnswer: model('ReportCsatAnswer', csatSchema, 'report_csat_answers'),
     TaskLink: model('ReportTaskLink', taskLinkSchema, 'report_task_links'),
   };

@@ -2,21 +2,22 @@ import mongoose, { type Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { isDuplicateKeyError } from '../platform/errors';
 import { withLock } from '../platform/locks';
+import { redisScript, type RedisScript } from '../platform/redis';
 import type { BucketRef, BucketTotal } from './buckets';
 import type { Dimension } from './facts';
 import { emptySums, sumFields, type Sums } from './kpis';
-import { reportModels, type AgentNowDocument, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
+import { reportModels, type AgentNow, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
 
 /**
  * The reports store. Bucket sums are single-document `$inc`/`$max` upserts, atomic on MongoDB and on
  * the FerretDB build the set-up makes (tests/integration/store-guarantees.int.test.ts); inserts of a
  * fixed `_id` decide between racing writers, which is what marks rely on; conditional single-document
- * `findOneAndUpdate`s (agent states, FCR losses) hand a document's previous value to exactly one writer.
+ * `findOneAndUpdate`s (FCR losses) hand a document's previous value to exactly one writer, as the
+ * Redis script that swaps an agent's current state does with the state it replaces.
  */
 export class ReportsRepository {
   private readonly models: ReportModels;
-  /** Agents whose `report_agent_now` document exists (seen by this process); it is never deleted. */
-  private readonly agentsWithNow = new Set<string>();
+  private readonly swapNow: RedisScript;
 
   constructor(
     connection: Connection,
@@ -24,6 +25,7 @@ export class ReportsRepository {
     private readonly redisKeyPrefix: string,
   ) {
     this.models = reportModels(connection);
+    this.swapNow = redisScript(redis, swapNowScript);
   }
 
   /**
@@ -121,32 +123,33 @@ export class ReportsRepository {
 
   /**
    * Makes `state` (since `at`) the agent's current one and returns the state it replaced, in one
-   * atomic command, so two processes never both close the same state. `previous` is null for the
+   * atomic script, so two processes never both close the same state. `previous` is null for the
    * agent's first state. `unchanged` when the stored state was set at or after `at` (a change told
    * late by another process): that change is dropped, nothing is written.
    */
-  async swapAgentNow(agentId: string, state: string, at: Date): Promise<{ previous: AgentNowDocument | null } | 'unchanged'> {
-    const filter = { _id: agentId, since: mongoose.trusted({ $lt: at }) };
-    const swap = (upsert: boolean) => this.models.AgentNow.findOneAndUpdate(filter, { $set: { state, since: at } }, { upsert, returnDocument: 'before' }).lean<AgentNowDocument>().exec();
-    try {
-      const previous = await swap(true);
-      this.agentsWithNow.add(agentId);
-      return { previous };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-    // The upsert's insert collided: the document exists and did not match. Unless another process
-    // inserted the agent's first state at the same moment: only possible while we have never seen
-    // the document (nothing deletes it), and then a try without the upsert tells the two apart.
-    if (this.agentsWithNow.has(agentId)) return 'unchanged';
-    this.agentsWithNow.add(agentId);
-    const previous = await swap(false);
-    return previous ? { previous } : 'unchanged';
+  async swapAgentNow(agentId: string, state: string, at: Date): Promise<{ previous: AgentNow | null } | 'unchanged'> {
+    const reply = (await this.swapNow([this.agentNowKey(agentId)], [state, at.getTime(), agentNowTtlSeconds])) as [string, string] | [] | null;
+    if (!reply) return 'unchanged';
+    return { previous: reply.length ? { state: reply[0], since: new Date(Number(reply[1])) } : null };
   }
 
-  /** Stores a finished state segment (idempotent on agent and start). */
-  async saveAgentState(segment: AgentStateDocument): Promise<void> {
-    await this.models.AgentState.updateOne({ _id: segment._id }, { $set: segment }, { upsert: true }).exec();
+  /** The agent's current state as recorded, null when none is. */
+  async agentNow(agentId: string): Promise<AgentNow | null> {
+    const [state, since] = await this.redis.hmget(this.agentNowKey(agentId), 'state', 'since');
+    return state && since ? { state, since: new Date(Number(since)) } : null;
+  }
+
+  /** Stores finished state segments in one command (idempotent on agent and start). */
+  async saveAgentStates(segments: AgentStateDocument[]): Promise<void> {
+    if (!segments.length) return;
+    await this.models.AgentState.bulkWrite(
+      segments.map(({ _id, agentId, state, from, to }) => ({ updateOne: { filter: { _id }, update: { $set: { agentId, state, from, to } }, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  private agentNowKey(agentId: string): string {
+    return `${this.redisKeyPrefix}reports:agent-now:${agentId}`;
   }
 
   // --- CSAT and task links ---
@@ -221,6 +224,26 @@ export class ReportsRepository {
     for (let start = 0; start < marks.length; start += batchSize) await this.claimBatch(marks.slice(start, start + batchSize));
   }
 }
+
+/**
+ * Like routing's idle agents: a state held this long without a change is forgotten (its segment is
+ * not recorded), so agents who left do not keep keys for ever.
+ */
+const agentNowTtlSeconds = 30 * 86_400;
+
+/**
+ * KEYS[1] the agent's now (hash: state, since in ms); ARGV state, since, ttl. Same rule as a
+ * conditional update on `since < at`: a change not newer than the stored one is dropped (nil).
+ * Otherwise returns the state replaced ({state, since}, or {} for the agent's first).
+ */
+const swapNowScript = `
+local now = redis.call('hmget', KEYS[1], 'state', 'since')
+if now[2] and tonumber(now[2]) >= tonumber(ARGV[2]) then return false end
+redis.call('hset', KEYS[1], 'state', ARGV[1], 'since', ARGV[2])
+redis.call('expire', KEYS[1], ARGV[3])
+if now[2] then return {now[1], now[2]} end
+return {}
+`;
 
 function toSums(doc: RollupDocument): Sums {
   const sums = emptySums();

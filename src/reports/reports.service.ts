@@ -171,11 +171,9 @@ export class ReportsService {
     return { _id: `${agentId}:${from.getTime()}`, agentId, state: swapped.previous.state, from, to: at };
   }
 
-  /** Stores the finished segment (the raw log a rebuild reads) and counts its time. */
+  /** Stores the finished segment (the raw log a rebuild reads) and counts its time, both with the next batch. */
   private async closeAgentState(segment: AgentStateDocument): Promise<void> {
-    await this.deps.repository.saveAgentState(segment);
-    const fact = agentStateFact(segment, splitByQuarter);
-    if (fact) await this.deps.counter.count(fact);
+    await this.deps.counter.logAgentState(segment, agentStateFact(segment, splitByQuarter));
   }
 
   /**

@@ -13,7 +13,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 /**
  * Two report "processes" (each its own store connection, counter and service, as two Switchboard
  * nodes would have) writing the same agent's states and the same contacts' FCR marks at once: what
- * they leave must be what one process telling the changes in order would have left.
+ * they leave must be what one process telling the changes in order would have left. Both share one
+ * Redis (where an agent's current state is swapped) and one database (segments and rollups).
  */
 describe('report counting from two processes at once', () => {
   const zone = 'Etc/GMT';
@@ -23,6 +24,7 @@ describe('report counting from two processes at once', () => {
   let second: Connection;
   let one: ReturnType<typeof reportsProcess>;
   let two: ReturnType<typeof reportsProcess>;
+  const commands: Array<{ name: string; collection: string }> = [];
 
   const reportsProcess = (mongo: Connection) => {
     const repository = new ReportsRepository(mongo, app.redis, app.config.REDIS_KEY_PREFIX);
@@ -37,7 +39,9 @@ describe('report counting from two processes at once', () => {
 
   beforeAll(async () => {
     app = await startTestApp({}, { routing: false });
-    second = await mongoose.createConnection(app.config.MONGODB_URI).asPromise();
+    // The second process's commands are watched, to check what one agent state change costs the database.
+    second = await mongoose.createConnection(app.config.MONGODB_URI, { monitorCommands: true }).asPromise();
+    second.getClient().on('commandStarted', (event) => commands.push({ name: event.commandName, collection: String(event.command[event.commandName]) }));
     one = reportsProcess(app.mongo);
     two = reportsProcess(second);
   });
@@ -55,7 +59,8 @@ describe('report counting from two processes at once', () => {
     (await app.mongo.collection('report_agent_states').find({ agentId }).toArray())
       .map((doc) => ({ state: doc.state as string, from: new Date(doc.from).getTime(), to: new Date(doc.to).getTime() }))
       .sort((a, b) => a.from - b.from);
-  const nowOf = (agentId: string) => app.mongo.collection('report_agent_now').findOne({ _id: agentId as never });
+  // The agent's current state lives in Redis (shared by both processes); read it as the store records it.
+  const nowOf = (agentId: string) => one.repository.agentNow(agentId);
   const daySums = async (agentId: string): Promise<Sums> => (await one.repository.readSums([dayId('agent', agentId, day)]))[0] ?? emptySums();
 
   describe('agent states', () => {
@@ -128,6 +133,31 @@ describe('report counting from two processes at once', () => {
       await settle();
       expect(await nowOf(agentId)).toMatchObject({ state: 'available', since: at(9) });
       expect(await segmentsOf(agentId)).toEqual([{ state: 'available', from: at(0).getTime(), to: at(9).getTime() }]);
+    });
+
+    it('when another process tells a change at the very instant of the recorded one, then it is dropped and no empty segment is written', async () => {
+      const agentId = newId('agent');
+      one.service.onRoutingEvent(stateEvent(agentId, 'available'), at(0));
+      one.service.onRoutingEvent(stateEvent(agentId, 'busy'), at(4));
+      await settle();
+      two.service.onRoutingEvent(stateEvent(agentId, 'away'), at(4));
+      await settle();
+      expect(await nowOf(agentId)).toMatchObject({ state: 'busy', since: at(4) });
+      expect(await segmentsOf(agentId)).toEqual([{ state: 'available', from: at(0).getTime(), to: at(4).getTime() }]);
+    });
+
+    it('when many agents change state, then no change costs a database command of its own: their segments go in one write', async () => {
+      const agentIds = Array.from({ length: 20 }, () => newId('agent'));
+      await settle();
+      commands.length = 0;
+      for (const agentId of agentIds) for (const [minute, state] of ['available', 'busy', 'wrap_up', 'available'].entries()) two.service.onRoutingEvent(stateEvent(agentId, state), at(minute));
+      await settle();
+      for (const agentId of agentIds) expect((await segmentsOf(agentId)).map((segment) => segment.state)).toEqual(['available', 'busy', 'wrap_up']);
+      expect(commands.filter((command) => command.name === 'findAndModify')).toEqual([]);
+      // 60 segments; a second write only if the changes straddled a batch on a slow machine.
+      const segmentWrites = commands.filter((command) => command.collection === 'report_agent_states').length;
+      expect(segmentWrites).toBeGreaterThanOrEqual(1);
+      expect(segmentWrites).toBeLessThanOrEqual(2);
     });
 
     it('when two processes record an agent’s very first states at the same moment, then the later one is the agent’s state', async () => {
