@@ -251,9 +251,9 @@ export class InteractionService {
     id: string,
     from: InteractionStatus[],
     changes: InteractionChanges,
-    options: { entry?: NewEntry; endedAtIfUnset?: Date } = {},
+    options: { entry?: NewEntry; entries?: NewEntry[]; endedAtIfUnset?: Date } = {},
   ): Promise<Interaction | null> {
-    return this.write(id, changes, [], options.entry ? [options.entry] : [], {
+    return this.write(id, changes, [], [...(options.entry ? [options.entry] : []), ...(options.entries ?? [])], {
       statusIn: from,
       ...(options.endedAtIfUnset ? { setIfUnset: { endedAt: options.endedAtIfUnset } } : {}),
     });

@@ -12,6 +12,9 @@ import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
 import type { RoutingStore, StoredReservation } from './routing.store';
 import type { NodeLiveness, OrphanedAgent } from './node-liveness';
 
+/** The log's record that an agent's wrap-up is over: reports count wrap time up to it. */
+const wrapUpEndedEntry = (agentId: string): NewEntry => ({ kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } });
+
 /** Offers an agent may miss in a row before routing sets them away, so callers stop ringing an empty desk. */
 export const maxMissedOffers = 3;
 
@@ -272,14 +275,18 @@ export class RoutingService implements AgentDesk {
       data: { event: 'work_completed', ...(outcome.disposition ? { disposition: outcome.disposition } : {}) },
       ...(outcome.notes ? { text: outcome.notes } : {}),
     };
-    // Still active (the usual case): into wrap-up with the entry, one write. Otherwise (the caller
-    // hung up and closed it meanwhile) the entry alone, so the status is never walked back.
-    const wrapped = await interactions.transitionInteraction(interactionId, ['active'], { status: 'wrap_up' }, { entry });
-    if (!wrapped) await interactions.appendEntry(interactionId, entry);
     const wrapUpMs = (queues.byName.get(item.queue)?.wrapUpSeconds ?? 0) * 1000;
+    // Still active (the usual case): into wrap-up with the entry, one write; with no wrap-up time,
+    // straight to closed with the wrap-up's end recorded too, still one write. Otherwise (the caller
+    // hung up and closed it meanwhile) the entry alone, so the status is never walked back.
+    const done =
+      wrapUpMs > 0
+        ? await interactions.transitionInteraction(interactionId, ['active'], { status: 'wrap_up' }, { entry })
+        : await interactions.transitionInteraction(interactionId, ['active'], { status: 'closed' }, { entries: [entry, wrapUpEndedEntry(agentId)], endedAtIfUnset: new Date() });
+    if (!done) await interactions.appendEntry(interactionId, entry);
     this.deps.log.info({ agentId, interactionId, wrapUpMs }, 'work completed');
     if (wrapUpMs > 0) await timers.wrapUpEnd({ agentId, interactionId, reservationId: item.reservationId }, wrapUpMs);
-    else return this.endWrapUp(agentId, interactionId, item.reservationId);
+    else return this.endWrapUp(agentId, interactionId, item.reservationId, { closed: done !== null });
     return this.emitAgent(agentId);
   }
 
@@ -332,14 +339,15 @@ export class RoutingService implements AgentDesk {
     return expired.length;
   }
 
-  private async endWrapUp(agentId: string, interactionId: string, reservationId: string): Promise<AgentSnapshot> {
+  /** `closed`: the interaction was already closed with its wrap-up end recorded (no wrap-up time). */
+  private async endWrapUp(agentId: string, interactionId: string, reservationId: string, options: { closed?: boolean } = {}): Promise<AgentSnapshot> {
     const item = await this.deps.store.workItem(agentId, interactionId);
-    if (item?.reservationId === reservationId) {
+    if (item?.reservationId === reservationId && !options.closed) {
       // The interaction is closed before the capacity is freed, so "available again" implies "closed";
       // a retry after a crash in between finds it closed and only frees the capacity.
       // The end of wrap-up goes into the log (reports count wrap time from it), with the close.
       const { interactions } = this.deps;
-      const entry: NewEntry = { kind: 'system', direction: 'internal', authorId: agentId, data: { event: 'wrap_up_ended' } };
+      const entry = wrapUpEndedEntry(agentId);
       const closed = await interactions.transitionInteraction(interactionId, ['wrap_up'], { status: 'closed' }, { entry, endedAtIfUnset: new Date() });
       // Not in wrap-up (closed by a hang-up meanwhile, or gone): the entry alone, if it is there at
       // all, told to the listeners like the close (reports count the handling when both are in).
