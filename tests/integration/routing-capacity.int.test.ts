@@ -1,6 +1,6 @@
 import { startTestApp, createUserAndLogin, request, type TestApp, type TestUser } from '../support/test-app';
 import type { RoutingEvent } from '../../src/routing';
-import { eventually, startRouting, testQueues, type RoutingHarness } from './routing-support';
+import { eventually, startRouting, testQueues, type RoutingHarness, textFrom } from './routing-support';
 
 describe('routing capacity across processes', () => {
   let app: TestApp;
@@ -22,13 +22,6 @@ describe('routing capacity across processes', () => {
     await app.destroy();
   });
 
-  const textFrom = async (phone: string, sid: string) => {
-    const { customer } = await app.services.customers.resolveCustomer({ phone });
-    const recorded = await app.services.interactions.recordInboundEvent({
-      externalId: `twilio-sms:${sid}`, customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'hello' },
-    });
-    return recorded.interaction.id;
-  };
 
   it('when a supervisor sets an agent profile, then GET returns it and an agent may not read it', async () => {
     const supervisor = await createUserAndLogin(app, 'supervisor');
@@ -45,7 +38,7 @@ describe('routing capacity across processes', () => {
   it('when an agent with sms weight 30 gets four conversations, then three are offered and the fourth waits', async () => {
     const agent = agents[5];
     const ids: string[] = [];
-    for (let index = 0; index < 4; index += 1) ids.push(await textFrom(`+86139000000${10 + index}`, `SMcap${index}`));
+    for (let index = 0; index < 4; index += 1) ids.push(await textFrom(app, `+86139000000${10 + index}`, `SMcap${index}`));
     await first.routing.desk.setAgentState(agent.id, 'available');
     const offers = await eventually('three offers', () => {
       const made = first.events.concat(second.events).filter((event) => event.type === 'offer' && event.agentId === agent.id);
@@ -91,7 +84,7 @@ describe('routing capacity across processes', () => {
     first.routing.onEvent(handle(first, second));
     second.routing.onEvent(handle(second, first));
 
-    const ids = await Promise.all(Array.from({ length: 30 }, (_, index) => textFrom(`+86139100000${String(index).padStart(2, '0')}`, `SMrace${index}`)));
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, index) => textFrom(app, `+86139100000${String(index).padStart(2, '0')}`, `SMrace${index}`)));
     await eventually('all 30 contacts handled', () => completed.size === 30, 20_000);
 
     expect(violations).toEqual([]);

@@ -4,7 +4,7 @@ import type { RoutingEvent } from '../../src/routing';
 import { QueueCounters } from '../../src/routing/queue-counters.store';
 import { RoutingStore, type StoredReservation, type WorkRecord } from '../../src/routing/routing.store';
 import { createUserAndLogin, startTestApp, testConfig, uniqueName, type TestApp } from '../support/test-app';
-import { eventually, startRouting, testQueues, type RoutingHarness } from './routing-support';
+import { eventually, startRouting, testQueues, type RoutingHarness, textFrom } from './routing-support';
 
 /**
  * The day counters are written by the very script that makes each event happen, so the count and
@@ -171,19 +171,12 @@ describe('queue day counters through two routing processes', () => {
     await app.destroy();
   });
 
-  const textFrom = async (phone: string, sid: string) => {
-    const { customer } = await app.services.customers.resolveCustomer({ phone });
-    const recorded = await app.services.interactions.recordInboundEvent({
-      externalId: `twilio-sms:${sid}`, customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'hello' },
-    });
-    return recorded.interaction.id;
-  };
 
   it('when texts arrive (both processes enqueue each) and each offer is accepted by the agent while the customer leaves, then the day counts every text once and each either answered or abandoned', async () => {
     const agent = await createUserAndLogin(app, 'agent');
     await first.routing.profiles.save({ agentId: agent.id, capacity: { sms: 10 } });
     const ids: string[] = [];
-    for (let index = 0; index < 6; index += 1) ids.push(await textFrom(`+8613900001${String(index).padStart(3, '0')}`, `SMcount${index}`));
+    for (let index = 0; index < 6; index += 1) ids.push(await textFrom(app, `+8613900001${String(index).padStart(3, '0')}`, `SMcount${index}`));
     await first.routing.desk.setAgentState(agent.id, 'available');
     const offers = await eventually('an offer for every text', () => {
       const made = first.events.concat(second.events).flatMap((event) => (event.type === 'offer' && event.agentId === agent.id ? [event as Extract<RoutingEvent, { type: 'offer' }>] : []));

@@ -71,3 +71,12 @@ export function callSid(): string {
   sidCounter += 1;
   return `CA${Date.now().toString(16).padStart(16, '0')}${sidCounter.toString(16).padStart(16, '0')}`;
 }
+
+/** An inbound text recorded as the SMS webhook records it (the customer resolved by phone); its interaction id. */
+export async function textFrom(app: TestApp, phone: string, sid: string): Promise<string> {
+  const { customer } = await app.services.customers.resolveCustomer({ phone });
+  const recorded = await app.services.interactions.recordInboundEvent({
+    externalId: `twilio-sms:${sid}`, customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'hello' },
+  });
+  return recorded.interaction.id;
+}

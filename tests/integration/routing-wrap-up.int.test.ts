@@ -1,5 +1,5 @@
 import { startTestApp, createUserAndLogin, type TestApp, type TestUser } from '../support/test-app';
-import { eventually, offersFor, startRouting, testQueues, type RoutingHarness } from './routing-support';
+import { eventually, offersFor, startRouting, testQueues, textFrom, type RoutingHarness } from './routing-support';
 
 // Completing work is on every contact's path: into wrap-up with its entry in one write, or, with no
 // wrap-up time, straight to closed with both entries in one write, never walking back a status a
@@ -20,11 +20,7 @@ describe('completing work and ending wrap-up', () => {
   });
 
   const offeredText = async (phone: string, sid: string) => {
-    const { customer } = await app.services.customers.resolveCustomer({ phone });
-    const recorded = await app.services.interactions.recordInboundEvent({
-      externalId: `twilio-sms:${sid}`, customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'hello' },
-    });
-    const interactionId = recorded.interaction.id;
+    const interactionId = await textFrom(app, phone, sid);
     const offer = await eventually('the offer', () => offersFor(noWrapUp.events, interactionId)[0]);
     await noWrapUp.routing.desk.accept(agent.id, offer.reservation.id);
     return interactionId;
