@@ -21,6 +21,14 @@ export function createRedis(url: string, purpose: 'command' | 'worker' = 'comman
   return new Redis(url, { lazyConnect: false, ...options });
 }
 
+// Scripts are few and fixed; callers that bind one per call (a lock release) should not hash it each time.
+const shas = new Map<string, string>();
+function shaOf(lua: string): string {
+  let sha = shas.get(lua);
+  if (!sha) shas.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+  return sha;
+}
+
 /** Runs a Lua script by its SHA (the text is sent only when Redis does not have it yet). */
 export type RedisScript = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
 
@@ -31,7 +39,7 @@ export type RedisScript = (keys: readonly string[], args: readonly (string | num
  * script defined while one is open in the same tick fails with "pipeline[name] is not a function".
  */
 export function redisScript(redis: Redis, lua: string): RedisScript {
-  const sha = createHash('sha1').update(lua).digest('hex');
+  const sha = shaOf(lua);
   return async (keys, args) => {
     try {
       return await redis.evalsha(sha, keys.length, ...keys, ...args);
