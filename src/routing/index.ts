@@ -123,7 +123,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     } else if (interaction.status === 'queued') {
       // No queue named (a re-opened email thread that was routed by channel): the channel's queue.
       const enqueuedAt = new Date(interaction.queuedAt ?? interaction.createdAt);
-      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, ...(interaction.queue ? { queue: interaction.queue } : {}), enqueuedAt });
+      await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, ...(interaction.queue ? { queue: interaction.queue } : {}), enqueuedAt, ...(interaction.externalIds[0] ? { externalId: interaction.externalIds[0] } : {}) });
     } else if (created && interaction.status === 'open' && interaction.direction === 'inbound' && queuesConfig.channelQueues[interaction.channel]) {
       await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, enqueuedAt: new Date(interaction.createdAt) });
     }

@@ -25,7 +25,7 @@ const cancelAttempts = 5;
  * Bridges a voice contact to the agent who accepted it, writing `record` (routing's own account of
  * the accept) with the bridge in one write; false when no voice channel is there to do it.
  */
-export type Connector = (input: { interactionId: string; agentId: string; record: { changes: InteractionChanges; entry: NewEntry } }) => Promise<boolean>;
+export type Connector = (input: { interactionId: string; agentId: string; externalId?: string; record: { changes: InteractionChanges; entry: NewEntry } }) => Promise<boolean>;
 export type RoutingListener = (event: RoutingEvent) => void | Promise<void>;
 
 export interface RoutingServiceDeps {
@@ -98,7 +98,7 @@ export class RoutingService implements AgentDesk {
   }
 
   /** Queues an interaction for an agent; a second call for a contact already queued, offered or assigned does nothing. */
-  async enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date; requeue?: boolean }): Promise<{ queue: string; added: boolean }> {
+  async enqueue(input: { interactionId: string; customerId: string; channel: Interaction['channel']; queue?: string; enqueuedAt?: Date; requeue?: boolean; externalId?: string }): Promise<{ queue: string; added: boolean }> {
     const { queues, store, log } = this.deps;
     let queue = input.queue ?? queues.channelQueues[input.channel] ?? queues.defaultQueue;
     if (!queues.byName.has(queue)) {
@@ -112,7 +112,7 @@ export class RoutingService implements AgentDesk {
     // counted when it first arrived.
     const added = await store.enqueue(
       {
-        interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt,
+        interactionId: input.interactionId, queue, channel: input.channel, customerId: input.customerId, enqueuedAt, ...(input.externalId ? { externalId: input.externalId } : {}),
         score: priorityScore(enqueuedAt, isTier(tier) ? tier : 'standard', queues.byName.get(queue)!),
       },
       { count: !input.requeue },
@@ -240,7 +240,7 @@ export class RoutingService implements AgentDesk {
       };
       // A call is bridged before the interaction says active, so "active" always means connected;
       // the bridge writes the record with its own.
-      const recorded = reservation.channel === 'voice' && (await this.connector({ interactionId: reservation.interactionId, agentId, record }));
+      const recorded = reservation.channel === 'voice' && (await this.connector({ interactionId: reservation.interactionId, agentId, record, ...(contact?.externalId ? { externalId: contact.externalId } : {}) }));
       if (!recorded) await this.deps.interactions.updateInteraction(reservation.interactionId, record.changes, [], { entry: record.entry });
     } catch (error) {
       await this.undoAccept(reservation);

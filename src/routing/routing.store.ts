@@ -70,6 +70,8 @@ export interface StoredContact {
   transfer?: { fromAgentId: string; note: string };
   /** When it was first offered to anyone (ISO). */
   firstOfferedAt?: string;
+  /** The channel's own id for the contact (e.g. `twilio-call:<CallSid>`), so its bridge need not look it up. */
+  externalId?: string;
 }
 
 export interface StoredAgent {
@@ -167,6 +169,7 @@ if redis.call('exists', KEYS[1]) == 1 then return 0 end
 redis.call('hset', KEYS[1], 'interactionId', ARGV[1], 'queue', ARGV[2], 'channel', ARGV[3], 'customerId', ARGV[4], 'score', ARGV[5], 'enqueuedAt', ARGV[6], 'state', 'waiting')
 redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
 if ARGV[7] == '1' then count(KEYS[3], 'offered', 1) end
+if ARGV[8] ~= '' then redis.call('hset', KEYS[1], 'externalId', ARGV[8]) end
 return 1`;
 
 // KEYS: contact, queue, agent, skip, reservation, offers, pending, directed (of the agent), pending by queue
@@ -549,7 +552,7 @@ export class RoutingStore {
   async enqueue(contact: Omit<StoredContact, 'state'>, options: { count?: boolean } = {}): Promise<boolean> {
     const added = await this.scripts.enqueue(
       [this.key.contact(contact.interactionId), this.key.queue(contact.queue), this.counters.key(contact.queue, new Date())],
-      [contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt), options.count === false ? '0' : '1'],
+      [contact.interactionId, contact.queue, contact.channel, contact.customerId, String(contact.score), String(contact.enqueuedAt), options.count === false ? '0' : '1', contact.externalId ?? ''],
     );
     return added === 1;
   }
@@ -564,6 +567,7 @@ export class RoutingStore {
       ...(raw.targetAgentId ? { targetAgentId: raw.targetAgentId } : {}),
       ...(raw.transferFrom ? { transfer: { fromAgentId: raw.transferFrom, note: raw.transferNote ?? '' } } : {}),
       ...(raw.offered ? { firstOfferedAt: raw.offered } : {}),
+      ...(raw.externalId ? { externalId: raw.externalId } : {}),
     };
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { startChannelTestApp, type ChannelTestApp } from '../support/channel-app';
 import { createUserAndLogin, request, startTestApp, type TestApp, type TestUser } from '../support/test-app';
+import type { CallControlService } from '../../src/channels/voice/call-control.service';
 
 const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
 const hex32 = () => randomBytes(16).toString('hex');
@@ -55,6 +56,19 @@ describe('agents and calls: connecting, click-to-call, call progress', () => {
     expect(again.status).toBe(200);
     expect(someoneElse.status).toBe(409);
     expect(channel.twilio.calls.get(callSid)!.updates).toHaveLength(1);
+  });
+
+  it("when routing hands the bridge the call's id, then that call is connected; an id that is not this interaction's call is ignored", async () => {
+    const calls = (channel.app.channels.find((module) => module.name === 'voice') as unknown as { calls: CallControlService }).calls;
+    const hinted = await queuedCall('+8613900139011');
+    const other = await queuedCall('+8613900139012');
+
+    await calls.connectCallToAgent({ interactionId: hinted.interactionId, agentId: agent.id, externalId: `twilio-call:${hinted.callSid}` });
+    await calls.connectCallToAgent({ interactionId: other.interactionId, agentId: otherAgent.id, externalId: `twilio-call:${hinted.callSid}` });
+
+    expect(channel.twilio.calls.get(hinted.callSid)!.updates.map((update) => update.Twiml)).toEqual([expect.stringContaining(`agent-${agent.id}`)]);
+    expect(channel.twilio.calls.get(other.callSid)!.updates.map((update) => update.Twiml)).toEqual([expect.stringContaining(`agent-${otherAgent.id}`)]);
+    expect(await interaction(other.interactionId)).toMatchObject({ status: 'active', agentId: otherAgent.id });
   });
 
   it('when the caller has already hung up, then connecting answers 409 and Twilio is not called', async () => {

@@ -88,15 +88,32 @@ export class CallControlService {
    * agent; the interaction becomes active with `answeredAt` set when Twilio accepts the redirect
    * (we do not wait for the agent leg's own progress).
    */
-  async connectCallToAgent(input: { interactionId: string; agentId: string; record?: { changes: InteractionChanges; entry: NewEntry } }): Promise<Interaction> {
-    const { interactions, adapter, log } = this.context;
+  /**
+   * `externalId` is a hint from routing (the contact's `twilio-call:<CallSid>`): with it the call's
+   * lock is taken without reading the interaction first; a hint that turns out not to be this
+   * interaction's call is ignored and the CallSid looked up.
+   */
+  async connectCallToAgent(input: { interactionId: string; agentId: string; externalId?: string; record?: { changes: InteractionChanges; entry: NewEntry } }): Promise<Interaction> {
+    const { interactions } = this.context;
+    const hinted = input.externalId?.startsWith(callExternalId('')) ? input.externalId.slice(callExternalId('').length) : undefined;
+    if (hinted) {
+      const connected = await this.connectUnderLock(input, hinted);
+      if (connected) return connected;
+    }
     const first = await interactions.getInteraction(input.interactionId);
     const callSid = callSidOf(first);
     if (first.channel !== 'voice' || first.direction !== 'inbound' || !callSid) {
       throw new AppError('conflict', 'Only an inbound call can be connected to an agent', { interactionId: first.id, channel: first.channel, direction: first.direction });
     }
+    return (await this.connectUnderLock(input, callSid))!;
+  }
+
+  /** null when `callSid` is not this interaction's call (a wrong hint): nothing was done. */
+  private async connectUnderLock(input: { interactionId: string; agentId: string; record?: { changes: InteractionChanges; entry: NewEntry } }, callSid: string): Promise<Interaction | null> {
+    const { interactions, adapter, log } = this.context;
     return withCallLock(this.context, callSid, async () => {
       const interaction = await interactions.getInteraction(input.interactionId);
+      if (callSidOf(interaction) !== callSid || interaction.channel !== 'voice' || interaction.direction !== 'inbound') return null;
       if (interaction.status === 'active' && interaction.agentId === input.agentId) {
         return input.record ? interactions.updateInteraction(interaction.id, input.record.changes, [], { entry: input.record.entry }) : interaction;
       }
@@ -115,6 +132,7 @@ export class CallControlService {
       return connected;
     });
   }
+
 
   /**
    * Click-to-call: logs an outbound call on the customer, has Twilio ring them, and bridges them to
