@@ -67,6 +67,7 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
   const interactions = new InteractionService(new InteractionRepository(mongo), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
   customers.onMerge((merge) => interactions.moveCustomerInteractions(merge));
   const tasks = new TaskService({ repository: new TaskRepository(mongo), departments, customers, interactions, users: auth, log: log.child({ module: 'tasks' }) });
+  customers.onMerge((merge) => tasks.moveCustomerTasks(merge));
   return { auth, customers, interactions, departments, tasks };
 }
 

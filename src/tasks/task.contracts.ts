@@ -33,6 +33,7 @@ export const taskActions = [
   'sla_breached',
   'customer_notified',
   'updated_by_integration',
+  'customer_merged',
 ] as const;
 export type TaskAction = (typeof taskActions)[number];
 

@@ -71,6 +71,19 @@ export class TaskRepository {
     return Object.values(stored?.tasks ?? {}).filter((task) => task.status !== 'closed');
   }
 
+  /**
+   * Ids of every task that names or is indexed under this customer (closed ones too): a merge must
+   * move them all. A scan of the tasks on FerretDB, which is fine for a rare supervisor action; the
+   * index document adds tasks already moved whose index entry a crash left behind.
+   */
+  async taskIdsOfCustomer(customerId: string): Promise<string[]> {
+    const [named, indexed] = await Promise.all([
+      this.Task.find({ customerId }, { _id: 1 }).lean<Array<{ _id: string }>>().exec(),
+      this.CustomerOpenTasks.findById(customerId).lean<CustomerOpenTasksDocument>().exec(),
+    ]);
+    return [...new Set([...named.map((task) => task._id), ...Object.keys(indexed?.tasks ?? {})])];
+  }
+
   async nextReference(): Promise<string> {
     const counter = await this.Counter.findOneAndUpdate({ _id: 'task' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean<CounterDocument>().exec();
     return referenceOf(counter!.seq);

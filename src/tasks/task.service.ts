@@ -240,6 +240,39 @@ export class TaskService {
     }
   }
 
+  /**
+   * Moves a merged customer's tasks (closed ones too) to the survivor; registered as a customer merge
+   * listener. Each move is one conditional write with a history entry, and the task's open-task index
+   * entry follows it. A task found already moved (a merge resumed after a crash) only has its index
+   * entry moved, so running this again finishes the job and otherwise changes nothing.
+   */
+  async moveCustomerTasks(merge: { fromCustomerId: string; intoCustomerId: string }): Promise<void> {
+    const { fromCustomerId, intoCustomerId } = merge;
+    let moved = 0;
+    for (const id of await this.deps.repository.taskIdsOfCustomer(fromCustomerId)) {
+      let wrote = false;
+      try {
+        await this.change(id, null, async (stored) => {
+          // Decided afresh on each attempt: a lost race re-reads the task.
+          wrote = stored.customerId === fromCustomerId;
+          if (!wrote) return null;
+          return { set: { customerId: intoCustomerId }, entry: this.entry('customer_merged', systemActor, { data: { fromCustomerId, toCustomerId: intoCustomerId } }) };
+        });
+      } catch (error) {
+        // Listed from a stale index entry of a task that no longer exists.
+        if (error instanceof AppError && error.code === 'not_found') continue;
+        throw error;
+      }
+      if (wrote) {
+        moved += 1;
+        continue;
+      }
+      const stored = await this.deps.repository.findById(id);
+      if (stored && stored.customerId !== fromCustomerId) await this.deps.repository.indexForCustomer(stored, fromCustomerId);
+    }
+    this.deps.log.info({ customerId: intoCustomerId, mergedCustomerId: fromCustomerId, moved }, 'tasks moved after merge');
+  }
+
   /** The customer's answer to "is it solved?": yes verifies and closes the task, no reopens it. */
   async recordCustomerVerdict(id: string, solved: boolean, detail: { text?: string; interactionId?: string } = {}): Promise<Task> {
     const task = await this.change(id, null, async (stored) => {

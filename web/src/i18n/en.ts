@@ -374,6 +374,7 @@ export const en = {
   'taskAction.sla_warned': 'SLA warning',
   'taskAction.sla_breached': 'SLA breached',
   'taskAction.customer_notified': 'customer notified',
+  'taskAction.customer_merged': 'moved to the merged customer',
   'taskAction.updated_by_integration': 'updated by an integration',
   'task.filedBy': 'filed by {name}, {at}',
   'task.assignee': 'Assignee: {name}',

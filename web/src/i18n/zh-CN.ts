@@ -373,6 +373,7 @@ export const zhCN: Record<MessageKey, string> = {
   'taskAction.sla_warned': 'SLA 预警',
   'taskAction.sla_breached': 'SLA 已超时',
   'taskAction.customer_notified': '已通知客户',
+  'taskAction.customer_merged': '已随客户合并转移',
   'taskAction.updated_by_integration': '由集成系统更新',
   'task.filedBy': '由 {name} 于 {at} 提交',
   'task.assignee': '处理人：{name}',

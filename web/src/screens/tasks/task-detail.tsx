@@ -35,6 +35,7 @@ const actionLabels: Record<string, MessageKey> = {
   sla_warned: 'taskAction.sla_warned',
   sla_breached: 'taskAction.sla_breached',
   customer_notified: 'taskAction.customer_notified',
+  customer_merged: 'taskAction.customer_merged',
   updated_by_integration: 'taskAction.updated_by_integration',
 };
 
