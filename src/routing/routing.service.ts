@@ -2,12 +2,13 @@ import type { CustomerService } from '../customers';
 import type { Interaction, InteractionChanges, InteractionService, NewEntry } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { displayedState } from './agent-picture';
 import type { AgentProfileRepository } from './agent-profile.repository';
 import type { ContactMoves } from './contact-moves.service';
 import type { Matcher } from './matcher';
 import { isTier, priorityScore, type QueuesConfig } from './queue-config';
 import type { QueueStats } from './queue-stats';
-import type { AgentDesk, AgentSnapshot, AgentState, QueueSnapshot, RequestedAgentState, Reservation, RoutingEvent, TransferTarget } from './routing.contracts';
+import type { AgentDesk, AgentSnapshot, QueueSnapshot, RequestedAgentState, Reservation, RoutingEvent, TransferTarget } from './routing.contracts';
 import type { RoutingTimers, RoutingTimerJob } from './routing.jobs';
 import type { RoutingStore, StoredReservation } from './routing.store';
 import type { NodeLiveness, OrphanedAgent } from './node-liveness';
@@ -171,23 +172,16 @@ export class RoutingService implements AgentDesk {
     const { store } = this.deps;
     const [agent, offerIds, work] = await Promise.all([store.agent(agentId), store.offerIds(agentId), store.work(agentId)]);
     const offers = (await Promise.all(offerIds.map((id) => store.reservation(id)))).flatMap((reservation) => (reservation?.state === 'pending' ? [publicReservation(reservation)] : []));
+    // busy and wrap_up are derived from the work at hand (the wallboard's picture uses the same rule), never stored.
+    const state = displayedState({ state: agent.state, load: agent.load, work });
     const active = work.filter((item) => item.phase === 'active');
     const wrapping = work.filter((item) => item.phase === 'wrap_up');
-    let state: AgentState = agent.state;
-    let since = agent.since;
-    if (agent.state === 'available') {
-      // busy and wrap_up are derived from the work at hand, never stored.
-      if (active.length) {
-        state = 'busy';
-        since = active.map((item) => item.since).sort()[0];
-      } else if (wrapping.length) {
-        state = 'wrap_up';
-        since = wrapping.map((item) => item.since).sort().at(-1)!;
-      } else if (agent.load >= 100) {
-        // Full with offers alone (a call ringing at their desk).
-        state = 'busy';
-      }
-    }
+    // Busy since the oldest contact in hand, in wrap-up since the latest; full with offers alone (a
+    // call ringing at their desk) keeps the stored time.
+    const since =
+      state === 'busy' && active.length ? active.map((item) => item.since).sort()[0]
+      : state === 'wrap_up' ? wrapping.map((item) => item.since).sort().at(-1)!
+      : agent.since;
     return {
       agentId,
       state,
