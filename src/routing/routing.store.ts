@@ -85,7 +85,7 @@ export interface StoredAgent {
   presenceGen: number;
   /** Set when a sweep took their last connection from a dead node; stale once presenceGen moved on. */
   orphanedGen?: number;
-  /** Their live connection ids (`<nodeId>:<socketId>`), when read with `agents(ids, { connections: true })`. */
+  /** Their live connection ids (`<nodeId>:<socketId>`), when read through the change journal (JournaledAgent). */
   connections?: string[];
 }
 
@@ -902,27 +902,6 @@ export class RoutingStore {
       if (gone.length) forgotten += Number(await this.scripts.forgetAgents([this.key.agents(), this.key.available(), this.key.journal(), this.key.journalSeq(), this.key.journalFloor()], [this.key.agent(''), ...gone]));
     }
     return forgotten;
-  }
-
-  /** Many agents' states in one round trip (one pipeline), in the order of `agentIds`; with their connections when asked. */
-  async agents(agentIds: readonly string[], options: { connections?: boolean } = {}): Promise<StoredAgent[]> {
-    if (!agentIds.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of agentIds) {
-      pipeline.hgetall(this.key.agent(id));
-      if (options.connections) pipeline.smembers(this.key.conns(id));
-    }
-    const results = (await pipeline.exec()) ?? [];
-    const stride = options.connections ? 2 : 1;
-    return agentIds.map((agentId, index) => {
-      const [error, value] = results[index * stride] ?? [null, {}];
-      if (error) throw error;
-      const agent = toStoredAgent(agentId, (value ?? {}) as Record<string, string>);
-      if (!options.connections) return agent;
-      const [connectionsError, connections] = results[index * stride + 1] ?? [null, []];
-      if (connectionsError) throw connectionsError;
-      return { ...agent, connections: (connections ?? []) as string[] };
-    });
   }
 
   /**

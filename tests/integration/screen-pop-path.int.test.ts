@@ -1,6 +1,5 @@
 import mongoose from 'mongoose';
 import { InteractionRepository } from '../../src/interactions';
-import { RoutingStore } from '../../src/routing/routing.store';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // The hot path of every call and text: what recording a new contact costs in store round trips, and
@@ -79,16 +78,5 @@ describe('the screen-pop path', () => {
   it('when an unknown interaction is updated, then 404 and nothing is written', async () => {
     await expect(app.services.interactions.updateInteraction('f'.repeat(24), { status: 'closed' })).rejects.toMatchObject({ status: 404 });
     expect(await new InteractionRepository(app.mongo).findById('f'.repeat(24))).toBeNull();
-  });
-
-  it('when many agents are read in one pipeline, then each reads as it would alone, a missing one as offline', async () => {
-    const store = new RoutingStore(app.redis, app.config.REDIS_KEY_PREFIX);
-    await store.writeAgentState('path-a1', 'available', undefined, true);
-    await store.writeAgentState('path-a2', 'away', 'lunch', false);
-    const batch = await store.agents(['path-a2', 'path-missing', 'path-a1']);
-    const single = await Promise.all(['path-a2', 'path-missing', 'path-a1'].map((id) => store.agent(id)));
-    expect(batch).toEqual(single);
-    expect(batch.map((agent) => agent.state)).toEqual(['away', 'offline', 'available']);
-    expect(await store.agents([])).toEqual([]);
   });
 });
