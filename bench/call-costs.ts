@@ -43,11 +43,6 @@ async function redisCommandCounts(redis: Redis): Promise<Map<string, number>> {
   return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((match) => [match[1], Number(match[2])]));
 }
 
-/** Appends the option that makes the driver emit command events (a URI option, so every pooled connection has it). */
-export function withCommandMonitoring(uri: string): string {
-  return `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
-}
-
 export class CallCostMeter {
   private readonly mongoCounts = new Map<string, number>();
   private start = { node: 0, ferretdb: undefined as number | undefined, redis: undefined as number | undefined, redisCommands: new Map<string, number>() };

@@ -37,3 +37,8 @@ export async function pingMongo(connection: Connection): Promise<void> {
   if (!connection.db) throw new Error('mongo not connected');
   await connection.db.admin().command({ ping: 1 });
 }
+
+/** The URI with the option that makes the driver emit command events (a URI option, so every pooled connection has it): for counting round trips in benches and tests. */
+export function withCommandMonitoring(uri: string): string {
+  return `${uri}${uri.includes('?') ? '&' : '?'}monitorCommands=true`;
+}

@@ -1,5 +1,6 @@
 import type { CommandStartedEvent } from 'mongodb';
 import { InteractionRepository } from '../../src/interactions';
+import { withCommandMonitoring } from '../../src/platform/mongo';
 import { startTestApp, testConfig, type TestApp } from '../support/test-app';
 
 // The timeline summary is written without a lock or a read: one conditional update per change,
@@ -13,7 +14,7 @@ describe('timeline summaries without a lock', () => {
   beforeAll(async () => {
     // Command monitoring on the app's own connection, to count what each change sends.
     const { MONGODB_URI } = testConfig();
-    app = await startTestApp({ MONGODB_URI: `${MONGODB_URI}${MONGODB_URI.includes('?') ? '&' : '?'}monitorCommands=true` });
+    app = await startTestApp({ MONGODB_URI: withCommandMonitoring(MONGODB_URI) });
     repository = new InteractionRepository(app.mongo);
     app.mongo.getClient().on('commandStarted', (event: CommandStartedEvent) => {
       const target = (event.command as Record<string, unknown>)[event.commandName];
