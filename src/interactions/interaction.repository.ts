@@ -110,7 +110,7 @@ export class InteractionRepository {
     const appended = await this.models.Interaction.findOneAndUpdate(
       // trusted(): the operator is ours; sanitizeFilter would turn it into an $eq match.
       { _id: interactionId, externalIds: mongoose.trusted({ $ne: externalId }) },
-      this.entryUpdate(entry, externalId),
+      this.changeUpdate({ entries: [entry], externalId }),
       { returnDocument: 'after', timestamps: false },
     )
       .lean<StoredInteraction>()
@@ -123,18 +123,29 @@ export class InteractionRepository {
    * needed; returns the interaction as written, null when there is none.
    */
   pushEntry(interactionId: string, entry: StoredEntry, externalId?: string): Promise<StoredInteraction | null> {
-    return this.models.Interaction.findOneAndUpdate({ _id: interactionId }, this.entryUpdate(entry, externalId), { returnDocument: 'after', timestamps: false })
+    return this.models.Interaction.findOneAndUpdate({ _id: interactionId }, this.changeUpdate({ entries: [entry], externalId }), { returnDocument: 'after', timestamps: false })
       .lean<StoredInteraction>()
       .exec();
   }
 
-  private entryUpdate(entry: StoredEntry, externalId?: string): Record<string, unknown> {
+  /**
+   * What every change that the timeline summary shows writes: its fields, flags and entries, and
+   * always a new version (the summary's ordering rests on it), in one update document.
+   */
+  private changeUpdate(change: { set?: Record<string, unknown>; addFlags?: string[]; entries?: StoredEntry[]; externalId?: string; setIfUnset?: Record<string, Date> }): Record<string, unknown> {
+    const entries = change.entries ?? [];
+    const lastAt = entries.reduce<Date | undefined>((latest, entry) => (!latest || entry.at > latest ? entry.at : latest), undefined);
+    const addToSet = {
+      ...(change.addFlags?.length ? { flags: { $each: change.addFlags } } : {}),
+      ...(change.externalId ? { externalIds: change.externalId } : {}),
+    };
     return {
-      $push: { entries: entry },
-      $inc: { entryCount: 1, version: 1 },
-      $max: { lastActivityAt: entry.at },
-      $set: { updatedAt: new Date() },
-      ...(externalId ? { $addToSet: { externalIds: externalId } } : {}),
+      $set: { ...change.set, updatedAt: new Date() },
+      $inc: entries.length ? { entryCount: entries.length, version: 1 } : { version: 1 },
+      // $min on a timestamp sets it when absent and keeps an earlier one: "set unless already set".
+      ...(change.setIfUnset ? { $min: change.setIfUnset } : {}),
+      ...(Object.keys(addToSet).length ? { $addToSet: addToSet } : {}),
+      ...(entries.length ? { $push: { entries: { $each: entries } }, $max: { lastActivityAt: lastAt } } : {}),
     };
   }
 
@@ -158,25 +169,16 @@ export class InteractionRepository {
     entries: StoredEntry[] = [],
     condition: { statusIn?: InteractionStatus[]; setIfUnset?: Record<string, Date> } = {},
   ): Promise<StoredInteraction | null> {
-    const lastAt = entries.reduce<Date | undefined>((latest, entry) => (!latest || entry.at > latest ? entry.at : latest), undefined);
     // trusted(): the operator is ours, built from our own status names.
     const filter = condition.statusIn ? { _id: id, status: mongoose.trusted({ $in: condition.statusIn }) } : { _id: id };
     return this.models.Interaction.findOneAndUpdate(
       filter,
-      {
-        $set: { ...set, updatedAt: new Date() },
-        $inc: entries.length ? { entryCount: entries.length, version: 1 } : { version: 1 },
-        // $min on a timestamp sets it when absent and keeps an earlier one: "set unless already set".
-        ...(condition.setIfUnset ? { $min: condition.setIfUnset } : {}),
-        ...(addFlags.length ? { $addToSet: { flags: { $each: addFlags } } } : {}),
-        ...(entries.length ? { $push: { entries: { $each: entries } }, $max: { lastActivityAt: lastAt } } : {}),
-      },
+      this.changeUpdate({ set, addFlags, entries, ...(condition.setIfUnset ? { setIfUnset: condition.setIfUnset } : {}) }),
       { returnDocument: 'after', timestamps: false },
     )
       .lean<StoredInteraction>()
       .exec();
   }
-
 
   /** Appends refs (no summaries) to the customer's timeline, creating it if needed. */
   async addToTimeline(customerId: string, items: TimelineItem[]): Promise<void> {
