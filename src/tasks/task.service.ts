@@ -87,6 +87,8 @@ export class TaskService {
   }
 
   async fileTask(input: FileTaskInput, principal: Principal): Promise<Task> {
+    // A key limited to departments learns nothing of the others, not even that they exist.
+    if (!mayUseDepartment(principal, input.departmentId)) throw AppError.notFound('Department', input.departmentId);
     const { department, type } = await this.deps.departments.taskType(input.departmentId, input.typeCode);
     const fields = checkFields(type, input.fields ?? {});
     const customer = await this.deps.customers.getCustomer(input.customerId);
@@ -174,6 +176,11 @@ export class TaskService {
     if (principal.role === 'department') {
       if (query.departmentId && query.departmentId !== principal.departmentId) throw new AppError('forbidden', "You can only see your own department's tasks");
       filter.departmentId = principal.departmentId ?? 'none';
+    }
+    if (principal.departmentIds) {
+      // A key limited to departments: another department's board looks empty, like an unknown one.
+      if (query.departmentId && !principal.departmentIds.includes(query.departmentId)) return [];
+      if (!query.departmentId) filter.departmentIds = [...principal.departmentIds];
     }
     if (query.overdue) {
       filter.dueBefore = this.now();
@@ -350,7 +357,9 @@ export class TaskService {
         unset.push('warnedAt', 'breachedAt', 'closedAt', 'verifiedAt');
         break;
       case 'forward': {
-        const target = await this.deps.departments.get(requireField(input.toDepartmentId, 'toDepartmentId', 'name the department to forward to'));
+        const wanted = requireField(input.toDepartmentId, 'toDepartmentId', 'name the department to forward to');
+        if (principal && !mayUseDepartment(principal, wanted)) throw AppError.notFound('Department', wanted);
+        const target = await this.deps.departments.get(wanted);
         if (target.id === task.departmentId) throw AppError.validation([{ field: 'toDepartmentId', message: 'is the department the task is already in' }]);
         const typeCode = input.toTypeCode ?? task.typeCode;
         const type = target.taskTypes.find((candidate) => candidate.code === typeCode);
@@ -452,8 +461,18 @@ const pastTense: Record<TransitionAction, TaskAction> = {
   forward: 'forwarded',
 };
 
+/**
+ * Who sees (and so may change) a task: department users their department's tasks, API keys limited
+ * to departments those departments' tasks, everyone else all. Not seeing a task means 404.
+ */
 function canSee(principal: Principal, task: Pick<TaskDocument, 'departmentId'>): boolean {
-  return principal.role !== 'department' || principal.departmentId === task.departmentId;
+  if (principal.role === 'department' && principal.departmentId !== task.departmentId) return false;
+  return mayUseDepartment(principal, task.departmentId);
+}
+
+/** False only for an API key limited to departments that does not include this one. */
+export function mayUseDepartment(principal: Pick<Principal, 'departmentIds'>, departmentId: string): boolean {
+  return !principal.departmentIds || principal.departmentIds.includes(departmentId);
 }
 
 function statusConflict(action: TransitionAction, task: TaskDocument): AppError {
