@@ -75,13 +75,15 @@ export function taskRoutes(registry: RouteRegistry, tasks: TaskService, attachme
 
   // The file is the raw body (any media type), named by X-Filename; express.json has already
   // taken application/json bodies, so JSON files are best sent as application/octet-stream.
-  router.post('/api/tasks/:id/attachments', express.raw({ type: () => true, limit: maxTaskAttachmentBytes }));
+  // The body is read only inside the handler: after authentication and the task's visibility check.
+  const rawBody = express.raw({ type: () => true, limit: maxTaskAttachmentBytes });
   registry.add(router, {
     method: 'post', path: '/api/tasks/:id/attachments', tag, access: anyUserRole, params: taskIdParams, response: taskSchema, successStatus: 201,
     summary: `Attach a file (raw body up to ${maxTaskAttachmentBytes / 1024 / 1024} MB; Content-Type and X-Filename headers)`,
   }, ({ params, principal }, res) => {
     const req = res.req;
-    return attachments.upload(params.id, principal, { filename: req.get('x-filename'), contentType: req.get('content-type'), content: req.body });
+    const readContent = () => new Promise<unknown>((resolve, reject) => rawBody(req, res, (error?: unknown) => (error ? reject(error) : resolve(req.body))));
+    return attachments.upload(params.id, principal, { filename: req.get('x-filename'), contentType: req.get('content-type'), readContent });
   });
 
   registry.add(router, { method: 'get', path: '/api/tasks/:id/attachments/:attachmentId', summary: 'Download an attachment (same visibility as the task)', tag, access: anyUserRole, params: attachmentParams },
