@@ -11,6 +11,8 @@ export interface Principal {
   id: string;
   role: Role;
   departmentId?: string;
+  /** An API key limited to these departments: it files, reads, lists and changes only their tasks. */
+  departmentIds?: readonly string[];
   name: string;
 }
 
