@@ -1,4 +1,3 @@
-import type { ParsedMail } from 'mailparser';
 import type { Redis } from 'ioredis';
 import type { CustomerService } from '../../customers';
 import { normalizeEmail } from '../../customers/identity';
@@ -7,7 +6,9 @@ import type { Logger } from '../../platform/logger';
 import { acknowledgementEmail } from './acknowledgement';
 import type { AttachmentCaps } from './attachment-plan';
 import { sha256, type AttachmentStore } from './attachment-store';
-import { addresses, cleanText, extractContent, oneLine, parseEmail, type EmailContent } from './email-content';
+import { cleanText, extractContent, oneLine, type EmailContent } from './email-content';
+import type { DigestedEmail, DigestOutcome } from './email-digest';
+import { readTopHeaderLines } from './raw-limits';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
 import type { OutboundEmailService } from './outbound-email.service';
@@ -32,6 +33,11 @@ export interface ReceivedEmail {
 interface ThreadMatch {
   interactionId: string;
   matchedBy: 'references' | 'reply_token' | 'subject_ref';
+}
+
+/** Turns raw bytes into a digested email, or says why not (the parse pool; inline in unit wiring). */
+export interface EmailDigester {
+  digest(raw: Buffer): Promise<DigestOutcome>;
 }
 
 export interface InboundEmailSettings {
@@ -63,6 +69,7 @@ export class InboundEmailService {
     private readonly redis: Redis,
     private readonly settings: InboundEmailSettings,
     private readonly log: Logger,
+    private readonly digester: EmailDigester,
   ) {}
 
   /**
@@ -71,10 +78,15 @@ export class InboundEmailService {
    */
   async receive(raw: Buffer, envelope: InboundEnvelope): Promise<ReceivedEmail> {
     const rawFile = await this.store.put('eml', raw);
-    const mail = await parseEmail(raw);
-    const flags = new Set<string>(mail ? [] : ['unparseable']);
-    const messageId = normalizeMessageId(mail?.messageId);
-    if (!messageId) flags.add(mail?.messageId ? 'invalid_message_id' : 'missing_message_id');
+    const digested = await this.digester.digest(raw);
+    const mail = digested.mail;
+    const flags = new Set<string>(digested.mail ? [] : digested.flags);
+    // A message kept raw (over a cap, past the parse budget) still has its Message-ID read, cheaply,
+    // so a retransmission of it is recognised as the same email.
+    const headerLines = mail?.headerLines ?? readTopHeaderLines(raw);
+    const rawMessageId = mail ? mail.messageId : headerRecord(headerLines)['message-id'];
+    const messageId = normalizeMessageId(rawMessageId);
+    if (!messageId) flags.add(rawMessageId ? 'invalid_message_id' : 'missing_message_id');
     const externalId = messageId ? `email:${messageId}` : `email:sha256:${rawFile.sha256}`;
 
     const known = await this.interactions.findByExternalId(externalId);
@@ -105,8 +117,8 @@ export class InboundEmailService {
           ...(mail?.inReplyTo ? { inReplyTo: oneLine(mail.inReplyTo).slice(0, 1000) } : {}),
           references: extractMessageIdCandidates(undefined, mail?.references),
           ...(sender.from ? { from: sender.from } : {}),
-          to: mail ? addresses(mail.to).slice(0, 50) : [],
-          cc: mail ? addresses(mail.cc).slice(0, 50) : [],
+          to: mail ? mail.to.slice(0, 50) : [],
+          cc: mail ? mail.cc.slice(0, 50) : [],
           ...(date ? { date } : {}),
           envelope: { mailFrom: envelope.mailFrom ?? '', rcptTo: envelope.rcptTo.slice(0, 50) },
           raw: { path: rawFile.path, size: rawFile.size, sha256: rawFile.sha256 },
@@ -119,7 +131,7 @@ export class InboundEmailService {
     const result: ReceivedEmail = { interactionId: recorded.interaction.id, entryId: recorded.entryId, duplicate: recorded.duplicate, created: recorded.created, ...(thread ? { threadedBy: thread.matchedBy } : {}), acknowledged: false };
     if (recorded.duplicate) return result;
 
-    const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender').map((flag) => `email_${flag}`);
+    const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender' || flag === 'parse_timeout').map((flag) => `email_${flag}`);
     if (thread && closedStatuses.has(recorded.interaction.status)) {
       // Back in its queue (routing queues it again: the channel's queue when it never had one).
       await this.interactions.updateInteraction(recorded.interaction.id, { status: 'queued', queuedAt: new Date() }, ['reopened_by_email', ...interactionFlags]);
@@ -134,8 +146,8 @@ export class InboundEmailService {
   }
 
   /** The customer behind the From address; else the envelope sender; else the shared unknown sender. */
-  private async identifySender(mail: ParsedMail | null, envelope: InboundEnvelope, flags: Set<string>): Promise<{ customerId: string; address: string; unknown: boolean; from?: { address: string; name: string } }> {
-    const fromEntries = mail?.from?.value.filter((entry) => entry.address) ?? [];
+  private async identifySender(mail: DigestedEmail | null, envelope: InboundEnvelope, flags: Set<string>): Promise<{ customerId: string; address: string; unknown: boolean; from?: { address: string; name: string } }> {
+    const fromEntries = mail?.from?.filter((entry) => entry.address) ?? [];
     if (fromEntries.length > 1) flags.add('multiple_from');
     const fromAddress = fromEntries[0]?.address ? normalizeEmail(cleanText(fromEntries[0].address)) : null;
     const name = oneLine(fromEntries[0]?.name ?? '').slice(0, 120);
@@ -162,7 +174,7 @@ export class InboundEmailService {
    * joins a thread of the same customer; ids and tokens are unguessable and join any sender (a
    * colleague in Cc), flagged when the sender differs.
    */
-  private async findThread(mail: ParsedMail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
+  private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
     const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy']): Promise<ThreadMatch | null> => {
       if (!interactionId) return null;
       const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
@@ -177,8 +189,7 @@ export class InboundEmailService {
       const match = await joinable((await this.interactions.findByExternalId(`email:${id}`))?.interactionId, 'references');
       if (match) return match;
     }
-    const deliveredTo = mail.headers.get('delivered-to');
-    const recipients = [...addresses(mail.to), ...addresses(mail.cc), ...envelope.rcptTo, ...(typeof deliveredTo === 'string' ? [deliveredTo] : [])];
+    const recipients = [...mail.to, ...mail.cc, ...envelope.rcptTo, ...(mail.deliveredTo ? [mail.deliveredTo] : [])];
     for (const token of extractReplyTokens(recipients, this.settings.supportEmail)) {
       const match = await joinable(await this.threads.interactionForToken(token), 'reply_token');
       if (match) return match;
@@ -191,7 +202,7 @@ export class InboundEmailService {
   }
 
   /** Sends the acknowledgement when configured, the loop guard agrees and the sender is under the rate limit. */
-  private async acknowledge(mail: ParsedMail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
+  private async acknowledge(mail: DigestedEmail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
     if (!this.settings.acknowledge) return false;
     const verdict: AcknowledgeVerdict = shouldAcknowledge(headerRecord(mail.headerLines), senderAddress, this.settings.supportEmail);
     if (!verdict.acknowledge) {
@@ -226,7 +237,7 @@ export class InboundEmailService {
 }
 
 /** The Date header as ISO time, or undefined (and flagged) when it is garbage; the parser would put "now" there. */
-function sentDate(mail: ParsedMail, flags: Set<string>): string | undefined {
+function sentDate(mail: DigestedEmail, flags: Set<string>): string | undefined {
   const line = mail.headerLines.find((header) => header.key === 'date')?.line;
   if (!line) return undefined;
   const parsed = new Date(line.slice(line.indexOf(':') + 1).trim());
