@@ -74,7 +74,7 @@ const configSchema = z.object({
   /** Worker threads that parse inbound email (started on demand). */
   EMAIL_PARSE_WORKERS: z.coerce.number().int().min(1).max(32).default(2),
   /** Emails up to this many bytes are parsed on the main thread (cheaper than the hop to a worker); 0 sends all to workers. */
-  EMAIL_PARSE_INLINE_BYTES: z.coerce.number().int().min(0).max(1_000_000).default(16_384),
+  EMAIL_PARSE_INLINE_BYTES: z.coerce.number().int().min(0).max(1_000_000).default(4_096),
   /** SMTP clients connected at once (all addresses); more get 421. */
   SMTP_MAX_CLIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** SMTP connections at once from one IP address, across all nodes (Redis); more get 421. Raise it for your MX relays. */

@@ -69,9 +69,10 @@ export function checkRawLimits(raw: Buffer, limits: RawLimits = defaultRawLimits
 
 const boundaryWord = Buffer.from('oundary');
 
+// Searched within the line's own view: `raw.indexOf(word, start)` would scan to the end of the
+// message for every line without the word (quadratic).
 function hasBoundaryWord(raw: Buffer, start: number, end: number): boolean {
-  const at = raw.indexOf(boundaryWord, start);
-  return at >= 0 && at < end;
+  return raw.subarray(start, end).indexOf(boundaryWord) >= 0;
 }
 
 /**
