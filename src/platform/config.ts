@@ -86,6 +86,8 @@ const configSchema = z.object({
   SMTP_IDLE_TIMEOUT: z.string().regex(durationPattern, 'must look like 30s or 1m').default('60s'),
   /** Longest an SMTP connection may last, however busy (a client trickling bytes cannot hold a slot forever). */
   SMTP_SESSION_TIMEOUT: z.string().regex(durationPattern, 'must look like 5m or 10m').default('10m'),
+  /** authserv-id of our receiving MTA, whose topmost Authentication-Results header decides whether From is authenticated; unauthenticated mail joins no thread by tag or reply token and changes no task. Unset: production treats all mail as unauthenticated, development/test trust From. */
+  EMAIL_TRUSTED_AUTHSERV_ID: z.string().min(1).max(255).optional(),
   /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
   SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */

@@ -140,6 +140,8 @@ export function customerContactListener(deps: VerificationDeps): InteractionList
     if (interaction.channel !== 'sms' && interaction.channel !== 'email') return;
     const last = interaction.entries?.at(-1);
     if (!last || last.kind !== 'message' || last.direction !== 'inbound') return;
+    // An email whose sender our MTA did not authenticate (the email channel flags it) changes no task.
+    if (last.flags?.includes('unverified_sender')) return;
     if (interaction.channel === 'email' && !created) {
       const solved = parseVerdict(firstLine(last.text));
       const question = solved === null ? null : await deps.pending.find('email', interaction.customerId, now());

@@ -8,6 +8,7 @@ import type { AttachmentCaps } from './attachment-plan';
 import { sha256, type AttachmentStore } from './attachment-store';
 import { cleanText, extractContent, oneLine, type EmailContent } from './email-content';
 import type { DigestedEmail, DigestOutcome } from './email-digest';
+import { senderVerdict, type TrustPolicy } from './email-trust';
 import { readTopHeaderLines } from './raw-limits';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
@@ -45,6 +46,7 @@ export interface InboundEmailSettings {
   acknowledge: boolean;
   redisKeyPrefix: string;
   attachmentCaps: AttachmentCaps;
+  trust: TrustPolicy;
 }
 
 /**
@@ -93,7 +95,11 @@ export class InboundEmailService {
     if (known) return { ...known, duplicate: true, created: false, acknowledged: false };
 
     const sender = await this.identifySender(mail, envelope, flags);
-    const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags) : null;
+    // Mail kept raw has no From we read, so it is never authenticated (it joins no thread anyway).
+    const verdict = senderVerdict(this.settings.trust, headerLines, mail && sender.from ? sender.from.address : null);
+    const verified = verdict !== 'unauthenticated';
+    if (!verified) flags.add('unverified_sender');
+    const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags, verified) : null;
     const content: EmailContent = mail ? await extractContent(mail, this.store, this.settings.attachmentCaps) : { text: '', data: {}, attachments: [], flags: [] };
     for (const flag of content.flags) flags.add(flag);
     const subject = oneLine(mail?.subject ?? '').slice(0, 500);
@@ -131,7 +137,9 @@ export class InboundEmailService {
     const result: ReceivedEmail = { interactionId: recorded.interaction.id, entryId: recorded.entryId, duplicate: recorded.duplicate, created: recorded.created, ...(thread ? { threadedBy: thread.matchedBy } : {}), acknowledged: false };
     if (recorded.duplicate) return result;
 
-    const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender' || flag === 'parse_timeout').map((flag) => `email_${flag}`);
+    const interactionFlags = [...flags]
+      .filter((flag) => flag === 'unparseable' || flag === 'unknown_sender' || flag === 'parse_timeout' || (flag === 'unverified_sender' && recorded.created))
+      .map((flag) => `email_${flag}`);
     if (thread && closedStatuses.has(recorded.interaction.status)) {
       // Back in its queue (routing queues it again: the channel's queue when it never had one).
       await this.interactions.updateInteraction(recorded.interaction.id, { status: 'queued', queuedAt: new Date() }, ['reopened_by_email', ...interactionFlags]);
@@ -174,11 +182,15 @@ export class InboundEmailService {
    * joins a thread of the same customer; ids and tokens are unguessable and join any sender (a
    * colleague in Cc), flagged when the sender differs.
    */
-  private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
-    const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy']): Promise<ThreadMatch | null> => {
+  private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>, verified: boolean): Promise<ThreadMatch | null> {
+    const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy'], entryId?: string): Promise<ThreadMatch | null> => {
       if (!interactionId) return null;
       const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
       if (!interaction || interaction.channel !== 'email') return null;
+      if (!verified && !repliesToOurMail(interaction, entryId, customerId)) {
+        flags.add('thread_join_refused');
+        return null;
+      }
       if (interaction.customerId !== customerId) {
         if (matchedBy === 'subject_ref') return null;
         flags.add('thread_sender_differs');
@@ -186,7 +198,8 @@ export class InboundEmailService {
       return { interactionId, matchedBy };
     };
     for (const id of extractMessageIdCandidates(mail.inReplyTo, mail.references)) {
-      const match = await joinable((await this.interactions.findByExternalId(`email:${id}`))?.interactionId, 'references');
+      const known = await this.interactions.findByExternalId(`email:${id}`);
+      const match = await joinable(known?.interactionId, 'references', known?.entryId);
       if (match) return match;
     }
     const recipients = [...mail.to, ...mail.cc, ...envelope.rcptTo, ...(mail.deliveredTo ? [mail.deliveredTo] : [])];
@@ -234,6 +247,18 @@ export class InboundEmailService {
       return false;
     }
   }
+}
+
+/**
+ * The one thread an unauthenticated sender may join: by In-Reply-To/References naming a Message-ID
+ * that we generated (random, only ever delivered to this customer's mailbox), in a conversation of
+ * the customer its From resolved to. A subject tag is short and visible and a reply token travels in
+ * every forward, so neither is evidence alone; a real client always sets In-Reply-To, so a genuine
+ * customer whose domain has no DKIM/DMARC still threads.
+ */
+function repliesToOurMail(interaction: { customerId: string; entries?: Array<{ id: string; direction?: string }> }, entryId: string | undefined, customerId: string): boolean {
+  if (!entryId || interaction.customerId !== customerId) return false;
+  return interaction.entries?.find((entry) => entry.id === entryId)?.direction === 'outbound';
 }
 
 /** The Date header as ISO time, or undefined (and flagged) when it is garbage; the parser would put "now" there. */

@@ -10,6 +10,7 @@ import { EmailThreadRepository } from './email-thread.repository';
 import { InboundEmailService } from './inbound-email.service';
 import { outboundEmailQueue, startOutboundEmailWorker, type OutboundEmailJob } from './outbound-email.jobs';
 import { OutboundEmailService, type SendEmailInput } from './outbound-email.service';
+import { trustPolicy } from './email-trust';
 import { ParsePool } from './parse-pool';
 import { SmtpClientLimits } from './smtp-limits';
 import { startSmtpListener, type SmtpListener, type SmtpListenerOptions } from './smtp-listener';
@@ -59,6 +60,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       acknowledge: config.EMAIL_ACKNOWLEDGE,
       redisKeyPrefix: config.REDIS_KEY_PREFIX,
       attachmentCaps: { perAttachmentBytes: Math.min(maxAttachmentBytes, config.EMAIL_MAX_BYTES), totalBytes: config.EMAIL_MAX_BYTES },
+      trust: trustPolicy(config.NODE_ENV, config.EMAIL_TRUSTED_AUTHSERV_ID),
     },
     log,
     parsePool,
