@@ -10,6 +10,7 @@ import { cleanText, extractContent, oneLine, type EmailContent } from './email-c
 import type { DigestedEmail, DigestOutcome } from './email-digest';
 import { senderVerdict, type TrustPolicy } from './email-trust';
 import { readTopHeaderLines } from './raw-limits';
+import { countInWindow } from './rate-window';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
 import type { OutboundEmailService } from './outbound-email.service';
@@ -55,8 +56,10 @@ export interface InboundEmailSettings {
  */
 export const unknownSenderEmail = 'unknown-sender@unknown.invalid';
 
-// At most this many acknowledgements per sender per window, whatever the loop guard let through.
+// At most this many acknowledgements per mailbox (`li+x@` and `li@` are one) and per sender domain
+// per window, whatever the loop guard let through: a mail loop or a flood cannot make us send more.
 const acknowledgementsPerWindow = 3;
+const acknowledgementsPerDomainWindow = 100;
 const acknowledgementWindowMs = 3_600_000;
 
 const closedStatuses = new Set(['closed', 'abandoned', 'failed']);
@@ -214,6 +217,16 @@ export class InboundEmailService {
     return null;
   }
 
+  /** Counts one acknowledgement against the sender's mailbox and domain (atomic in Redis); false past either limit. */
+  private async underAcknowledgementLimits(senderAddress: string): Promise<boolean> {
+    const mailbox = mailboxOf(senderAddress);
+    const prefix = `${this.settings.redisKeyPrefix}email:ack-rate:`;
+    const perMailbox = await countInWindow(this.redis, `${prefix}${sha256(Buffer.from(mailbox))}`, acknowledgementWindowMs);
+    if (perMailbox > acknowledgementsPerWindow) return false;
+    const domain = mailbox.slice(mailbox.lastIndexOf('@') + 1);
+    return (await countInWindow(this.redis, `${prefix}domain:${sha256(Buffer.from(domain))}`, acknowledgementWindowMs)) <= acknowledgementsPerDomainWindow;
+  }
+
   /** Sends the acknowledgement when configured, the loop guard agrees and the sender is under the rate limit. */
   private async acknowledge(mail: DigestedEmail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
     if (!this.settings.acknowledge) return false;
@@ -222,10 +235,7 @@ export class InboundEmailService {
       this.log.info({ interactionId: target.interactionId, reason: verdict.reason }, 'acknowledgement skipped');
       return false;
     }
-    const key = `${this.settings.redisKeyPrefix}email:ack-rate:${sha256(Buffer.from(senderAddress))}`;
-    // SET NX PX then INCR: the counter always carries its expiry, even if this process dies in between.
-    await this.redis.set(key, '0', 'PX', acknowledgementWindowMs, 'NX');
-    if ((await this.redis.incr(key)) > acknowledgementsPerWindow) {
+    if (!(await this.underAcknowledgementLimits(senderAddress))) {
       this.log.info({ interactionId: target.interactionId, reason: 'rate_limited' }, 'acknowledgement skipped');
       return false;
     }
@@ -259,6 +269,14 @@ export class InboundEmailService {
 function repliesToOurMail(interaction: { customerId: string; entries?: Array<{ id: string; direction?: string }> }, entryId: string | undefined, customerId: string): boolean {
   if (!entryId || interaction.customerId !== customerId) return false;
   return interaction.entries?.find((entry) => entry.id === entryId)?.direction === 'outbound';
+}
+
+/** `li+anything@x.cn` → `li@x.cn`: one mailbox, whatever tag a flood puts on it. */
+function mailboxOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  const plus = local.indexOf('+');
+  return `${plus > 0 ? local.slice(0, plus) : local}${address.slice(at)}`.toLowerCase();
 }
 
 /** The Date header as ISO time, or undefined (and flagged) when it is garbage; the parser would put "now" there. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { countInWindow } from './rate-window';
 
 /**
  * Per-client-address limits of the SMTP edge, kept in Redis so they hold across every node that
@@ -20,17 +21,6 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
-
-/** INCR with the window's expiry set in the same step, so a counter can never outlive its window. */
-export const countInWindowScript = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return count`;
-
-/** Counts one event under `key` in a fixed window; returns the count including this one. */
-export async function countInWindow(redis: Redis, key: string, windowMs: number): Promise<number> {
-  return Number(await redis.eval(countInWindowScript, 1, key, windowMs));
-}
 
 export class SmtpClientLimits {
   constructor(
