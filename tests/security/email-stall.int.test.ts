@@ -35,8 +35,8 @@ describe('an email cannot stall the node', () => {
     const from = newAddress('quotes');
     const raw = quotedLinesEmail(from, newMessageId());
     expect(raw.length).toBeGreaterThan(120_000);
-    // Warm the path (first worker start, first parse) with a harmless small mail.
-    await sendRawEmail(env.smtpPort, 'From: warm@attacker.example\r\nSubject: warm\r\n\r\nhi\r\n');
+    // Warm the path (first worker start, first parse) with a harmless mail big enough for the pool.
+    await sendRawEmail(env.smtpPort, `From: warm@attacker.example\r\nSubject: warm\r\n\r\n${'hello\r\n'.repeat(2_000)}`);
 
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
