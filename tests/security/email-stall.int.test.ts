@@ -66,6 +66,15 @@ describe('an email cannot stall the node', () => {
     expect(entry.flags ?? []).not.toContain('parse_timeout');
     expect(entry.text).toContain('> a');
   });
+  it('when an email has more MIME parts than the cap, then it is answered 250, never parsed, and kept raw flagged too_many_parts', async () => {
+    const from = newAddress('parts');
+    const parts = Array.from({ length: 600 }, (_, index) => `--p\r\nContent-Type: text/plain\r\n\r\npart ${index}\r\n`).join('');
+    const raw = Buffer.from(`From: ${from}\r\nSubject: many parts\r\nMessage-ID: ${newMessageId()}\r\nContent-Type: multipart/mixed; boundary="p"\r\n\r\n${parts}--p--\r\n`);
+    expect(await sendRawEmail(env.smtpPort, raw, { from, to: ['support@switchboard.test'] })).toMatchObject({ accepted: true });
+    const entry = await inboundEntry(env, from);
+    expect(entry.flags).toEqual(expect.arrayContaining(['unparseable', 'over_limits', 'too_many_parts']));
+    expect(entry.data).toMatchObject({ raw: { size: raw.length } });
+  });
 });
 
 describe('an email past the parse budget', () => {
