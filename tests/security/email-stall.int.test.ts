@@ -66,6 +66,7 @@ describe('an email cannot stall the node', () => {
     expect(entry.flags ?? []).not.toContain('parse_timeout');
     expect(entry.text).toContain('> a');
   });
+
   it('when an email has more MIME parts than the cap, then it is answered 250, never parsed, and kept raw flagged too_many_parts', async () => {
     const from = newAddress('parts');
     const parts = Array.from({ length: 600 }, (_, index) => `--p\r\nContent-Type: text/plain\r\n\r\npart ${index}\r\n`).join('');
