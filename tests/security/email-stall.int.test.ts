@@ -149,3 +149,41 @@ describe('the SMTP listener limits each client address', () => {
     }, 3_000, 'a free connection slot');
   });
 });
+
+describe('the SMTP listener closes idle and overlong sessions', () => {
+  let env: EmailTestApp;
+
+  beforeAll(async () => {
+    env = await startEmailTestApp({ SMTP_IDLE_TIMEOUT: '1s', SMTP_SESSION_TIMEOUT: '2s' });
+  });
+  afterAll(() => env.destroy());
+
+  const connect = async () => {
+    const net = await import('node:net');
+    const socket = net.connect(env.smtpPort, '127.0.0.1');
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    return { socket, closed, opened: performance.now() };
+  };
+
+  it('when a client says nothing, then it is disconnected after the idle timeout', async () => {
+    const { closed, opened } = await connect();
+    const elapsed = (await closed) - opened;
+    expect(elapsed).toBeGreaterThan(900);
+    expect(elapsed).toBeLessThan(1_900);
+  });
+
+  it('when a client keeps the session alive with a byte now and then, then it is still disconnected at the session timeout', async () => {
+    const { socket, closed, opened } = await connect();
+    const keepAlive = setInterval(() => socket.writable && socket.write('NOOP\r\n'), 300);
+    try {
+      const elapsed = (await closed) - opened;
+      expect(elapsed).toBeGreaterThan(1_900);
+      expect(elapsed).toBeLessThan(3_500);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  });
+});
