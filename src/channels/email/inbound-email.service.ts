@@ -183,7 +183,8 @@ export class InboundEmailService {
    * The interaction this email continues: by a Message-ID it refers to, by the reply token in the
    * address it was sent to, or by a `[#ref]` subject tag. Refs are short and visible, so a tag only
    * joins a thread of the same customer; ids and tokens are unguessable and join any sender (a
-   * colleague in Cc), flagged when the sender differs.
+   * colleague in Cc), flagged when the sender differs. An unauthenticated sender (see email-trust.ts)
+   * joins only by a Message-ID we sent to that same customer (`repliesToOurMail`).
    */
   private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>, verified: boolean): Promise<ThreadMatch | null> {
     const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy'], entryId?: string): Promise<ThreadMatch | null> => {
