@@ -83,8 +83,11 @@ export function firstLine(text: string | undefined): string {
 const referencePattern = /\bT-\d{6,}\b/g;
 
 /** Task references quoted in a text, e.g. "about T-000123", once each. */
+// Each reference costs a lookup; a contact stuffed with thousands must not cost thousands.
+const maxQuotedReferences = 5;
+
 export function quotedReferences(text: string | undefined): string[] {
-  return [...new Set(text?.toUpperCase().match(referencePattern) ?? [])];
+  return [...new Set(text?.toUpperCase().match(referencePattern) ?? [])].slice(0, maxQuotedReferences);
 }
 
 export interface VerificationDeps {
