@@ -69,7 +69,8 @@ export async function extractContent(mail: DigestedEmail, store: AttachmentStore
   return {
     text: mail.text,
     data: {
-      textFull: mail.textFull,
+      // Only when the quote cut took something: the same text twice doubles what the thread's document carries.
+      ...(mail.textFull !== mail.text ? { textFull: mail.textFull } : {}),
       ...(mail.html !== undefined ? { html: mail.html } : {}),
       ...(mail.remoteImagesBlocked !== undefined ? { remoteImagesBlocked: mail.remoteImagesBlocked } : {}),
       ...(stored.length ? { attachments: stored } : {}),
