@@ -78,6 +78,9 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       worker = startOutboundEmailWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
       if (!runs('smtp')) return;
       if (!config.SMTP_OUT_URL) log.warn('SMTP_OUT_URL is not set: replies and acknowledgements are recorded but fail to send');
+      if (config.NODE_ENV === 'production' && !config.EMAIL_TRUSTED_AUTHSERV_ID) {
+        log.warn('EMAIL_TRUSTED_AUTHSERV_ID is not set: no inbound sender is authenticated, so email joins threads only by our Message-IDs and never reopens a task');
+      }
       listener = await startSmtpListener({
         port: config.SMTP_PORT,
         host: config.HOST,
