@@ -69,6 +69,13 @@ const configSchema = z.object({
   SMTP_AUTH_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(200).optional(),
   /** Refuse MAIL until the client has issued STARTTLS (needs the TLS files). */
   SMTP_REQUIRE_TLS: z.enum(['0', '1', 'true', 'false']).default('false').transform((flag) => flag === '1' || flag === 'true'),
+  /**
+   * Caps on one stored interaction document (MongoDB refuses documents over 16 MB): past either, a
+   * conversation continues in a new linked document. 4 MB leaves room for later entry updates
+   * (delivery reports, prepared headers) and keeps each read of a part cheap.
+   */
+  INTERACTION_MAX_ENTRIES: z.coerce.number().int().min(2).max(10_000).default(200),
+  INTERACTION_MAX_BYTES: z.coerce.number().int().min(16_384).max(12_000_000).default(4_194_304),
   /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
   SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */
