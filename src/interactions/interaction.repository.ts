@@ -146,7 +146,8 @@ export class InteractionRepository {
         .lean<StoredInteraction>()
         .exec();
       if (written) return written;
-      const current = await this.findById(target);
+      // Why it did not land; without the entries (a full part is megabytes, none of it needed here).
+      const current = await this.models.Interaction.findById(target, { entries: 0 }).lean<StoredInteraction>().exec();
       if (!current) {
         // Claimed but never created: create it from the part that claimed it, then write there.
         if (previous?.continuedIn !== target) return null;
@@ -163,7 +164,7 @@ export class InteractionRepository {
       if (condition.externalIdAbsent && current.externalIds?.includes(condition.externalIdAbsent)) return current;
       if (condition.statusIn && !condition.statusIn.includes(current.status)) return null;
       if (entries.length === 0 || fits(current, entries.length, bytes, this.caps)) {
-        if (current.partEntries === undefined) await this.countPart(current);
+        if (current.partEntries === undefined) await this.countPart(target);
         continue;
       }
       const rolled = await this.rollOver(current, change, condition);
@@ -179,7 +180,7 @@ export class InteractionRepository {
    */
   private async rollOver(full: StoredInteraction, change: PartChange, condition: { statusIn?: InteractionStatus[]; externalIdAbsent?: string }): Promise<{ created: StoredInteraction | null; from: StoredInteraction; refused?: boolean }> {
     const nextId = new Types.ObjectId().toHexString();
-    // trusted(): the operator is ours.
+    // trusted(): the operator is ours. (No projection: FerretDB 1.24's findAndModify has none.)
     const claimed = await this.models.Interaction.findOneAndUpdate({ _id: full._id, continuedIn: mongoose.trusted({ $exists: false }) }, { $set: { continuedIn: nextId } }, { returnDocument: 'after', timestamps: false })
       .lean<StoredInteraction>()
       .exec();
@@ -205,7 +206,9 @@ export class InteractionRepository {
   }
 
   /** Stores the entry count and bytes of a part written before parts had them (only while unset). */
-  private async countPart(part: StoredInteraction): Promise<void> {
+  private async countPart(id: string): Promise<void> {
+    const part = await this.findById(id);
+    if (!part || part.partEntries !== undefined) return;
     await this.models.Interaction.updateOne(
       { _id: part._id, partEntries: mongoose.trusted({ $exists: false }) },
       { $set: { partEntries: part.entries.length, partBytes: entryBytes(part.entries) } },

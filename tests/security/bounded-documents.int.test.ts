@@ -214,4 +214,29 @@ describe('concurrent appends at the cap', () => {
     expect(conversation.entries!.map((entry) => entry.text).sort()).toEqual(Array.from({ length: next }, (_, index) => `entry ${index}`).sort());
     expect((await interactions.getTimeline(customer.id, { limit: 10 })).items).toMatchObject([{ id, entryCount: next }]);
   }, 60_000);
+
+  it('when a writer died after claiming a rollover, then the next write creates the continuation; and a retried event whose entry is in an earlier part is not stored twice', async () => {
+    const { interactions, customers } = env.app.services;
+    const { customer } = await customers.resolveCustomer({ phone: `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}` });
+    const firstKey = `test:${randomBytes(6).toString('hex')}`;
+    const first = await interactions.recordInboundEvent({ externalId: firstKey, customerId: customer.id, channel: 'sms', direction: 'inbound', entry: { kind: 'message', text: 'entry 0' } });
+    const id = first.interaction.id;
+    for (let index = 1; index < maxEntries; index += 1) await interactions.addNote(id, { text: `entry ${index}`, authorId: 'a'.repeat(24) });
+    // The claim landed, the continuation was never written.
+    const orphan = new mongoose.Types.ObjectId().toHexString();
+    await env.app.mongo.collection('interactions').updateOne({ _id: id as never }, { $set: { continuedIn: orphan } });
+
+    await interactions.addNote(id, { text: `entry ${maxEntries}`, authorId: 'a'.repeat(24) });
+    const parts = await rawParts(env.app, customer.id);
+    expectOneChain(parts);
+    expect(parts.find((part) => part._id === orphan)?.entries.map((entry) => entry.text)).toEqual([`entry ${maxEntries}`]);
+
+    // The first event's claim as a crash would leave it (not marked recorded), delivered again.
+    await env.app.mongo.collection('inbound_keys').updateOne({ _id: firstKey as never }, { $unset: { recordedAt: '' } });
+    const retried = await interactions.recordInboundEvent({ externalId: firstKey, customerId: customer.id, channel: 'sms', direction: 'inbound', appendTo: id, entry: { kind: 'message', text: 'entry 0' } });
+    expect(retried.interaction.id).toBe(id);
+    const conversation = await interactions.getInteraction(id);
+    expect(conversation.entries!.filter((entry) => entry.text === 'entry 0')).toHaveLength(1);
+    expect(conversation.entries).toHaveLength(maxEntries + 1);
+  }, 30_000);
 });
