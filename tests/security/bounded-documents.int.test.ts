@@ -213,6 +213,13 @@ describe('concurrent appends at the cap', () => {
     expect(conversation.entryCount).toBe(next);
     expect(conversation.entries!.map((entry) => entry.text).sort()).toEqual(Array.from({ length: next }, (_, index) => `entry ${index}`).sort());
     expect((await interactions.getTimeline(customer.id, { limit: 10 })).items).toMatchObject([{ id, entryCount: next }]);
+
+    // Merged into another customer: every part moves, and the survivor's timeline shows the one conversation.
+    const { customer: survivor } = await customers.resolveCustomer({ phone: `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}` });
+    await customers.mergeCustomers(survivor.id, customer.id);
+    expect(await rawParts(env.app, customer.id)).toEqual([]);
+    expect(await rawParts(env.app, survivor.id)).toHaveLength(parts.length);
+    expect((await interactions.getTimeline(survivor.id, { limit: 10 })).items).toMatchObject([{ id, customerId: survivor.id, entryCount: next }]);
   }, 60_000);
 
   it('when a writer died after claiming a rollover, then the next write creates the continuation; and a retried event whose entry is in an earlier part is not stored twice', async () => {
