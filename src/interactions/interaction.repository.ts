@@ -20,6 +20,8 @@ export type InteractionSeed = Pick<InteractionDocument, 'customerId' | 'channel'
 
 // Each attempt is one write (and a read when it did not land): enough for many writers at a cap.
 const maxWriteAttempts = 50;
+// 10,000 parts of up to 200 entries: far past any real conversation; a guard against a broken chain.
+const maxChainHops = 10_000;
 
 export class InteractionRepository {
   private readonly models;
@@ -253,16 +255,17 @@ export class InteractionRepository {
   }
 
   /** The newest part of the conversation `id` names (the part itself when it was never continued). */
-  async findHead(id: string): Promise<StoredInteraction | null> {
-    const first = await this.findById(id);
+  async findHead(id: string, options: { entries?: boolean } = {}): Promise<StoredInteraction | null> {
+    const read = (partId: string) => (options.entries === false ? this.models.Interaction.findById(partId, { entries: 0 }).lean<StoredInteraction>().exec() : this.findById(partId));
+    const first = await read(id);
     if (!first?.continuedIn) return first;
     let last: string = first._id;
     let cursor = !first.continuesFrom && first.headId ? first.headId : first.continuedIn;
-    for (let hop = 0; hop < maxWriteAttempts * 100; hop += 1) {
+    for (let hop = 0; hop < maxChainHops; hop += 1) {
       const link = await this.models.Interaction.findById(cursor, { continuedIn: 1 }).lean<Pick<StoredInteraction, '_id' | 'continuedIn'>>().exec();
       // A continuation claimed but not yet created: the part before it is the newest there is.
-      if (!link) return this.findById(last);
-      if (!link.continuedIn) return this.findById(cursor);
+      if (!link) return read(last);
+      if (!link.continuedIn) return read(cursor);
       last = cursor;
       cursor = link.continuedIn;
     }

@@ -167,6 +167,18 @@ export class InteractionService {
   }
 
   /**
+   * The interaction's current state (status, agent, queue, times, flags) without its entries: for
+   * callers that decide on the state alone, at the cost of one small read however long the
+   * conversation. `entries` is absent and `externalIds` lists the newest part's only.
+   */
+  async getInteractionState(id: string): Promise<Interaction> {
+    const stored = await this.interactions.findHead(id, { entries: false });
+    if (!stored) throw AppError.notFound('Interaction', id);
+    const { entries: _entries, ...state } = toInteraction(stored);
+    return state;
+  }
+
+  /**
    * Every interaction of the customer on every channel, newest first, one page at a time. Items are
    * summaries (no entries) read from the timeline document alone; `includeEntries` reads each
    * interaction in full instead (one more read per item).

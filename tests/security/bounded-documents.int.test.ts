@@ -211,6 +211,9 @@ describe('concurrent appends at the cap', () => {
     expect(parts).toHaveLength(Math.ceil(next / maxEntries));
     const conversation = await interactions.getInteraction(id);
     expect(conversation.entryCount).toBe(next);
+    const state = await interactions.getInteractionState(id);
+    expect(state).toMatchObject({ id, entryCount: next, status: 'open' });
+    expect(state).not.toHaveProperty('entries');
     expect(conversation.entries!.map((entry) => entry.text).sort()).toEqual(Array.from({ length: next }, (_, index) => `entry ${index}`).sort());
     expect((await interactions.getTimeline(customer.id, { limit: 10 })).items).toMatchObject([{ id, entryCount: next }]);
 

@@ -165,7 +165,8 @@ export class InboundEmailService {
   private async findThread(mail: ParsedMail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
     const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy']): Promise<ThreadMatch | null> => {
       if (!interactionId) return null;
-      const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
+      // The state only: a long thread is several parts, and none of its entries is needed here.
+      const interaction = await this.interactions.getInteractionState(interactionId).catch(() => null);
       if (!interaction || interaction.channel !== 'email') return null;
       if (interaction.customerId !== customerId) {
         if (matchedBy === 'subject_ref') return null;
