@@ -49,10 +49,12 @@ function expectOneChain(parts: RawPart[]): void {
 describe('a 300-message email thread', () => {
   let env: EmailTestApp;
   let agent: TestUser;
+  let supervisor: TestUser;
 
   beforeAll(async () => {
     env = await startEmailTestApp(caps);
     agent = await createUserAndLogin(env.app, 'agent');
+    supervisor = await createUserAndLogin(env.app, 'supervisor');
   });
   afterAll(() => env.destroy());
 
@@ -92,8 +94,8 @@ describe('a 300-message email thread', () => {
     expect(single.status).toBe(200);
     expect(single.body.entries).toHaveLength(300);
 
-    // An agent's reply after the rollover goes out in the same thread (same ref, replying to the customer's last message).
-    const reply = await request(env.app, 'POST', `/api/interactions/${conversation.id}/replies`, { token: agent.token, body: { text: 'Please bring the car in on Monday.' } });
+    // A reply after the rollover (by a supervisor: nobody holds this contact) goes out in the same thread.
+    const reply = await request(env.app, 'POST', `/api/interactions/${conversation.id}/replies`, { token: supervisor.token, body: { text: 'Please bring the car in on Monday.' } });
     expect(reply.status).toBe(202);
     const sent = await env.sink.waitFor((message) => message.envelope.rcptTo.includes(from));
     expect(sent.header('in-reply-to')).toBeTruthy();
@@ -106,6 +108,20 @@ describe('a 300-message email thread', () => {
     expect(after.entries).toHaveLength(302);
     expect(await env.app.services.interactions.getTimeline(customer.id, { limit: 10 })).toMatchObject({ items: [{ id: conversation.id }] });
     expectUnderCaps(await rawParts(env.app, customer.id));
+
+    // Closed, then the customer writes again: the conversation is queued and offered, and the screen
+    // pop shows the conversation (its first message, one timeline item), not only its newest part.
+    await env.app.services.interactions.updateInteraction(conversation.id, { status: 'closed', endedAt: new Date() });
+    const desk = await connectSocket(env.app.url, { token: agent.token });
+    try {
+      expect((await desk.act('state:set', { state: 'available' })).ok).toBe(true);
+      await sendEmail(env.smtpPort, { from, to: env.supportEmail, subject: 'Re: Gearbox', text: 'It is back.', inReplyTo: firstId });
+      const offer = await desk.waitFor('offer', (payload) => payload.data.reservation.interactionId === conversation.id, 10_000);
+      expect(offer.data.pop.interaction).toMatchObject({ id: conversation.id, firstMessage: { text: expect.stringMatching(/^Message 0\n/) } });
+      expect(offer.data.pop.timeline.map((item: { id: string }) => item.id)).toEqual([conversation.id]);
+    } finally {
+      desk.close();
+    }
   }, 300_000);
 });
 
