@@ -88,6 +88,13 @@ const configSchema = z.object({
   SMTP_SESSION_TIMEOUT: z.string().regex(durationPattern, 'must look like 5m or 10m').default('10m'),
   /** authserv-id of our receiving MTA, whose topmost Authentication-Results header decides whether From is authenticated; unauthenticated mail joins no thread by tag or reply token and changes no task. Unset: production treats all mail as unauthenticated, development/test trust From. */
   EMAIL_TRUSTED_AUTHSERV_ID: z.string().min(1).max(255).optional(),
+  /**
+   * Caps on one stored interaction document (MongoDB refuses documents over 16 MB): past either, a
+   * conversation continues in a new linked document. 4 MB leaves room for later entry updates
+   * (delivery reports, prepared headers) and keeps each read of a part cheap.
+   */
+  INTERACTION_MAX_ENTRIES: z.coerce.number().int().min(2).max(10_000).default(200),
+  INTERACTION_MAX_BYTES: z.coerce.number().int().min(16_384).max(12_000_000).default(4_194_304),
   /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
   SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */

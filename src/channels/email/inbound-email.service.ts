@@ -189,7 +189,8 @@ export class InboundEmailService {
   private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>, verified: boolean): Promise<ThreadMatch | null> {
     const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy'], entryId?: string): Promise<ThreadMatch | null> => {
       if (!interactionId) return null;
-      const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
+      // The state only: a long thread is several parts, and none of its entries is needed here.
+      const interaction = await this.interactions.getInteractionState(interactionId).catch(() => null);
       if (!interaction || interaction.channel !== 'email') return null;
       if (!verified && !repliesToOurMail(interaction, entryId, customerId)) {
         flags.add('thread_join_refused');
