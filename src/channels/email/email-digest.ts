@@ -37,9 +37,15 @@ export type DigestOutcome = { mail: DigestedEmail } | { mail: null; flags: strin
 export interface DigestLimits extends RawLimits {
   /** Raw HTML characters sanitized; the rest is cut (the raw .eml keeps it) and the entry flagged. */
   maxHtmlChars: number;
+  /**
+   * Raw HTML tags sanitized; the HTML is cut before the next one. The HTML parser's cost grows with
+   * the square of the nesting depth (each close tag searches the open-element stack): 40,000 nested
+   * <div>s cost 1.6 s of CPU, 10,000 about 0.1 s. Real newsletters stay well under 10,000 tags.
+   */
+  maxHtmlTags: number;
 }
 
-export const defaultDigestLimits: DigestLimits = { ...defaultRawLimits, maxHtmlChars: 1_000_000 };
+export const defaultDigestLimits: DigestLimits = { ...defaultRawLimits, maxHtmlChars: 1_000_000, maxHtmlTags: 10_000 };
 
 // An interaction is one document (16 MB on MongoDB) holding every entry of the thread; bodies
 // beyond these sizes stay readable in the raw .eml, and the entry is flagged `body_truncated`.
@@ -53,6 +59,16 @@ export async function digestEmail(raw: Buffer | Uint8Array, limits: DigestLimits
   const mail = await parseEmail(bytes);
   if (!mail) return { mail: null, flags: ['unparseable'] };
   return { mail: digestParsed(mail, limits) };
+}
+
+/** The HTML up to `maxHtmlChars` characters and before its `maxHtmlTags + 1`-th tag (one linear scan). */
+export function cutHtml(html: string, limits: Pick<DigestLimits, 'maxHtmlChars' | 'maxHtmlTags'>): string {
+  const bounded = html.length > limits.maxHtmlChars ? html.slice(0, limits.maxHtmlChars) : html;
+  const tag = /<[A-Za-z/!]/g;
+  for (let count = 0; tag.exec(bounded); count += 1) {
+    if (count === limits.maxHtmlTags) return bounded.slice(0, tag.lastIndex - 2);
+  }
+  return bounded;
 }
 
 /** Parses leniently; null when the parser gives up (the caller flags and keeps the raw). */
@@ -76,7 +92,7 @@ async function parseEmail(raw: Buffer): Promise<ParsedMail | null> {
 function digestParsed(mail: ParsedMail, limits: DigestLimits): DigestedEmail {
   const flags = new Set<string>();
   const fullHtml = typeof mail.html === 'string' ? mail.html : '';
-  const rawHtml = fullHtml.length > limits.maxHtmlChars ? fullHtml.slice(0, limits.maxHtmlChars) : fullHtml;
+  const rawHtml = cutHtml(fullHtml, limits);
   if (rawHtml.length < fullHtml.length) flags.add('html_over_cap').add('body_truncated');
   const sanitized = rawHtml ? sanitizeEmailHtml(rawHtml) : undefined;
   if (sanitized?.remoteImagesBlocked) flags.add('remote_content_blocked');
