@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
-import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
+import { AuthService, UserRepository, authRoutes, credentialsFrom, listenForEndedSessions } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
@@ -121,6 +121,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     });
     const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replyToCustomer(services.interactions, channels, input) });
     routingModule.onEvent((event) => gateway.deliver(event));
+    services.auth.onSessionsEnded((userId) => gateway.disconnectUser(userId));
     routing = routingModule;
     realtime = gateway;
   }
@@ -135,6 +136,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       await reports.recordCsatAnswer(answer);
     },
   });
+  // Sessions ended on any node (disable, role change, sign out everywhere) clear this node's user cache and sockets.
+  const stopEndedSessions = await listenForEndedSessions(config.REDIS_URL, config.REDIS_KEY_PREFIX, (userId) => services.auth.sessionsEnded(userId), log.child({ module: 'auth' }));
   // Indexes are part of correctness (unique email, one task per reference); every module has
   // registered its models by now, so all are built before the first request or job.
   await Promise.all(Object.values(mongo.models).map((model) => model.init()));
@@ -191,6 +194,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       // gateway leaves the HTTP server to us, which then drains requests).
       await routing?.close();
       await realtime?.close();
+      await stopEndedSessions();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();

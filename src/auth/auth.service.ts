@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Principal, Role } from '../platform/http/principal';
+import { publishEndedSessions } from './ended-sessions';
 import { ShortCache } from './short-cache';
 import type { StoredApiKey, StoredUser, UserRepository } from './user.repository';
 
@@ -31,7 +32,7 @@ export interface AuthSettings {
 }
 
 /** What authentication needs of a user; null when it is missing or disabled. */
-type ActiveUser = Pick<StoredUser, '_id' | 'role' | 'departmentId' | 'name'> | null;
+type ActiveUser = (Pick<StoredUser, '_id' | 'role' | 'departmentId' | 'name'> & { tokenVersion: number }) | null;
 
 const defaultUserCacheMs = 5_000;
 
@@ -49,6 +50,8 @@ export interface NewUserInput {
 const maxFailedLogins = 10;
 const failedLoginWindowSeconds = 15 * 60;
 export const minPasswordLength = 12;
+/** How stale an API key's last-used time may be: one write per key per minute, not one per request. */
+const apiKeyTouchIntervalMs = 60_000;
 
 export function toPublicUser(user: StoredUser): PublicUser {
   return {
@@ -62,6 +65,13 @@ export function toPublicUser(user: StoredUser): PublicUser {
   };
 }
 
+async function hashPassword(password: string): Promise<string> {
+  if (password.length < minPasswordLength) {
+    throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
+  }
+  return argon2.hash(password, { type: argon2.argon2id });
+}
+
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
@@ -73,6 +83,7 @@ export class AuthService {
    */
   private readonly tokenKey: KeyObject;
   private readonly activeUsers: ShortCache<ActiveUser>;
+  private readonly endedSessionListeners: ((userId: string) => void)[] = [];
 
   constructor(
     private readonly users: UserRepository,
@@ -94,7 +105,7 @@ export class AuthService {
       throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
     }
     await this.checkDepartment(input.departmentId);
-    const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
+    const passwordHash = await hashPassword(input.password);
     const user = await this.users.insert({
       email: input.email,
       name: input.name,
@@ -118,13 +129,54 @@ export class AuthService {
     return { user: toPublicUser(existing), created: false };
   }
 
+  /** Sets a new password; every token issued before is refused and the user's sockets close. */
   async setPassword(userId: string, password: string): Promise<void> {
-    if (password.length < minPasswordLength) {
-      throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
-    }
-    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
-    const updated = await this.users.update(userId, { passwordHash });
+    const updated = await this.users.update(userId, { passwordHash: await hashPassword(password) }, { endSessions: true });
     if (!updated) throw AppError.notFound('User', userId);
+    await this.endSessions(userId);
+  }
+
+  /** "Sign out everywhere": every token of the user issued so far is refused, on every node, and their sockets close. */
+  async logoutAll(userId: string): Promise<void> {
+    const updated = await this.users.update(userId, {}, { endSessions: true });
+    if (!updated) throw AppError.notFound('User', userId);
+    await this.endSessions(userId);
+    this.log.info({ userId }, 'sessions ended');
+  }
+
+  /**
+   * Registers a listener for ended sessions on this node (the gateway closes the user's sockets).
+   * Called for changes made here and, through Redis, on other nodes.
+   */
+  onSessionsEnded(listener: (userId: string) => void): void {
+    this.endedSessionListeners.push(listener);
+  }
+
+  /** A user's sessions ended (here or on another node): forget the cached user and tell the listeners. */
+  sessionsEnded(userId: string): void {
+    this.activeUsers.delete(userId);
+    for (const listener of this.endedSessionListeners) {
+      try {
+        listener(userId);
+      } catch (error) {
+        this.log.warn({ err: error, userId }, 'ended-sessions listener failed');
+      }
+    }
+  }
+
+  /** When a token stops being valid (ms since the epoch); call only with a token `authenticate` accepted. */
+  tokenExpiresAt(token: string): number | undefined {
+    const claims = jwt.decode(token);
+    return claims && typeof claims === 'object' && typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  }
+
+  /** After the version was raised in MongoDB: at once on this node, then on the others through Redis. */
+  private async endSessions(userId: string): Promise<void> {
+    this.sessionsEnded(userId);
+    await publishEndedSessions(this.redis, this.settings.redisKeyPrefix, userId).catch((error) =>
+      // The other nodes still refuse the token within AUTH_USER_CACHE_TTL (they compare versions).
+      this.log.warn({ err: error, userId }, 'ended sessions not published'),
+    );
   }
 
   async login(email: string, password: string): Promise<{ token: string; user: PublicUser }> {
@@ -144,7 +196,7 @@ export class AuthService {
       throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
     }
     await this.redis.del(throttleKey);
-    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId }, this.tokenKey, {
+    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId, tv: user.tokenVersion ?? 0 }, this.tokenKey, {
       subject: user._id,
       expiresIn: this.settings.tokenTtl as SignOptions['expiresIn'],
       algorithm: 'HS256',
@@ -164,21 +216,28 @@ export class AuthService {
       throw new AppError('unauthenticated', 'Sign in first: send Authorization: Bearer <token> or X-Api-Key');
     }
     let subject: string;
+    let version: number;
     try {
       const claims = jwt.verify(credentials.bearer, this.tokenKey, { algorithms: ['HS256'] });
       if (typeof claims === 'string' || !claims.sub) throw new Error('token without subject');
       subject = claims.sub;
+      // Tokens signed before versions existed carry none: version 0, which every user starts at.
+      version = typeof claims.tv === 'number' ? claims.tv : 0;
     } catch {
       throw new AppError('unauthenticated', 'Your session has expired or the token is invalid; sign in again');
     }
     const user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
     if (!user) throw new AppError('unauthenticated', 'This account no longer exists or is disabled');
+    // A cached user is at most AUTH_USER_CACHE_TTL old, and other nodes drop it at once on a change.
+    if (user.tokenVersion !== version) {
+      throw new AppError('unauthenticated', 'You were signed out (password, role or account change, or "sign out everywhere"); sign in again');
+    }
     return { kind: 'user', id: user._id, role: user.role, departmentId: user.departmentId, name: user.name };
   }
 
   private async readActiveUser(id: string): Promise<ActiveUser> {
     const user = await this.users.findById(id);
-    return user?.active ? { _id: user._id, role: user.role, departmentId: user.departmentId, name: user.name } : null;
+    return user?.active ? { _id: user._id, role: user.role, departmentId: user.departmentId, name: user.name, tokenVersion: user.tokenVersion ?? 0 } : null;
   }
 
   private async checkDepartment(departmentId: string | undefined): Promise<void> {
@@ -193,8 +252,14 @@ export class AuthService {
     if (!match || !key || key.revokedAt || !safeEqual(key.secretHash, hashSecret(match[2]))) {
       throw new AppError('unauthenticated', 'The API key is invalid or revoked');
     }
-    // Fire-and-forget: a failed timestamp update must not fail the integration's request.
-    this.users.touchApiKey(key._id, new Date()).catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
+    // At most one write per key per minute (the key as read tells; the update's filter settles races
+    // between nodes). Fire-and-forget: a failed timestamp update must not fail the integration's request.
+    const now = Date.now();
+    if (!key.lastUsedAt || key.lastUsedAt.getTime() < now - apiKeyTouchIntervalMs) {
+      this.users
+        .touchApiKey(key._id, new Date(now), new Date(now - apiKeyTouchIntervalMs))
+        .catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
+    }
     return { kind: 'api_key', id: key._id, role: key.role, name: key.name };
   }
 
@@ -239,12 +304,18 @@ export class AuthService {
       throw AppError.validation([{ field: 'departmentId', message: 'is required for department users' }]);
     }
     await this.checkDepartment(fields.departmentId);
-    if (password) await this.setPassword(id, password);
-    const updated = await this.users.update(id, fields);
-    // After the write: also drops a read of the old user that was still running.
-    this.activeUsers.delete(id);
+    // What someone signed in may do changes with these, so their tokens and sockets end with the change.
+    const endSessions =
+      password !== undefined ||
+      fields.active === false ||
+      (fields.role !== undefined && fields.role !== existing.role) ||
+      (fields.departmentId !== undefined && fields.departmentId !== existing.departmentId);
+    const updated = await this.users.update(id, { ...fields, ...(password !== undefined ? { passwordHash: await hashPassword(password) } : {}) }, { endSessions });
     if (!updated) throw AppError.notFound('User', id);
-    this.log.info({ userId: id, fields: Object.keys(changes) }, 'user updated');
+    // After the write: also drops a read of the old user that was still running.
+    if (endSessions) await this.endSessions(id);
+    else this.activeUsers.delete(id);
+    this.log.info({ userId: id, fields: Object.keys(changes), sessionsEnded: endSessions }, 'user updated');
     return toPublicUser(updated);
   }
 }
