@@ -31,8 +31,11 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
   registry.add(router, { method: 'post', path: '/api/auth/login', summary: 'Sign in with email and password', tag, access: 'public', body: loginBody, response: loginResponse },
     ({ body }) => auth.login(body.email, body.password));
 
-  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string() })) },
-    async ({ principal }) => (principal.kind === 'api_key' ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name } : auth.getUser(principal.id)));
+  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string(), departmentIds: z.array(z.string()).optional() })) },
+    async ({ principal }) =>
+      principal.kind === 'api_key'
+        ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name, ...(principal.departmentIds ? { departmentIds: [...principal.departmentIds] } : {}) }
+        : auth.getUser(principal.id));
 
   // Own settings only (the display language); everything else about a user is the admin's.
   registry.add(router, { method: 'patch', path: '/api/auth/me', summary: 'Change my own settings (display language)', tag, access: ['admin', 'supervisor', 'agent', 'department'], body: z.object({ locale: z.enum(['en', 'zh-CN']) }), response: publicUserSchema },

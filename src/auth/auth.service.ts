@@ -260,15 +260,23 @@ export class AuthService {
         .touchApiKey(key._id, new Date(now), new Date(now - apiKeyTouchIntervalMs))
         .catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
     }
-    return { kind: 'api_key', id: key._id, role: key.role, name: key.name };
+    return { kind: 'api_key', id: key._id, role: key.role, name: key.name, ...(key.departmentIds?.length ? { departmentIds: key.departmentIds } : {}) };
   }
 
   /** Returns the full key once; only its hash is stored. */
-  async createApiKey(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
+  async createApiKey(input: { name: string; role: Role; departmentIds?: string[]; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
+    const departmentIds = input.departmentIds?.length ? [...new Set(input.departmentIds)] : undefined;
+    for (const [index, departmentId] of (departmentIds ?? []).entries()) {
+      if (!(await this.departmentExists(departmentId))) {
+        throw AppError.validation([{ field: 'departmentIds', message: `item ${index} names no department; create it first (POST /api/departments)` }]);
+      }
+    }
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    const stored = await this.users.insertApiKey({ _id: id, name: input.name, role: input.role, secretHash: hashSecret(secret), createdBy: input.createdBy });
-    this.log.info({ apiKeyId: id, role: input.role }, 'api key created');
+    const stored = await this.users.insertApiKey({
+      _id: id, name: input.name, role: input.role, ...(departmentIds ? { departmentIds } : {}), secretHash: hashSecret(secret), createdBy: input.createdBy,
+    });
+    this.log.info({ apiKeyId: id, role: input.role, departments: departmentIds?.length ?? 0 }, 'api key created');
     return { key: `sb_${id}_${secret}`, apiKey: toPublicApiKey(stored) };
   }
 
@@ -324,6 +332,7 @@ export interface PublicApiKey {
   id: string;
   name: string;
   role: Role;
+  departmentIds?: string[];
   createdBy: string;
   createdAt: string;
   lastUsedAt?: string;
@@ -335,6 +344,7 @@ function toPublicApiKey(key: StoredApiKey): PublicApiKey {
     id: key._id,
     name: key.name,
     role: key.role,
+    ...(key.departmentIds?.length ? { departmentIds: key.departmentIds } : {}),
     createdBy: key.createdBy,
     createdAt: key.createdAt.toISOString(),
     ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt.toISOString() } : {}),

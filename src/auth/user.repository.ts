@@ -86,10 +86,9 @@ export class UserRepository {
 
   /** Sets the last-used time unless one at or after `notBefore` is recorded (one write per key per interval, across nodes). */
   async touchApiKey(id: string, at: Date, notBefore: Date): Promise<void> {
-    await this.models.ApiKey.updateOne(
-      { _id: id, $or: [{ lastUsedAt: { $exists: false } }, { lastUsedAt: { $lt: notBefore } }] },
-      { $set: { lastUsedAt: at } },
-    ).exec();
+    // The driver's collection: mongoose casts a filter on the path being set as a value and refuses the operator.
+    // `$not $gte` also matches a key never used (no lastUsedAt).
+    await this.models.ApiKey.collection.updateOne({ _id: id as never, lastUsedAt: { $not: { $gte: notBefore } } }, { $set: { lastUsedAt: at } });
   }
 
   revokeApiKey(id: string, at: Date): Promise<StoredApiKey | null> {

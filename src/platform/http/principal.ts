@@ -11,6 +11,8 @@ export interface Principal {
   id: string;
   role: Role;
   departmentId?: string;
+  /** API keys limited to departments: the only departments the key may act for (absent: no limit). */
+  departmentIds?: readonly string[];
   name: string;
 }
 
