@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
-import { AuthService, UserRepository, authRoutes, credentialsFrom, listenForEndedSessions } from './auth';
+import { AuthService, UserRepository, apiRateLimiter, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
@@ -59,7 +59,15 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
   const auth = new AuthService(
     new UserRepository(mongo),
     redis,
-    { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL) },
+    {
+      tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL),
+      loginLimits: {
+        perAccountAndIp: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT_IP)!,
+        perAccount: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT)!,
+        perIp: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_IP)!,
+        maxConcurrentHashes: config.AUTH_MAX_CONCURRENT_HASHES,
+      },
+    },
     log.child({ module: 'auth' }),
     (id) => departments.exists(id),
   );
@@ -97,7 +105,10 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const services = buildServices(config, { mongo, redis, log });
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
   const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
-  const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+  const registry = new RouteRegistry(
+    (req) => services.auth.authenticate(credentialsFrom(req)),
+    apiRateLimiter(redis, config.REDIS_KEY_PREFIX, parseRateLimit(config.API_RATE_LIMIT)),
+  );
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });

@@ -29,7 +29,7 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
   const tag = 'Auth and users';
 
   registry.add(router, { method: 'post', path: '/api/auth/login', summary: 'Sign in with email and password', tag, access: 'public', body: loginBody, response: loginResponse },
-    ({ body }) => auth.login(body.email, body.password));
+    ({ body }, res) => auth.login(body.email, body.password, res.req.ip));
 
   registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string(), departmentIds: z.array(z.string()).optional() })) },
     async ({ principal }) =>

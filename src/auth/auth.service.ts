@@ -6,6 +6,8 @@ import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Principal, Role } from '../platform/http/principal';
 import { publishEndedSessions } from './ended-sessions';
+import { LoginGuard, type LoginLimits } from './login-guard';
+import { parseRateLimit } from './rate-limits';
 import { ShortCache } from './short-cache';
 import type { StoredApiKey, StoredUser, UserRepository } from './user.repository';
 
@@ -29,7 +31,17 @@ export interface AuthSettings {
    * 0 reads the user on every call.
    */
   userCacheMs?: number;
+  /** Login limits (AUTH_LOGIN_LIMIT_*, AUTH_MAX_CONCURRENT_HASHES); the defaults below when absent. */
+  loginLimits?: LoginLimits;
 }
+
+/** The configured defaults, for callers that build an AuthService without config (scripts, benches). */
+export const defaultLoginLimits: LoginLimits = {
+  perAccountAndIp: parseRateLimit('10/15m')!,
+  perAccount: parseRateLimit('100/15m')!,
+  perIp: parseRateLimit('100/15m')!,
+  maxConcurrentHashes: 8,
+};
 
 /** What authentication needs of a user; null when it is missing or disabled. */
 type ActiveUser = (Pick<StoredUser, '_id' | 'role' | 'departmentId' | 'name'> & { tokenVersion: number }) | null;
@@ -45,10 +57,6 @@ export interface NewUserInput {
   locale?: 'en' | 'zh-CN';
 }
 
-// Failed logins allowed per email within the window before we answer 429; slows password guessing
-// without letting an attacker lock a real agent out for long.
-const maxFailedLogins = 10;
-const failedLoginWindowSeconds = 15 * 60;
 export const minPasswordLength = 12;
 /** How stale an API key's last-used time may be: one write per key per minute, not one per request. */
 const apiKeyTouchIntervalMs = 60_000;
@@ -84,6 +92,7 @@ export class AuthService {
   private readonly tokenKey: KeyObject;
   private readonly activeUsers: ShortCache<ActiveUser>;
   private readonly endedSessionListeners: ((userId: string) => void)[] = [];
+  private readonly loginGuard: LoginGuard;
 
   constructor(
     private readonly users: UserRepository,
@@ -95,6 +104,7 @@ export class AuthService {
   ) {
     this.tokenKey = createSecretKey(Buffer.from(settings.tokenSecret, 'utf8'));
     this.activeUsers = new ShortCache(settings.userCacheMs ?? defaultUserCacheMs);
+    this.loginGuard = new LoginGuard(redis, settings.redisKeyPrefix, settings.loginLimits ?? defaultLoginLimits);
   }
 
   async createUser(input: NewUserInput): Promise<PublicUser> {
@@ -179,23 +189,24 @@ export class AuthService {
     );
   }
 
-  async login(email: string, password: string): Promise<{ token: string; user: PublicUser }> {
-    const throttleKey = `${this.settings.redisKeyPrefix}login-failures:${hashSecret(email.toLowerCase())}`;
-    const failures = Number((await this.redis.get(throttleKey)) ?? 0);
-    if (failures >= maxFailedLogins) {
-      throw new AppError('rate_limited', 'Too many failed logins for this account; wait 15 minutes or ask an admin to reset the password');
-    }
-    const user = await this.users.findByEmail(email);
-    // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
-    const valid = user
-      ? await argon2.verify(user.passwordHash, password)
-      : (await argon2.verify(await dummyHash, password), false);
-    if (!user || !valid || !user.active) {
-      await this.redis.multi().incr(throttleKey).expire(throttleKey, failedLoginWindowSeconds).exec();
-      this.log.info({ userId: user?._id }, 'login failed');
-      throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
-    }
-    await this.redis.del(throttleKey);
+  /**
+   * Checks the password under the login limits (see LoginGuard): per account and address, per
+   * account, per address, and a cap on hashes running at once. `ip` is the caller's address.
+   */
+  async login(email: string, password: string, ip?: string): Promise<{ token: string; user: PublicUser }> {
+    const user = await this.loginGuard.check(email, ip, async () => {
+      const found = await this.users.findByEmail(email);
+      // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
+      const matches = found ? await argon2.verify(found.passwordHash, password) : (await argon2.verify(await dummyHash, password), false);
+      if (matches && found!.active) return found!;
+      this.log.info({ userId: found?._id }, 'login failed');
+      return null;
+    });
+    if (!user) throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
+    return this.issueToken(user);
+  }
+
+  private issueToken(user: StoredUser): { token: string; user: PublicUser } {
     const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId, tv: user.tokenVersion ?? 0 }, this.tokenKey, {
       subject: user._id,
       expiresIn: this.settings.tokenTtl as SignOptions['expiresIn'],

@@ -2,3 +2,4 @@ export { AuthService, toPublicUser, type PublicUser, type NewUserInput } from '.
 export { UserRepository } from './user.repository';
 export { authRoutes, credentialsFrom } from './auth.routes';
 export { listenForEndedSessions } from './ended-sessions';
+export { apiRateLimiter, parseRateLimit } from './rate-limits';
