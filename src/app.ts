@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
-import { AuthService, UserRepository, apiRateLimiter, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
+import { AuthService, UserRepository, apiRateLimiter, assertNoDemoAccounts, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
@@ -60,7 +60,7 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
     new UserRepository(mongo),
     redis,
     {
-      tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL),
+      tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL), demoMode: config.DEMO,
       loginLimits: {
         perAccountAndIp: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT_IP)!,
         perAccount: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT)!,
@@ -99,6 +99,11 @@ export interface StartOptions {
 export async function startSwitchboard(config: Config, options: StartOptions = {}): Promise<Switchboard> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const mongo = await connectMongo(config.MONGODB_URI, log);
+  // Demo accounts (published passwords) never work outside demo mode: refuse to start while they exist.
+  if (!config.DEMO) await assertNoDemoAccounts(new UserRepository(mongo)).catch(async (error: unknown) => {
+    await closeMongo(mongo);
+    throw error;
+  });
   const redis = createRedis(config.REDIS_URL);
   redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
 

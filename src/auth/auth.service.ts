@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Principal, Role } from '../platform/http/principal';
+import { demoEmailDomain, isDemoEmail } from './demo-accounts';
 import { publishEndedSessions } from './ended-sessions';
 import { LoginGuard, type LoginLimits } from './login-guard';
 import { parseRateLimit } from './rate-limits';
@@ -31,6 +32,8 @@ export interface AuthSettings {
    * 0 reads the user on every call.
    */
   userCacheMs?: number;
+  /** DEMO: only then may the demo accounts (published passwords) sign in. */
+  demoMode?: boolean;
   /** Login limits (AUTH_LOGIN_LIMIT_*, AUTH_MAX_CONCURRENT_HASHES); the defaults below when absent. */
   loginLimits?: LoginLimits;
 }
@@ -194,6 +197,11 @@ export class AuthService {
    * account, per address, and a cap on hashes running at once. `ip` is the caller's address.
    */
   async login(email: string, password: string, ip?: string): Promise<{ token: string; user: PublicUser }> {
+    // Belt and braces with the start-up refusal: accounts seeded into this database later are refused too.
+    if (!this.settings.demoMode && isDemoEmail(email)) {
+      this.log.warn('login refused: demo account outside demo mode');
+      throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
+    }
     const user = await this.loginGuard.check(email, ip, async () => {
       const found = await this.users.findByEmail(email);
       // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
@@ -300,6 +308,15 @@ export class AuthService {
     if (!revoked) throw AppError.notFound('API key', id);
     this.log.info({ apiKeyId: id }, 'api key revoked');
     return toPublicApiKey(revoked);
+  }
+
+  /** Deletes the demo seed's accounts (`npm run demo:remove-accounts`); their sessions end everywhere. Resolves with how many. */
+  async removeDemoAccounts(): Promise<number> {
+    const ids = (await this.users.findByEmailDomain(demoEmailDomain)).map((user) => user._id);
+    const removed = await this.users.deleteByIds(ids);
+    for (const id of ids) await this.endSessions(id);
+    if (removed) this.log.warn({ removed }, 'demo accounts removed');
+    return removed;
   }
 
   async listUsers(filter: { role?: Role; departmentId?: string }): Promise<PublicUser[]> {

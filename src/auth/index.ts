@@ -3,3 +3,4 @@ export { UserRepository } from './user.repository';
 export { authRoutes, credentialsFrom } from './auth.routes';
 export { listenForEndedSessions } from './ended-sessions';
 export { apiRateLimiter, parseRateLimit } from './rate-limits';
+export { assertNoDemoAccounts, demoEmailDomain, isDemoEmail } from './demo-accounts';

@@ -1,4 +1,4 @@
-import { Types, type Connection } from 'mongoose';
+import mongoose, { Types, type Connection } from 'mongoose';
 import { isDuplicateKeyError, AppError } from '../platform/errors';
 import type { Role } from '../platform/http/principal';
 import { userModels, type ApiKeyDocument, type UserDocument } from './user.model';
@@ -59,12 +59,13 @@ export class UserRepository {
 
   /** Users whose email ends with `@domain` (the demo accounts); the collection is small, so no index. */
   findByEmailDomain(domain: string): Promise<StoredUser[]> {
-    return this.models.User.find({ email: { $regex: `@${escapeRegex(domain)}$` } }).lean<StoredUser[]>().exec();
+    // trusted(): the pattern is ours (escaped); sanitizeFilter would otherwise strip the operator.
+    return this.models.User.find({ email: mongoose.trusted({ $regex: `@${escapeRegex(domain)}$` }) }).lean<StoredUser[]>().exec();
   }
 
   async deleteByIds(ids: string[]): Promise<number> {
     if (!ids.length) return 0;
-    return (await this.models.User.deleteMany({ _id: { $in: ids } }).exec()).deletedCount;
+    return (await this.models.User.deleteMany({ _id: mongoose.trusted({ $in: ids }) }).exec()).deletedCount;
   }
 
   count(filter: { role?: Role } = {}): Promise<number> {
@@ -86,9 +87,8 @@ export class UserRepository {
 
   /** Sets the last-used time unless one at or after `notBefore` is recorded (one write per key per interval, across nodes). */
   async touchApiKey(id: string, at: Date, notBefore: Date): Promise<void> {
-    // The driver's collection: mongoose casts a filter on the path being set as a value and refuses the operator.
-    // `$not $gte` also matches a key never used (no lastUsedAt).
-    await this.models.ApiKey.collection.updateOne({ _id: id as never, lastUsedAt: { $not: { $gte: notBefore } } }, { $set: { lastUsedAt: at } });
+    // `$not $gte` also matches a key never used (no lastUsedAt); trusted(): sanitizeFilter would strip the operator.
+    await this.models.ApiKey.updateOne({ _id: id, lastUsedAt: mongoose.trusted({ $not: { $gte: notBefore } }) }, { $set: { lastUsedAt: at } }).exec();
   }
 
   revokeApiKey(id: string, at: Date): Promise<StoredApiKey | null> {
