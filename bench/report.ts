@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { projectRoot } from '../src/platform/config';
 import type { DatasetSize } from './dataset';
+import type { AbuseResult } from './abuse';
 import type { IngestionResult } from './ingestion';
 import type { RealtimeResult } from './realtime';
 import type { DatasetMarker } from './load';
@@ -63,11 +64,11 @@ export interface ScenarioResult extends LatencySummary {
   pass?: boolean;
 }
 
-export type BenchGroup = 'lookup' | 'ingestion' | 'realtime';
+export type BenchGroup = 'lookup' | 'ingestion' | 'realtime' | 'abuse';
 
 export interface BenchResult {
   /** The first group that ran (the lookup group keeps its historical name). */
-  benchmark: 'customer-lookup-and-timeline' | 'ingestion' | 'realtime';
+  benchmark: 'customer-lookup-and-timeline' | 'ingestion' | 'realtime' | 'abuse';
   /** The groups this run measured. */
   groups: BenchGroup[];
   startedAt: string;
@@ -93,6 +94,8 @@ export interface BenchResult {
   ingestion: IngestionResult | null;
   /** Screen-pop latency over Socket.IO and routing decision time; null (or absent in older reports) when skipped. */
   realtime?: RealtimeResult | null;
+  /** Responsiveness under hostile email and login floods; null (or absent in older reports) when skipped. */
+  abuse?: AbuseResult | null;
   notes: string[];
 }
 
@@ -108,7 +111,7 @@ export function datasetSummary(marker: DatasetMarker, loadedThisRun: boolean, st
   };
 }
 
-const groupTitles: Record<BenchGroup, string> = { lookup: 'customer lookup and timeline', ingestion: 'ingestion', realtime: 'screen pop and routing' };
+const groupTitles: Record<BenchGroup, string> = { lookup: 'customer lookup and timeline', ingestion: 'ingestion', realtime: 'screen pop and routing', abuse: 'abuse' };
 
 const n = (value: number) => value.toLocaleString('en-US');
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -162,6 +165,7 @@ export function toMarkdown(result: BenchResult): string {
   }
   if (result.ingestion) lines.push(...ingestionMarkdown(result.ingestion));
   if (result.realtime) lines.push(...realtimeMarkdown(result.realtime));
+  if (result.abuse) lines.push(...abuseMarkdown(result.abuse));
   return lines.join('\n');
 }
 
@@ -190,6 +194,41 @@ function ingestionMarkdown(ingestion: IngestionResult): string[] {
     'What each row does, and what the store held afterwards:',
     '',
     ...ingestion.rows.map((row) => `- *${row.title}*: ${row.does}. Stored: ${row.verification.detail}.`),
+    '',
+  ];
+}
+
+function abuseMarkdown(abuse: AbuseResult): string[] {
+  const { setup, targets, worst } = abuse;
+  const statuses = (counts: Record<string, number>) => Object.entries(counts).map(([status, times]) => `${status}×${n(times)}`).join(' ') || '–';
+  return [
+    '## Abuse: responsiveness under hostile email and password guessing',
+    '',
+    `- **Method**: the whole app in-process on a fresh database \`${abuse.database}\`. Per run: ${setup.floorSeconds} s floor (GET /healthz from a probe process every ${setup.probeIntervalMs} ms, nothing else), ` +
+      `then ${setup.attackSeconds} s attack: ${setup.mailClients} SMTP clients (one connection each, no auth) loop over the hostile corpus below while ${setup.loginClients} HTTP clients send logins ` +
+      `with wrong passwords for ${setup.loginAccounts} real accounts, from a process of their own; the probe keeps timing /healthz. Event-loop delay of the app's process by \`monitorEventLoopDelay\` (10 ms resolution). ` +
+      `${setup.runs} runs; the worst is judged. Load average ${abuse.loadAverage.start.toFixed(1)} when the group began, ${abuse.loadAverage.end.toFixed(1)} at the end.`,
+    `- **Targets**: /healthz p99 < ${targets.healthzP99Ms} ms and event-loop delay max < ${targets.eventLoopDelayMaxMs} ms during the attack. ` +
+      `**Worst of ${abuse.runs.length}: /healthz p99 ${ms(worst.healthzP99Ms)} ms (floor ${ms(worst.floorHealthzP99Ms)}), event-loop delay max ${ms(worst.eventLoopDelayMaxMs)} ms — ${worst.pass ? 'pass' : '**FAIL**'}.**`,
+    '',
+    '| run | floor /healthz p50 / p99 | attack /healthz p50 / p99 / max | event-loop delay p99 / max | emails accepted / sent (refused) | email p50 / p99 | logins by status | login p50 / p99 | |',
+    '|---|---:|---:|---:|---:|---:|---|---:|:-:|',
+    ...abuse.runs.map((run, index) => {
+      const { attack, floor } = run;
+      return (
+        `| ${index + 1} | ${floor.healthz ? `${ms(floor.healthz.p50Ms)} / ${ms(floor.healthz.p99Ms)}` : '–'} | ` +
+        `${attack.healthz ? `${ms(attack.healthz.p50Ms)} / **${ms(attack.healthz.p99Ms)}** / ${ms(attack.healthz.maxMs)}` : '–'}${attack.healthzFailures ? ` (${attack.healthzFailures} failed)` : ''} | ` +
+        `${ms(attack.eventLoopDelay.p99Ms)} / **${ms(attack.eventLoopDelay.maxMs)}** | ${n(attack.mails.accepted)} / ${n(attack.mails.sent)} (${statuses(attack.mails.refused)}) | ` +
+        `${attack.mails.latency ? `${ms(attack.mails.latency.p50Ms)} / ${ms(attack.mails.latency.p99Ms)}` : '–'} | ${statuses(attack.logins.byStatus)} | ` +
+        `${attack.logins.latency ? `${ms(attack.logins.latency.p50Ms)} / ${ms(attack.logins.latency.p99Ms)}` : '–'} | ${run.pass ? 'pass' : '**FAIL**'} |`
+      );
+    }),
+    '',
+    ...abuse.notes.map((note) => `- ${note}`),
+    ...(abuse.notes.length ? [''] : []),
+    'The hostile corpus (scripts/abuse/hostile-emails.ts):',
+    '',
+    ...setup.corpus.map((email) => `- *${email.kind}* (${n(email.bytes)} bytes): ${email.attacks}.`),
     '',
   ];
 }
@@ -254,7 +293,7 @@ export function writeResults(resultsDir: string, result: BenchResult, tag?: stri
   const files = [
     path.join(resultsDir, `${base}.json`),
     path.join(resultsDir, `${base}.md`),
-    path.join(resultsDir, 'runs', `${stamp}-${[...(result.dataset ? [`c${result.dataset.size.customers}`] : []), ...(result.ingestion ? ['ingestion'] : []), ...(result.realtime ? ['realtime'] : [])].join('-')}.json`),
+    path.join(resultsDir, 'runs', `${stamp}-${[...(result.dataset ? [`c${result.dataset.size.customers}`] : []), ...(result.ingestion ? ['ingestion'] : []), ...(result.realtime ? ['realtime'] : []), ...(result.abuse ? ['abuse'] : [])].join('-')}.json`),
   ];
   const json = `${JSON.stringify(result, null, 2)}\n`;
   writeAtomically(files[0], json);

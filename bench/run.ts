@@ -8,6 +8,7 @@ import { createLogger } from '../src/platform/logger';
 import { connectMongo } from '../src/platform/mongo';
 import { createRedis } from '../src/platform/redis';
 import { datasetSize, type DatasetSize } from './dataset';
+import { abuseTargets, defaultAbuse, runAbuse, type AbuseResult } from './abuse';
 import { defaultIngestion, runIngestion, type IngestionResult } from './ingestion';
 import { ensureDataset, type DatasetMarker } from './load';
 import { defaultRealtime, runRealtime, type RealtimeResult } from './realtime';
@@ -20,7 +21,8 @@ import { measure, summarize } from './stats';
  * into its own database, then measures customer lookup by phone and the timeline's first page
  * through the real services and over real HTTP; then (bench/ingestion.ts) inbound SMS webhooks and
  * SMTP email per second against the whole app in a fresh database; then (bench/realtime.ts) screen-pop
- * latency over Socket.IO and routing decision time. Writes bench/results/latest.{json,md}.
+ * latency over Socket.IO and routing decision time; then (bench/abuse.ts) whether the app stays responsive
+ * while attackers send hostile email and wrong passwords. Writes bench/results/latest.{json,md}.
  */
 
 const fullCustomers = 100_000;
@@ -36,13 +38,16 @@ const usage = `usage: npm run bench -- [options]
   --batch N       customers per insert batch while loading (default 1000)
   --db NAME       database (default switchboard_bench, or switchboard_bench_<customers> for other sizes)
   --no-http       skip the HTTP scenarios
-  --only GROUP    run one group: lookup, ingestion or realtime (results then go to latest-GROUP.* unless --tag)
+  --only GROUP    run one group: lookup, ingestion, realtime or abuse (results then go to latest-GROUP.* unless --tag)
   --no-ingestion  skip the ingestion group (inbound SMS webhooks and SMTP email per second)
   --sms N         distinct texts per SMS ingestion row (default ${defaultIngestion.sms})
   --emails N      emails in the email ingestion row (default ${defaultIngestion.emails})
   --ingest-seconds N  time budget per ingestion row (default ${defaultIngestion.maxSeconds}); no new request starts after it
   --pop-rates R   screen-pop rows as calls-per-second:seconds, comma-separated (default ${defaultRealtime.rates.map((rate) => `${rate.perSecond}:${rate.seconds}`).join(',')})
   --no-realtime   skip the realtime group (screen-pop latency over Socket.IO, routing decision time; ~2 minutes)
+  --no-abuse      skip the abuse group (/healthz and event-loop delay under hostile email and login floods; ~1.5 minutes)
+  --abuse-runs N  floor + attack runs in the abuse group, the worst is judged (default ${defaultAbuse.runs})
+  --abuse-seconds N  seconds of attack per abuse run (default ${defaultAbuse.attackSeconds})
   --tag NAME      write bench/results/latest-NAME.* instead of latest.* (for experiments)
   --note TEXT     add a line to the report's notes (what was different about this run)
 
@@ -64,6 +69,8 @@ interface Options {
   emails: number;
   ingestSeconds: number;
   popRates: { perSecond: number; seconds: number }[];
+  abuseRuns: number;
+  abuseSeconds: number;
 }
 
 /** `20:15,100:5` → [{ perSecond: 20, seconds: 15 }, { perSecond: 100, seconds: 5 }] */
@@ -85,11 +92,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     batch: 1000,
     notes: [],
     http: true,
-    groups: ['lookup', 'ingestion', 'realtime'],
+    groups: ['lookup', 'ingestion', 'realtime', 'abuse'],
     sms: defaultIngestion.sms,
     emails: defaultIngestion.emails,
     ingestSeconds: defaultIngestion.maxSeconds,
     popRates: defaultRealtime.rates,
+    abuseRuns: defaultAbuse.runs,
+    abuseSeconds: defaultAbuse.attackSeconds,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
@@ -115,7 +124,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--no-http': options.http = false; break;
       case '--only': {
         const group = value();
-        if (group !== 'lookup' && group !== 'ingestion' && group !== 'realtime') throw new UsageError(`--only takes lookup, ingestion or realtime, got ${group}`);
+        if (group !== 'lookup' && group !== 'ingestion' && group !== 'realtime' && group !== 'abuse') throw new UsageError(`--only takes lookup, ingestion, realtime or abuse, got ${group}`);
         options.groups = [group];
         break;
       }
@@ -125,6 +134,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       case '--emails': options.emails = Math.max(1, count()); break;
       case '--ingest-seconds': options.ingestSeconds = Math.max(1, count()); break;
       case '--pop-rates': options.popRates = popRates(value()); break;
+      case '--no-abuse': options.groups = options.groups.filter((group) => group !== 'abuse'); break;
+      case '--abuse-runs': options.abuseRuns = Math.max(1, count()); break;
+      case '--abuse-seconds': options.abuseSeconds = Math.max(1, count()); break;
       case '--note': options.notes.push(value()); break;
       case '--tag': options.tag = value().replace(/[^A-Za-z0-9_-]/g, '-'); break;
       case '--help': case '-h': process.stdout.write(`${usage}\n`); process.exit(0); break;
@@ -240,6 +252,7 @@ async function main(): Promise<void> {
   let lookup: { load: { marker: DatasetMarker; loaded: boolean }; storageBytes: number | null } | undefined;
   let ingestion: IngestionResult | null = null;
   let realtime: RealtimeResult | null = null;
+  let abuse: AbuseResult | null = null;
 
   if (options.groups.includes('lookup')) {
     // 1. The dataset.
@@ -317,7 +330,15 @@ async function main(): Promise<void> {
     loadStart ??= realtime.loadAverage.start;
   }
 
-  // 6. The report.
+  // 6. Abuse: responsiveness under hostile email and password guessing, in a database of its own.
+  if (options.groups.includes('abuse')) {
+    const measured = await runAbuse({ ...defaultAbuse, runs: options.abuseRuns, attackSeconds: options.abuseSeconds, database: 'switchboard_bench_abuse', progress }, benchConfig, log);
+    abuse = measured.result;
+    machine ??= measured.machine;
+    loadStart ??= abuse.loadAverage.start;
+  }
+
+  // 7. The report.
   if (!machine || loadStart === undefined) throw new Error('machine description missing');
   const result: BenchResult = {
     benchmark: options.groups[0] === 'lookup' ? 'customer-lookup-and-timeline' : options.groups[0],
@@ -332,10 +353,11 @@ async function main(): Promise<void> {
     scenarios: results,
     ingestion,
     realtime,
+    abuse,
     notes: [...options.notes, ...(lookup ? notesFor(results, size) : [])],
   };
   // latest.* is the full run of every group; a partial run writes beside it (latest-<groups>.*) instead of over it.
-  const partial = options.groups.length < 3 ? options.groups.join('-') : undefined;
+  const partial = options.groups.length < 4 ? options.groups.join('-') : undefined;
   const tag = options.tag ?? (!options.groups.includes('lookup') ? partial : !fullSize ? String(options.customers) : partial);
   const files = writeResults(path.join(projectRoot(), 'bench', 'results'), result, tag);
   process.stdout.write(toMarkdown(result));
@@ -346,6 +368,9 @@ async function main(): Promise<void> {
   if (unverified.length > 0) {
     progress(`ingestion rows that did not store every message exactly once: ${unverified.map((row) => row.id).join(', ')}`);
     process.exitCode = 1;
+  }
+  if (abuse && !abuse.worst.pass) {
+    progress(`abuse targets missed (healthz p99 < ${abuseTargets.healthzP99Ms} ms, event-loop delay < ${abuseTargets.eventLoopDelayMaxMs} ms): worst ${abuse.worst.healthzP99Ms} / ${abuse.worst.eventLoopDelayMaxMs} ms`);
   }
 }
 

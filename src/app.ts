@@ -19,7 +19,7 @@ import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
 import { durationMs } from './platform/duration';
 import { createHttpApp } from './platform/http/app';
-import { RouteRegistry } from './platform/http/route';
+import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
 import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
 import { createRedis, pingRedis } from './platform/redis';
@@ -47,6 +47,8 @@ export interface Switchboard {
   reports: ReportsModule;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
+  /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
+  routes: readonly RegisteredRoute[];
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -227,5 +229,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, close };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close };
 }

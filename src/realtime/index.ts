@@ -2,3 +2,4 @@ export { createRealtimeGateway, type RealtimeDeps, type RealtimeGateway, type Ro
 export type { UserEvent, Replay } from './event-log.repository';
 export type { ScreenPop } from './screen-pop';
 export type { Ack } from './realtime.handlers';
+export { socketActions, type SocketAction } from './realtime.handlers';

@@ -25,6 +25,24 @@ export const supervisorRoles: ReadonlySet<Role> = new Set(['supervisor', 'admin'
 const everyone: ReadonlySet<Role> = new Set(['agent', 'supervisor', 'admin', 'department']);
 const frontLine: ReadonlySet<Role> = new Set(['agent', 'supervisor', 'admin']);
 
+/**
+ * Every socket action and the roles allowed to send it: the one list `registerActions` checks, and
+ * the source of the role table in docs/security.md (`npm run docs:security`).
+ */
+export const socketActions = {
+  'state:set': deskRoles,
+  'offer:accept': deskRoles,
+  'offer:reject': deskRoles,
+  'work:complete': deskRoles,
+  'work:transfer': deskRoles,
+  'work:reply': frontLine,
+  sync: everyone,
+  'queue:join': supervisorRoles,
+  'queue:leave': supervisorRoles,
+} as const satisfies Record<string, ReadonlySet<Role>>;
+
+export type SocketAction = keyof typeof socketActions;
+
 /** Sends an agent's reply on the contact's channel (the same path as `POST /api/interactions/:id/replies`). */
 export type ReplySender = (input: { interactionId: string; text: string; authorId: string }) => Promise<{ entryId: string; status: string }>;
 
@@ -53,7 +71,8 @@ export function toAck(error: unknown, log: Logger, context: Record<string, unkno
  * the socket's own user, never a payload field.
  */
 export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void {
-  const on = <Schema extends z.ZodType>(name: string, roles: ReadonlySet<Role>, schema: Schema, work: (input: z.output<Schema>, principal: Principal) => Promise<unknown>) => {
+  const on = <Schema extends z.ZodType>(name: SocketAction, schema: Schema, work: (input: z.output<Schema>, principal: Principal) => Promise<unknown>) => {
+    const roles: ReadonlySet<Role> = socketActions[name];
     socket.on(name, async (...args: unknown[]) => {
       const ack = args.find((arg): arg is (answer: Ack) => void => typeof arg === 'function');
       // An action without an acknowledgement cannot report its outcome; clients must ask for one.
@@ -72,18 +91,18 @@ export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void 
     });
   };
 
-  on('state:set', deskRoles, setStateSchema, (input, principal) => deps.desk.setAgentState(principal.id, input.state, input.reason));
-  on('offer:accept', deskRoles, reservationSchema, (input, principal) => deps.desk.accept(principal.id, input.reservationId));
-  on('offer:reject', deskRoles, reservationSchema, (input, principal) => deps.desk.reject(principal.id, input.reservationId));
-  on('work:complete', deskRoles, completeWorkSchema, (input, principal) =>
+  on('state:set', setStateSchema, (input, principal) => deps.desk.setAgentState(principal.id, input.state, input.reason));
+  on('offer:accept', reservationSchema, (input, principal) => deps.desk.accept(principal.id, input.reservationId));
+  on('offer:reject', reservationSchema, (input, principal) => deps.desk.reject(principal.id, input.reservationId));
+  on('work:complete', completeWorkSchema, (input, principal) =>
     deps.desk.completeWork(principal.id, input.interactionId, { disposition: input.disposition, notes: input.notes }),
   );
-  on('work:transfer', deskRoles, transferWorkSchema, (input, principal) => {
+  on('work:transfer', transferWorkSchema, (input, principal) => {
     if (!deps.desk.transfer) throw new AppError('unavailable', 'Transfers are not available on this server', { action: 'work:transfer' });
     const target = input.toAgentId !== undefined ? { toAgentId: input.toAgentId } : { toQueue: input.toQueue! };
     return deps.desk.transfer(principal.id, input.interactionId, { ...target, note: input.note });
   });
-  on('work:reply', frontLine, replySchema, async (input, principal) => {
+  on('work:reply', replySchema, async (input, principal) => {
     if (!deps.reply) throw new AppError('unavailable', 'Replies are not available on this server', { action: 'work:reply' });
     // An agent answers only a customer they are handling; supervisors may step in on any contact.
     if (!supervisorRoles.has(principal.role)) {
@@ -92,12 +111,12 @@ export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void 
     }
     return deps.reply({ interactionId: input.interactionId, text: input.text, authorId: principal.id });
   });
-  on('sync', everyone, syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
-  on('queue:join', supervisorRoles, queueRoomSchema, async (input) => {
+  on('sync', syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
+  on('queue:join', queueRoomSchema, async (input) => {
     await socket.join(`queue:${input.queue}`);
     return { room: `queue:${input.queue}` };
   });
-  on('queue:leave', supervisorRoles, queueRoomSchema, async (input) => {
+  on('queue:leave', queueRoomSchema, async (input) => {
     await socket.leave(`queue:${input.queue}`);
     return { room: `queue:${input.queue}` };
   });
