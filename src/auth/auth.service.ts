@@ -27,8 +27,8 @@ export interface AuthSettings {
   tokenTtl: string;
   redisKeyPrefix: string;
   /**
-   * How long a user read to authenticate a token is reused (AUTH_USER_CACHE_TTL). A disabled account
-   * or a changed role takes effect within it on every node, at once on the node that changed it.
+   * How long a user read to authenticate a token is reused (AUTH_USER_CACHE_TTL). Changes that end
+   * sessions clear it at once on every node (Redis pub/sub); it bounds only a lost message.
    * 0 reads the user on every call.
    */
   userCacheMs?: number;
@@ -225,9 +225,9 @@ export class AuthService {
   }
 
   /**
-   * Resolves a bearer token or API key to a principal. The token's signature and expiry are checked
-   * on every call; the user behind it is re-read at most every few seconds (`userCacheMs`), so a
-   * disabled account or a changed role takes effect within that, not when the token expires.
+   * Resolves a bearer token or API key to a principal. The token's signature, expiry and version
+   * are checked on every call; the user behind it is re-read at most every few seconds
+   * (`userCacheMs`), and at once after a change that ends sessions (see `sessionsEnded`).
    */
   async authenticate(credentials: { bearer?: string; apiKey?: string }): Promise<Principal> {
     if (credentials.apiKey) return this.authenticateApiKey(credentials.apiKey);
@@ -245,7 +245,13 @@ export class AuthService {
     } catch {
       throw new AppError('unauthenticated', 'Your session has expired or the token is invalid; sign in again');
     }
-    const user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    let user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    // A token newer than the cached user (signed in again after a change whose message this node
+    // missed): the cache is stale, not the token; read again once.
+    if (user && version > user.tokenVersion) {
+      this.activeUsers.delete(subject);
+      user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    }
     if (!user) throw new AppError('unauthenticated', 'This account no longer exists or is disabled');
     // A cached user is at most AUTH_USER_CACHE_TTL old, and other nodes drop it at once on a change.
     if (user.tokenVersion !== version) {

@@ -29,7 +29,7 @@ const configSchema = z.object({
   // Signing key for login tokens; required (no default) outside demo and test runs.
   AUTH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_TOKEN_TTL: z.string().regex(durationPattern, 'must look like 30m, 12h or 7d'),
-  /** How long a node reuses a user it read to authenticate (a disabled account or role change takes effect within it); 0s reads every time. */
+  /** How long a node reuses a user it read to authenticate; changes that end sessions clear every node's copy at once (Redis), so this bounds a lost message only; 0s reads every time. */
   AUTH_USER_CACHE_TTL: z.string().regex(durationPattern, 'must look like 5s or 0s').default('5s'),
   /** Requests per signed-in user or API key on the authenticated API, e.g. `600/60s`; `off` for none. */
   API_RATE_LIMIT: z.string().regex(/^([1-9]\d*\/[1-9]\d*(ms|s|m|h|d)|off)$/, 'must look like 600/60s, or off').default('600/60s'),
