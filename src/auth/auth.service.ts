@@ -1,16 +1,18 @@
-import { createHash, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import argon2 from 'argon2';
 import jwt, { type SignOptions } from 'jsonwebtoken';
 import type { Redis } from 'ioredis';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Principal, Role } from '../platform/http/principal';
+import { ApiKeyService, type PublicApiKey } from './api-keys';
+export type { PublicApiKey } from './api-keys';
 import { demoEmailDomain, isDemoEmail } from './demo-accounts';
 import { publishEndedSessions } from './ended-sessions';
 import { LoginGuard, type LoginLimits } from './login-guard';
 import { parseRateLimit } from './rate-limits';
 import { ShortCache } from './short-cache';
-import type { StoredApiKey, StoredUser, UserRepository } from './user.repository';
+import type { StoredUser, UserRepository } from './user.repository';
 
 export interface PublicUser {
   id: string;
@@ -61,8 +63,6 @@ export interface NewUserInput {
 }
 
 export const minPasswordLength = 12;
-/** How stale an API key's last-used time may be: one write per key per minute, not one per request. */
-const apiKeyTouchIntervalMs = 60_000;
 
 export function toPublicUser(user: StoredUser): PublicUser {
   return {
@@ -83,9 +83,6 @@ async function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, { type: argon2.argon2id });
 }
 
-function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
 
 export class AuthService {
   /**
@@ -96,6 +93,7 @@ export class AuthService {
   private readonly activeUsers: ShortCache<ActiveUser>;
   private readonly endedSessionListeners: ((userId: string) => void)[] = [];
   private readonly loginGuard: LoginGuard;
+  private readonly apiKeys: ApiKeyService;
 
   constructor(
     private readonly users: UserRepository,
@@ -108,6 +106,7 @@ export class AuthService {
     this.tokenKey = createSecretKey(Buffer.from(settings.tokenSecret, 'utf8'));
     this.activeUsers = new ShortCache(settings.userCacheMs ?? defaultUserCacheMs);
     this.loginGuard = new LoginGuard(redis, settings.redisKeyPrefix, settings.loginLimits ?? defaultLoginLimits);
+    this.apiKeys = new ApiKeyService(users, log, departmentExists);
   }
 
   async createUser(input: NewUserInput): Promise<PublicUser> {
@@ -230,7 +229,7 @@ export class AuthService {
    * (`userCacheMs`), and at once after a change that ends sessions (see `sessionsEnded`).
    */
   async authenticate(credentials: { bearer?: string; apiKey?: string }): Promise<Principal> {
-    if (credentials.apiKey) return this.authenticateApiKey(credentials.apiKey);
+    if (credentials.apiKey) return this.apiKeys.authenticate(credentials.apiKey);
     if (!credentials.bearer) {
       throw new AppError('unauthenticated', 'Sign in first: send Authorization: Bearer <token> or X-Api-Key');
     }
@@ -271,51 +270,6 @@ export class AuthService {
     }
   }
 
-  private async authenticateApiKey(rawKey: string): Promise<Principal> {
-    const match = /^sb_([a-f0-9]{16})_([A-Za-z0-9_-]{32,})$/.exec(rawKey);
-    const key = match ? await this.users.findApiKey(match[1]) : null;
-    if (!match || !key || key.revokedAt || !safeEqual(key.secretHash, hashSecret(match[2]))) {
-      throw new AppError('unauthenticated', 'The API key is invalid or revoked');
-    }
-    // At most one write per key per minute (the key as read tells; the update's filter settles races
-    // between nodes). Fire-and-forget: a failed timestamp update must not fail the integration's request.
-    const now = Date.now();
-    if (!key.lastUsedAt || key.lastUsedAt.getTime() < now - apiKeyTouchIntervalMs) {
-      this.users
-        .touchApiKey(key._id, new Date(now), new Date(now - apiKeyTouchIntervalMs))
-        .catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
-    }
-    return { kind: 'api_key', id: key._id, role: key.role, name: key.name, ...(key.departmentIds?.length ? { departmentIds: key.departmentIds } : {}) };
-  }
-
-  /** Returns the full key once; only its hash is stored. */
-  async createApiKey(input: { name: string; role: Role; departmentIds?: string[]; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
-    const departmentIds = input.departmentIds?.length ? [...new Set(input.departmentIds)] : undefined;
-    for (const [index, departmentId] of (departmentIds ?? []).entries()) {
-      if (!(await this.departmentExists(departmentId))) {
-        throw AppError.validation([{ field: 'departmentIds', message: `item ${index} names no department; create it first (POST /api/departments)` }]);
-      }
-    }
-    const id = randomBytes(8).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
-    const stored = await this.users.insertApiKey({
-      _id: id, name: input.name, role: input.role, ...(departmentIds ? { departmentIds } : {}), secretHash: hashSecret(secret), createdBy: input.createdBy,
-    });
-    this.log.info({ apiKeyId: id, role: input.role, departments: departmentIds?.length ?? 0 }, 'api key created');
-    return { key: `sb_${id}_${secret}`, apiKey: toPublicApiKey(stored) };
-  }
-
-  async listApiKeys(): Promise<PublicApiKey[]> {
-    return (await this.users.listApiKeys()).map(toPublicApiKey);
-  }
-
-  async revokeApiKey(id: string): Promise<PublicApiKey> {
-    const revoked = await this.users.revokeApiKey(id, new Date());
-    if (!revoked) throw AppError.notFound('API key', id);
-    this.log.info({ apiKeyId: id }, 'api key revoked');
-    return toPublicApiKey(revoked);
-  }
-
   /** Deletes the demo seed's accounts (`npm run demo:remove-accounts`); their sessions end everywhere. Resolves with how many. */
   async removeDemoAccounts(): Promise<number> {
     const ids = (await this.users.findByEmailDomain(demoEmailDomain)).map((user) => user._id);
@@ -323,6 +277,18 @@ export class AuthService {
     for (const id of ids) await this.endSessions(id);
     if (removed) this.log.warn({ removed }, 'demo accounts removed');
     return removed;
+  }
+
+  createApiKey(input: { name: string; role: Role; departmentIds?: string[]; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
+    return this.apiKeys.create(input);
+  }
+
+  listApiKeys(): Promise<PublicApiKey[]> {
+    return this.apiKeys.list();
+  }
+
+  revokeApiKey(id: string): Promise<PublicApiKey> {
+    return this.apiKeys.revoke(id);
   }
 
   async listUsers(filter: { role?: Role; departmentId?: string }): Promise<PublicUser[]> {
@@ -360,36 +326,6 @@ export class AuthService {
     this.log.info({ userId: id, fields: Object.keys(changes), sessionsEnded: endSessions }, 'user updated');
     return toPublicUser(updated);
   }
-}
-
-export interface PublicApiKey {
-  id: string;
-  name: string;
-  role: Role;
-  departmentIds?: string[];
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt?: string;
-  revokedAt?: string;
-}
-
-function toPublicApiKey(key: StoredApiKey): PublicApiKey {
-  return {
-    id: key._id,
-    name: key.name,
-    role: key.role,
-    ...(key.departmentIds?.length ? { departmentIds: key.departmentIds } : {}),
-    createdBy: key.createdBy,
-    createdAt: key.createdAt.toISOString(),
-    ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt.toISOString() } : {}),
-    ...(key.revokedAt ? { revokedAt: key.revokedAt.toISOString() } : {}),
-  };
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 const dummyHash = argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id });
