@@ -54,7 +54,7 @@ export class LoginGuard {
       const verdict = await this.counters.consume(counters);
       if (!verdict.allowed) {
         const seconds = retryAfterSeconds(verdict.retryAfterMs);
-        throw new AppError('rate_limited', `Too many failed sign-ins; try again in ${Math.ceil(seconds / 60)} min, or ask an admin to reset the password`, {
+        throw new AppError('rate_limited', `Too many failed sign-ins for this account or from this address; try again in ${Math.ceil(seconds / 60)} min (an admin can reset a forgotten password)`, {
           retryAfterSeconds: seconds,
         });
       }
