@@ -8,7 +8,7 @@ import { AuthService, UserRepository, apiRateLimiter, assertNoDemoAccounts, auth
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
-import { AttachmentStore, createChannels, replyRoutes, replyToCustomer, type ChannelModule } from './channels';
+import { AttachmentStore, ReplyService, createChannels, replyRoutes, type ChannelModule, type ContactHolds } from './channels';
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
 import { QueueFactory } from './platform/queues';
@@ -121,7 +121,11 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
   services.interactions.onChange(reports.onInteractionChange);
   services.tasks.onEvent(reports.onTaskEvent);
-  const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions });
+  // Routing's desk is built after the channels; the holds check reads it late (none: agents hold nothing).
+  let holdsCheck: ContactHolds | undefined;
+  const holds: ContactHolds = async (agentId, interactionId) => (await holdsCheck?.(agentId, interactionId)) ?? false;
+  const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions, holds });
+  const replies = new ReplyService({ interactions: services.interactions, channels, holds });
   const attachments = new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR));
   const integrations = createIntegrations({ config, log, mongo, redis, queues, tasks: services.tasks });
   if (config.UNSAFE_SKIP_TWILIO_SIGNATURE) log.warn('UNSAFE_SKIP_TWILIO_SIGNATURE is on: Twilio webhooks are NOT verified (development only)');
@@ -130,6 +134,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   if (options.routing !== false) {
     const routingModule = createRouting({ config, log, redis, mongo, queues, interactions: services.interactions, customers: services.customers, queueToday: reports.queueToday }, options.routing ?? {});
     queuesConfig = routingModule.queuesConfig;
+    holdsCheck = routingModule.desk.holds?.bind(routingModule.desk);
     routingModule.onEvent(reports.onRoutingEvent);
     const voice = channels.find((channel) => channel.name === 'voice') as (ChannelModule & { calls?: CallControlService }) | undefined;
     routingModule.setConnector(async (input) => {
@@ -137,7 +142,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       await voice.calls.connectCallToAgent(input);
       return true;
     });
-    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replyToCustomer(services.interactions, channels, input) });
+    const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replies.reply(input) });
     routingModule.onEvent((event) => gateway.deliver(event));
     services.auth.onSessionsEnded((userId) => gateway.disconnectUser(userId));
     routing = routingModule;
@@ -174,7 +179,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
         customerRoutes(registry, services.customers),
         interactionRoutes(registry, services.interactions, services.customers, attachments),
         ...tasksModule.routers(registry),
-        replyRoutes(registry, services.interactions, channels),
+        replyRoutes(registry, replies),
         ...channels.flatMap((channel) => channel.routers),
         ...integrations.routers(registry),
         surveys.router(registry),

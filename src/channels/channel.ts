@@ -7,6 +7,7 @@ import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { ContactHolds } from './contact-access';
 
 /** What every channel module gets from the composition root. */
 export interface ChannelDeps {
@@ -18,6 +19,8 @@ export interface ChannelDeps {
   registry: RouteRegistry;
   customers: CustomerService;
   interactions: InteractionService;
+  /** Whether an agent holds a contact now (routing's desk); absent without routing: agents then hold nothing. */
+  holds?: ContactHolds;
 }
 
 /** Sends an agent's reply on the interaction's own channel. */

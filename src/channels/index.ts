@@ -1,16 +1,17 @@
 import { frontLineRoles } from '../platform/http/principal';
 import { Router } from 'express';
 import { z } from 'zod';
-import type { InteractionService } from '../interactions';
-import { AppError } from '../platform/errors';
 import type { RouteRegistry } from '../platform/http/route';
 import { objectIdSchema } from '../platform/validation';
 import type { ChannelDeps, ChannelModule } from './channel';
+import type { ReplyService } from './reply.service';
 import { createEmailChannel } from './email';
 import { createSmsChannel } from './sms';
 import { createVoiceChannel } from './voice';
 
 export type { ChannelDeps, ChannelModule } from './channel';
+export { ReplyService, type ReplyInput } from './reply.service';
+export { assertMayActOnContact, type ContactHolds } from './contact-access';
 // Task attachments share the content-addressed store with email attachments.
 export { AttachmentStore, type StoredFile } from './email/attachment-store';
 
@@ -18,15 +19,15 @@ export function createChannels(deps: ChannelDeps): ChannelModule[] {
   return [createVoiceChannel(deps), createSmsChannel(deps), createEmailChannel(deps)];
 }
 
-/** `POST /api/interactions/:id/replies`: the agent answers on the contact's own channel. */
-export function replyRoutes(registry: RouteRegistry, interactions: InteractionService, channels: ChannelModule[]): Router {
+/** `POST /api/interactions/:id/replies`: the agent answers on the contact's own channel (rules in ReplyService). */
+export function replyRoutes(registry: RouteRegistry, replies: ReplyService): Router {
   const router = Router();
   registry.add(
     router,
     {
       method: 'post',
       path: '/api/interactions/:id/replies',
-      summary: "Reply to the customer on the interaction's channel (SMS or email)",
+      summary: "Reply to the customer on the interaction's channel (SMS or email); an agent only on a contact they are handling",
       tag: 'Interactions',
       access: frontLineRoles,
       params: z.object({ id: objectIdSchema }),
@@ -34,21 +35,7 @@ export function replyRoutes(registry: RouteRegistry, interactions: InteractionSe
       response: z.object({ entryId: z.string(), status: z.string() }),
       successStatus: 202,
     },
-    ({ params, body, principal }) => replyToCustomer(interactions, channels, { interactionId: params.id, text: body.text, authorId: principal.id }),
+    ({ params, body, principal }) => replies.reply({ interactionId: params.id, text: body.text, author: principal }),
   );
   return router;
-}
-
-/** The agent's reply on the interaction's own channel: one path for REST and the socket's `work:reply`. */
-export async function replyToCustomer(
-  interactions: InteractionService,
-  channels: ChannelModule[],
-  input: { interactionId: string; text: string; authorId: string },
-): Promise<{ entryId: string; status: string }> {
-  const interaction = await interactions.getInteraction(input.interactionId);
-  const channel = channels.find((candidate) => candidate.name === interaction.channel);
-  if (!channel?.reply) {
-    throw new AppError('conflict', `Replies are not possible on the ${interaction.channel} channel; call the customer or use SMS/email`, { channel: interaction.channel });
-  }
-  return channel.reply({ interactionId: interaction.id, text: input.text, authorId: input.authorId });
 }

@@ -36,6 +36,7 @@ export function createIntegrations(deps: { config: Config; log: Logger; mongo: C
     queue: webhookQueue(deps.queues, { attempts: deps.config.WEBHOOK_ATTEMPTS, retryDelayMs: durationMs(deps.config.WEBHOOK_RETRY_DELAY) }),
     log,
     timeoutMs: durationMs(deps.config.WEBHOOK_TIMEOUT),
+    policy: { httpsOnly: deps.config.NODE_ENV === 'production', allowPrivateTargets: deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS },
   });
   deps.tasks.onEvent((event) => webhooks.onTaskEvent(event));
   startWebhookWorker(deps.queues, (deliveryId, attempt) => webhooks.deliver(deliveryId, attempt));

@@ -8,6 +8,7 @@ import { deliveryHeader, eventHeader, generateWebhookSecret, signWebhook, signat
 import type { AttemptOutcome, WebhookQueue } from './webhook.jobs';
 import type { DeliveryAttempt, DeliveryDocument, DeliveryState, SubscriptionDocument } from './webhook.model';
 import type { WebhookRepository } from './webhook.repository';
+import { ForbiddenTargetError, postWebhook, webhookUrlProblem, type WebhookTargetPolicy } from './webhook-target';
 
 export interface WebhookSubscription {
   id: string;
@@ -37,8 +38,14 @@ export interface WebhookServiceDeps {
   queue: WebhookQueue;
   log: Logger;
   timeoutMs: number;
+  /** https only in production; no loopback/private/metadata targets unless allowed (tests, development). */
+  policy: WebhookTargetPolicy;
+  /** How much of a receiver's answer is read at most (default 64 KB); the rest is cut off. */
+  maxResponseBytes?: number;
   now?: () => Date;
 }
+
+const defaultMaxResponseBytes = 64 * 1024;
 
 const finalStates: ReadonlySet<DeliveryState> = new Set(['delivered', 'failed', 'cancelled']);
 
@@ -56,6 +63,8 @@ export class WebhookService {
 
   /** The secret is returned here (and on rotation) only; store it on the receiving side. */
   async createSubscription(input: { url: string; events: string[]; description?: string }, principal: Principal): Promise<{ subscription: WebhookSubscription; secret: string }> {
+    const problem = webhookUrlProblem(input.url, this.deps.policy);
+    if (problem) throw AppError.validation([{ field: 'url', message: problem }]);
     const secret = generateWebhookSecret();
     const stored = await this.deps.repository.insertSubscription({
       _id: new Types.ObjectId().toHexString(),
@@ -136,9 +145,10 @@ export class WebhookService {
     const timestamp = Math.floor(at.getTime() / 1000);
     const started = performance.now();
     const result: DeliveryAttempt = { at, durationMs: 0 };
+    let refused = false;
     try {
-      const response = await fetch(subscription.url, {
-        method: 'POST',
+      // No redirects are followed: the admin registered this URL, so a 3xx is an answer, not a hop.
+      const response = await postWebhook(subscription.url, {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Switchboard-Webhooks/1',
@@ -148,20 +158,20 @@ export class WebhookService {
           [signatureHeader]: signWebhook(subscription.secret, timestamp, delivery.body),
         },
         body: delivery.body,
-        // A redirect could point anywhere; the admin registered this URL, so a 3xx is an answer, not a hop.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.deps.timeoutMs),
-      });
-      // The receiver's answer body is not kept (it may hold anything); drain it so the socket is freed.
-      await response.body?.cancel().catch(() => undefined);
-      result.statusCode = response.status;
+        timeoutMs: this.deps.timeoutMs,
+        // The receiver's answer is not kept (it may hold anything); a little is read, the rest cut off.
+        maxResponseBytes: this.deps.maxResponseBytes ?? defaultMaxResponseBytes,
+      }, this.deps.policy);
+      result.statusCode = response.statusCode;
     } catch (error) {
-      result.error = describeFailure(error, this.deps.timeoutMs);
+      // A target the policy refuses (http in production, a private address) will not get better by retrying.
+      refused = error instanceof ForbiddenTargetError || (error as { cause?: unknown })?.cause instanceof ForbiddenTargetError;
+      result.error = refused ? 'refused: the target is not allowed (https only in production; no loopback, private or metadata addresses)' : describeFailure(error, this.deps.timeoutMs);
     }
     result.durationMs = Math.round(performance.now() - started);
 
     const ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
-    const retryable = result.statusCode === undefined || isRetryableStatus(result.statusCode);
+    const retryable = !refused && (result.statusCode === undefined || isRetryableStatus(result.statusCode));
     const outcome: AttemptOutcome = ok ? 'delivered' : retryable && !attempt.final ? 'retry' : 'failed';
     const state: DeliveryState = outcome === 'retry' ? 'retrying' : outcome === 'delivered' ? 'delivered' : 'failed';
     await this.deps.repository.recordAttempt(deliveryId, result, state);
@@ -205,9 +215,9 @@ export class WebhookService {
 
 /** A short cause without the URL's query or anything the receiver said. */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  const failure = error as { name?: string; message?: string; cause?: { code?: string } };
+  const failure = error as { name?: string; message?: string; code?: string; cause?: { code?: string } };
   if (failure?.name === 'TimeoutError' || failure?.name === 'AbortError') return `timeout after ${timeoutMs} ms`;
-  return failure?.cause?.code ?? failure?.name ?? 'network error';
+  return failure?.code ?? failure?.cause?.code ?? failure?.name ?? 'network error';
 }
 
 function toSubscription(stored: SubscriptionDocument): WebhookSubscription {

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { anyRole, frontLineRoles } from '../platform/http/principal';
+import { anyUserRole, frontLineRoles } from '../platform/http/principal';
 import { z } from 'zod';
 import type { CustomerService } from '../customers';
 import { sendDownload } from '../platform/http/download';
@@ -25,7 +25,7 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
   const router = Router();
   const tag = 'Interactions';
 
-  registry.add(router, { method: 'get', path: '/api/customers/:id/timeline', summary: "A customer's interactions on every channel, newest first", tag, access: anyRole, params: interactionIdParams, query: timelineQuery, response: timelinePage },
+  registry.add(router, { method: 'get', path: '/api/customers/:id/timeline', summary: "A customer's interactions on every channel, newest first", tag, access: anyUserRole, params: interactionIdParams, query: timelineQuery, response: timelinePage },
     async ({ params, query }) => {
       // In parallel: the existence check (404 for an unknown customer) need not delay the page.
       const [, page] = await Promise.all([
@@ -59,10 +59,10 @@ export function interactionRoutes(registry: RouteRegistry, interactions: Interac
       return interactions.createInteraction({ ...body, firstEntry: entry });
     });
 
-  registry.add(router, { method: 'get', path: '/api/interactions/:id', summary: 'One interaction with all its entries', tag, access: anyRole, params: interactionIdParams, response: interactionSchema },
+  registry.add(router, { method: 'get', path: '/api/interactions/:id', summary: 'One interaction with all its entries', tag, access: anyUserRole, params: interactionIdParams, response: interactionSchema },
     ({ params }) => interactions.getInteraction(params.id));
 
-  registry.add(router, { method: 'post', path: '/api/interactions/:id/notes', summary: 'Append an internal note', tag, access: anyRole, params: interactionIdParams, body: noteBody, response: entrySchema, successStatus: 201 },
+  registry.add(router, { method: 'post', path: '/api/interactions/:id/notes', summary: 'Append an internal note', tag, access: anyUserRole, params: interactionIdParams, body: noteBody, response: entrySchema, successStatus: 201 },
     ({ params, body, principal }) => interactions.addNote(params.id, { text: body.text, authorId: principal.id }));
 
   const attachments = new EntryAttachments(interactions, files);

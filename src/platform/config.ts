@@ -93,6 +93,11 @@ const configSchema = z.object({
   WEBHOOK_TIMEOUT: z.string().regex(durationPattern, 'must look like 500ms, 10s or 1m').default('10s'),
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
   WEBHOOK_RETRY_DELAY: z.string().regex(durationPattern, 'must look like 500ms, 15s or 1m').default('15s'),
+  /** Tests and development only: let outbound webhooks reach loopback and private addresses. Refused in production. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((flag) => flag === '1' || flag === 'true'),
   /** How long a customer's YES/NO answer to "is it solved?" is taken as the answer to that task. */
   TASK_VERIFICATION_WINDOW: z.string().regex(durationPattern, 'must look like 12h or 7d').default('7d'),
   /** Share of a task's SLA (business time) after which its owner is warned. */
@@ -188,6 +193,9 @@ export function loadConfig(
   }
   if (config.NODE_ENV === 'production' && config.UNSAFE_SKIP_TWILIO_SIGNATURE) {
     throw new ConfigError([{ variable: 'UNSAFE_SKIP_TWILIO_SIGNATURE', message: 'cannot be on with NODE_ENV=production: webhooks must be verified' }]);
+  }
+  if (config.NODE_ENV === 'production' && config.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
+    throw new ConfigError([{ variable: 'WEBHOOK_ALLOW_PRIVATE_TARGETS', message: 'cannot be on with NODE_ENV=production: webhooks must not reach loopback or private addresses' }]);
   }
   if (!config.AUTH_TOKEN_SECRET && !config.DEMO && config.NODE_ENV !== 'test') {
     throw new ConfigError([

@@ -43,8 +43,11 @@ export const socketActions = {
 
 export type SocketAction = keyof typeof socketActions;
 
-/** Sends an agent's reply on the contact's channel (the same path as `POST /api/interactions/:id/replies`). */
-export type ReplySender = (input: { interactionId: string; text: string; authorId: string }) => Promise<{ entryId: string; status: string }>;
+/**
+ * Sends a reply on the contact's channel (the same path as `POST /api/interactions/:id/replies`); it
+ * decides whether the author may (an agent only on a contact they hold) and refuses with `forbidden`.
+ */
+export type ReplySender = (input: { interactionId: string; text: string; author: Pick<Principal, 'id' | 'role'> }) => Promise<{ entryId: string; status: string }>;
 
 export interface HandlerDeps {
   auth: AuthService;
@@ -102,14 +105,10 @@ export function registerActions(socket: GatewaySocket, deps: HandlerDeps): void 
     const target = input.toAgentId !== undefined ? { toAgentId: input.toAgentId } : { toQueue: input.toQueue! };
     return deps.desk.transfer(principal.id, input.interactionId, { ...target, note: input.note });
   });
+  // Who may answer is decided in the reply service (the same rule as the REST route).
   on('work:reply', replySchema, async (input, principal) => {
     if (!deps.reply) throw new AppError('unavailable', 'Replies are not available on this server', { action: 'work:reply' });
-    // An agent answers only a customer they are handling; supervisors may step in on any contact.
-    if (!supervisorRoles.has(principal.role)) {
-      const holds = (await deps.desk.holds?.(principal.id, input.interactionId)) ?? false;
-      if (!holds) throw new AppError('forbidden', 'You can only reply on a contact you are handling', { interactionId: input.interactionId });
-    }
-    return deps.reply({ interactionId: input.interactionId, text: input.text, authorId: principal.id });
+    return deps.reply({ interactionId: input.interactionId, text: input.text, author: principal });
   });
   on('sync', syncSchema, (input, principal) => deps.sync(principal, input.lastEventId));
   on('queue:join', queueRoomSchema, async (input) => {

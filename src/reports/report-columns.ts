@@ -41,10 +41,21 @@ export function showRow(kind: ReportKind, row: ReportRow, extra: Record<string, 
   return { ...keyFields(kind, row.key), start: row.start, end: row.end, ...extra, ...Object.fromEntries(columns[kind].map((column) => [column, row[column]])) };
 }
 
+// A cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab or CR first.
+const formulaStart = /^[=+\-@\t\r]/;
+// A plain number (signed, decimal, exponent) is never a formula, so `-3` or `+86138…` stay as they are.
+const plainNumber = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * One CSV cell. Numbers (the figures) are written as they are, negative ones too: a value's type tells
+ * a number from text. Text that starts like a formula gets a leading `'`, which spreadsheets show as
+ * text, unless it is a plain number; then quoting as RFC 4180 wants.
+ */
 const csvCell = (value: string | number | null | undefined): string => {
   // Null is "—", as on screen: the figure has no meaning for the interval (nothing to divide by).
   if (value === null || value === undefined) return '—';
-  const text = String(value);
+  let text = String(value);
+  if (typeof value === 'string' && formulaStart.test(text) && !plainNumber.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 

@@ -212,8 +212,23 @@ export class SurveyService {
     };
   }
 
-  /** A click on an email link. */
+  /**
+   * What an opened email link shows, without recording anything: mail scanners fetch every link, so
+   * only the customer's confirmation (a POST, `answerByLink`) records. `open`: ready for an answer.
+   */
+  async checkLink(token: string): Promise<LinkAnswerOutcome | 'open'> {
+    const checked = await this.openSurvey(token);
+    return typeof checked === 'string' ? checked : 'open';
+  }
+
+  /** The customer's confirmed answer from an email link (a POST). */
   async answerByLink(token: string, score: number): Promise<LinkAnswerOutcome> {
+    const checked = await this.openSurvey(token);
+    if (typeof checked === 'string') return checked;
+    return (await this.recordAnswer(checked.interactionId, { score, at: checked.now, via: 'link' })) ? 'recorded' : 'already_answered';
+  }
+
+  private async openSurvey(token: string): Promise<LinkAnswerOutcome | { interactionId: string; now: Date }> {
     const interactionId = verifySurveyToken(token, this.deps.settings.linkKey);
     if (!interactionId) return 'invalid';
     const survey = await this.deps.repository.find(interactionId);
@@ -221,7 +236,7 @@ export class SurveyService {
     if (survey.status === 'answered') return 'already_answered';
     const now = new Date();
     if (survey.status === 'expired' || !survey.expiresAt || now >= new Date(survey.expiresAt)) return 'expired';
-    return (await this.recordAnswer(interactionId, { score, at: now, via: 'link' })) ? 'recorded' : 'already_answered';
+    return { interactionId, now };
   }
 
   /** First answer wins; records it on the interaction and tells reports. False when it came too late. */

@@ -21,13 +21,13 @@ export function departmentRoutes(registry: RouteRegistry, departments: Departmen
   const tag = 'Departments';
 
   registry.add(router, { method: 'get', path: '/api/departments', summary: 'List departments with their business hours and task types', tag, access: ['admin', 'supervisor', 'agent', 'department', 'integration'], response: z.object({ items: z.array(departmentSchema) }) },
-    async () => ({ items: await departments.list() }));
+    async ({ principal }) => ({ items: await departments.listFor(principal) }));
 
   registry.add(router, { method: 'post', path: '/api/departments', summary: 'Create a department', tag, access: ['admin'], body: createDepartmentBody, response: departmentSchema, successStatus: 201 },
     ({ body }) => departments.create(body));
 
   registry.add(router, { method: 'get', path: '/api/departments/:id', summary: 'One department', tag, access: ['admin', 'supervisor', 'agent', 'department', 'integration'], params: departmentIdParams, response: departmentSchema },
-    ({ params }) => departments.get(params.id));
+    ({ params, principal }) => departments.getFor(params.id, principal));
 
   registry.add(router, { method: 'patch', path: '/api/departments/:id', summary: 'Change name, time zone, head, business hours or task types (task types are replaced as a whole)', tag, access: ['admin'], params: departmentIdParams, body: updateDepartmentBody, response: departmentSchema },
     ({ params, body }) => departments.update(params.id, body));

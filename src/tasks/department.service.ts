@@ -1,6 +1,7 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import { AppError, isDuplicateKeyError } from '../platform/errors';
 import { isTimeZone } from '../platform/zoned-time';
+import type { Principal } from '../platform/http/principal';
 import type { Logger } from '../platform/logger';
 import { defaultBusinessHours, departmentModel, type BusinessHours, type DepartmentDocument, type TaskType } from './department.model';
 
@@ -77,6 +78,18 @@ export class DepartmentService {
     const stored = await this.Department.findById(id).lean<DepartmentDocument>().exec();
     if (!stored) throw AppError.notFound('Department', id);
     return toDepartment(stored);
+  }
+
+  /** The departments the caller may see: all, or only its own for an API key limited to departments. */
+  async listFor(principal: Pick<Principal, 'departmentIds'>): Promise<Department[]> {
+    const all = await this.list();
+    return principal.departmentIds ? all.filter((department) => principal.departmentIds!.includes(department.id)) : all;
+  }
+
+  /** One department as the caller may see it; another's is 404, as if it did not exist. */
+  async getFor(id: string, principal: Pick<Principal, 'departmentIds'>): Promise<Department> {
+    if (principal.departmentIds && !principal.departmentIds.includes(id)) throw AppError.notFound('Department', id);
+    return this.get(id);
   }
 
   async exists(id: string): Promise<boolean> {

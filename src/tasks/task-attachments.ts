@@ -41,18 +41,24 @@ export class TaskAttachments {
     private readonly store: FileStore,
   ) {}
 
-  async upload(taskId: string, principal: Principal, file: { filename: string | undefined; contentType: string | undefined; content: unknown }): Promise<Task> {
+  /**
+   * `readContent` reads the request body; it runs only after the caller was authenticated (by the
+   * route), the headers checked and the task found visible and not full, so nobody makes the server
+   * read (or buffer) 10 MB through a task they cannot see.
+   */
+  async upload(taskId: string, principal: Principal, file: { filename: string | undefined; contentType: string | undefined; readContent: () => Promise<unknown> }): Promise<Task> {
     const filename = cleanFilename(file.filename);
     const contentType = parseMediaType(file.contentType);
     const problems = [];
     if (!filename) problems.push({ field: 'X-Filename', message: 'is required: the file name (percent-encoded when not ASCII)' });
     if (!contentType) problems.push({ field: 'Content-Type', message: 'is required: the media type of the file, e.g. image/jpeg' });
-    if (!Buffer.isBuffer(file.content) || file.content.length === 0) problems.push({ field: 'body', message: 'is empty: send the file bytes as the request body' });
     if (problems.length) throw AppError.validation(problems);
-    // Visibility before bytes: nobody fills the disk through a task they cannot see.
+    // Visibility before bytes: nobody fills the disk (or memory) through a task they cannot see.
     const task = await this.tasks.getTask(taskId, principal);
     if (task.attachments.length >= maxAttachmentsPerTask) throw new AppError('conflict', `Task ${task.reference} already has ${maxAttachmentsPerTask} attachments`, { taskId });
-    const stored = await this.store.put('files', file.content as Buffer);
+    const content = await file.readContent();
+    if (!Buffer.isBuffer(content) || content.length === 0) throw AppError.validation([{ field: 'body', message: 'is empty: send the file bytes as the request body' }]);
+    const stored = await this.store.put('files', content);
     return this.tasks.addAttachment(taskId, principal, { filename: filename!, contentType: contentType!, size: stored.size, sha256: stored.sha256 });
   }
 

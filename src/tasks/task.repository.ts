@@ -12,6 +12,8 @@ export interface TaskChange {
 
 export interface TaskFilter {
   departmentId?: string;
+  /** Any of these departments (an API key limited to departments). */
+  departmentIds?: string[];
   statuses?: TaskStatus[];
   typeCode?: string;
   assigneeId?: string;
@@ -116,6 +118,7 @@ export class TaskRepository {
   list(filter: TaskFilter, options: { sort: 'dueAt' | '-createdAt' | '-updatedAt'; limit: number; skip: number }): Promise<TaskDocument[]> {
     const query: Record<string, unknown> = {};
     if (filter.departmentId) query.departmentId = filter.departmentId;
+    else if (filter.departmentIds) query.departmentId = mongoose.trusted({ $in: filter.departmentIds });
     // trusted() per operator object: sanitizeFilter looks at each value, so trusting the outer filter is not enough.
     if (filter.statuses?.length) query.status = mongoose.trusted({ $in: filter.statuses });
     if (filter.typeCode) query.typeCode = filter.typeCode;

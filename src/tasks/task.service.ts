@@ -87,6 +87,8 @@ export class TaskService {
   }
 
   async fileTask(input: FileTaskInput, principal: Principal): Promise<Task> {
+    // A key limited to departments learns nothing of the others, not even that they exist.
+    if (!mayUseDepartment(principal, input.departmentId)) throw AppError.notFound('Department', input.departmentId);
     const { department, type } = await this.deps.departments.taskType(input.departmentId, input.typeCode);
     const fields = checkFields(type, input.fields ?? {});
     const customer = await this.deps.customers.getCustomer(input.customerId);
@@ -98,7 +100,7 @@ export class TaskService {
       customerChannel = interaction.channel === 'voice' || interaction.channel === 'sms' || interaction.channel === 'email' ? interaction.channel : undefined;
     }
     const watcherIds = [...new Set(input.watcherIds ?? [])];
-    await Promise.all(watcherIds.map((id) => this.activeUser(id, 'watcherIds')));
+    await this.checkWatchers(watcherIds, department);
 
     const now = this.now();
     const actor = actorOf(principal);
@@ -175,6 +177,11 @@ export class TaskService {
       if (query.departmentId && query.departmentId !== principal.departmentId) throw new AppError('forbidden', "You can only see your own department's tasks");
       filter.departmentId = principal.departmentId ?? 'none';
     }
+    if (principal.departmentIds) {
+      // A key limited to departments: another department's board looks empty, like an unknown one.
+      if (query.departmentId && !principal.departmentIds.includes(query.departmentId)) return [];
+      if (!query.departmentId) filter.departmentIds = [...principal.departmentIds];
+    }
     if (query.overdue) {
       filter.dueBefore = this.now();
       filter.statuses = (filter.statuses?.length ? filter.statuses : [...activeTaskStatuses]).filter((status) => activeTaskStatuses.has(status));
@@ -208,11 +215,32 @@ export class TaskService {
 
   async setWatchers(id: string, principal: Principal, watcherIds: string[]): Promise<Task> {
     const unique = [...new Set(watcherIds)];
-    await Promise.all(unique.map((userId) => this.activeUser(userId, 'watcherIds')));
-    return this.change(id, principal, async (task) => ({
+    return this.change(id, principal, async (task) => {
+      await this.checkWatchers(unique, await this.deps.departments.get(task.departmentId));
+      return {
       set: { watcherIds: unique },
       entry: this.entry('watchers_changed', actorOf(principal), { data: { added: unique.filter((w) => !task.watcherIds.includes(w)), removed: task.watcherIds.filter((w) => !unique.includes(w)) } }),
+      };
+    });
+  }
+
+  /**
+   * A watcher receives every change of the task, so only someone who could read it anyway may
+   * watch: front-line users (admin, supervisor, agent) and users of the task's own department.
+   */
+  private async checkWatchers(watcherIds: string[], department: Pick<Department, 'id' | 'name'>): Promise<void> {
+    const users = await Promise.all(watcherIds.map((id) => this.activeUser(id, 'watcherIds')));
+    const problems = users.filter((user) => !mayWatch(user, department.id)).map((user) => ({ field: 'watcherIds', message: `user ${user.id} cannot see ${department.name}'s tasks; only front-line users and ${department.name} users may watch` }));
+    if (problems.length) throw AppError.validation(problems);
+  }
+
+  /** The watchers who may still see the task once it is in `departmentId` (a forward drops the others). */
+  private async watchersWhoMaySee(watcherIds: string[], departmentId: string): Promise<string[]> {
+    const kept = await Promise.all(watcherIds.map(async (id) => {
+      const user = await this.deps.users.getUser(id).catch(() => null);
+      return user && mayWatch(user, departmentId) ? id : null;
     }));
+    return kept.filter((id): id is string => id !== null);
   }
 
   /** Stores an attachment's metadata (the bytes are stored by the caller, content-addressed). */
@@ -350,7 +378,9 @@ export class TaskService {
         unset.push('warnedAt', 'breachedAt', 'closedAt', 'verifiedAt');
         break;
       case 'forward': {
-        const target = await this.deps.departments.get(requireField(input.toDepartmentId, 'toDepartmentId', 'name the department to forward to'));
+        const wanted = requireField(input.toDepartmentId, 'toDepartmentId', 'name the department to forward to');
+        if (principal && !mayUseDepartment(principal, wanted)) throw AppError.notFound('Department', wanted);
+        const target = await this.deps.departments.get(wanted);
         if (target.id === task.departmentId) throw AppError.validation([{ field: 'toDepartmentId', message: 'is the department the task is already in' }]);
         const typeCode = input.toTypeCode ?? task.typeCode;
         const type = target.taskTypes.find((candidate) => candidate.code === typeCode);
@@ -358,6 +388,8 @@ export class TaskService {
         requireField(input.reason ?? input.comment, 'reason', 'say why it goes to another department');
         Object.assign(set, { departmentId: target.id, typeCode, slaMinutes: type.slaMinutes, dueAt: addBusinessMinutes(now, type.slaMinutes, target.businessHours, target.timezone) });
         unset.push('warnedAt', 'breachedAt', 'acceptedAt');
+        const watchers = await this.watchersWhoMaySee(task.watcherIds, target.id);
+        if (watchers.length !== task.watcherIds.length) set.watcherIds = watchers;
         assigneeId = undefined;
         headUserId = target.headUserId;
         Object.assign(details, { fromDepartmentId: task.departmentId, toDepartmentId: target.id });
@@ -452,8 +484,24 @@ const pastTense: Record<TransitionAction, TaskAction> = {
   forward: 'forwarded',
 };
 
+/**
+ * Who sees (and so may change) a task: department users their department's tasks, API keys limited
+ * to departments those departments' tasks, everyone else all. Not seeing a task means 404.
+ */
 function canSee(principal: Principal, task: Pick<TaskDocument, 'departmentId'>): boolean {
-  return principal.role !== 'department' || principal.departmentId === task.departmentId;
+  if (principal.role === 'department' && principal.departmentId !== task.departmentId) return false;
+  return mayUseDepartment(principal, task.departmentId);
+}
+
+/** Front-line users may watch any task; department users only their own department's. */
+function mayWatch(user: { role: string; departmentId?: string }, departmentId: string): boolean {
+  if (user.role === 'admin' || user.role === 'supervisor' || user.role === 'agent') return true;
+  return user.role === 'department' && user.departmentId === departmentId;
+}
+
+/** False only for an API key limited to departments that does not include this one. */
+export function mayUseDepartment(principal: Pick<Principal, 'departmentIds'>, departmentId: string): boolean {
+  return !principal.departmentIds || principal.departmentIds.includes(departmentId);
 }
 
 function statusConflict(action: TransitionAction, task: TaskDocument): AppError {

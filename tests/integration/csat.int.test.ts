@@ -132,7 +132,7 @@ describe('CSAT surveys after a completed contact', () => {
     expect(surveysTo(from)).toHaveLength(0);
   });
 
-  it('when an agent completes an email contact, then the survey email has a link per score and opening one records it', async () => {
+  it('when an agent completes an email contact, then the survey email has a link per score; opening one shows it and confirming records it', async () => {
     const address = `csat-${randomBytes(4).toString('hex')}@example.net`;
     const port = (channel.app.channels.find((candidate) => candidate.name === 'email') as EmailChannel).smtpPort()!;
     const sent = await sendEmail(port, { from: address, to: 'support@switchboard.test', subject: 'Brake noise', text: 'My brakes squeal.' });
@@ -158,7 +158,13 @@ describe('CSAT surveys after a completed contact', () => {
     expect((await fetch(links[3].url.replace('score=4', 'score=9'))).status).toBe(400);
     expect(await survey(interactionId)).toMatchObject({ status: 'pending', channel: 'email' });
 
-    const response = await fetch(links[3].url);
+    // Opening the link shows the choice; the confirm form's POST records it (mail scanners only GET).
+    const opened = await fetch(links[3].url);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toContain('4 of 5');
+    expect(await survey(interactionId)).toMatchObject({ status: 'pending' });
+    const confirm = (url: string, score: number) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `score=${score}` });
+    const response = await confirm(links[3].url, 4);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     expect(await response.text()).toContain('Thank you');
@@ -168,7 +174,7 @@ describe('CSAT surveys after a completed contact', () => {
     expect(answers.filter((answer) => answer.interactionId === interactionId)).toEqual([expect.objectContaining({ channel: 'email', agentId: agent.id, score: 4 })]);
 
     // A second click (another score, or a mail scanner) keeps the first answer.
-    const again = await fetch(links[0].url);
+    const again = await confirm(links[0].url, 1);
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('already have your rating');
     expect(await survey(interactionId)).toMatchObject({ score: 4 });

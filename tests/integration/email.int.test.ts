@@ -11,7 +11,8 @@ describe('the email channel', () => {
 
   beforeAll(async () => {
     env = await startEmailTestApp({ EMAIL_ACKNOWLEDGE: 'true', EMAIL_MAX_BYTES: 60_000, SMTP_FROM: 'Switchboard Support' });
-    agent = await createUserAndLogin(env.app, 'agent');
+    // Replies without a routed offer: a supervisor may step in on any contact (agents only on one they hold).
+    agent = await createUserAndLogin(env.app, 'supervisor');
   });
   afterAll(() => env.destroy());
 

@@ -24,7 +24,8 @@ describe('outbound SMS: replies, consent, sending and delivery status', () => {
 
   beforeAll(async () => {
     channel = await startChannelTestApp();
-    agent = await createUserAndLogin(channel.app, 'agent');
+    // Replies without a routed offer: a supervisor may step in on any contact (agents only on one they hold).
+    agent = await createUserAndLogin(channel.app, 'supervisor');
   });
   afterAll(() => channel.destroy());
 

@@ -74,7 +74,8 @@ describe('task webhooks and the inbound ERP API', () => {
   const forTask = (task: Task) => (request: Received) => request.body.task.id === task.id;
 
   beforeAll(async () => {
-    app = await startTestApp({ WEBHOOK_RETRY_DELAY: '100ms', WEBHOOK_TIMEOUT: '2s' }, { routing: false });
+    // The receivers run on 127.0.0.1, which the webhook guard refuses unless told otherwise (tests/security/authz-webhooks).
+    app = await startTestApp({ WEBHOOK_RETRY_DELAY: '100ms', WEBHOOK_TIMEOUT: '2s', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }, { routing: false });
     admin = await createUserAndLogin(app, 'admin');
     const agent = await createUserAndLogin(app, 'agent');
     agentPrincipal = { kind: 'user', id: agent.id, role: 'agent', name: 'Test agent' };

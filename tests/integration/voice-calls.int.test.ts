@@ -23,7 +23,8 @@ describe('agents and calls: connecting, click-to-call, call progress', () => {
 
   beforeAll(async () => {
     channel = await startChannelTestApp();
-    [agent, otherAgent] = await Promise.all([createUserAndLogin(channel.app, 'agent'), createUserAndLogin(channel.app, 'agent')]);
+    // Connecting a queued caller without a routed offer is a supervisor's step-in (agents: tests/security/authz-voice).
+    [agent, otherAgent] = await Promise.all([createUserAndLogin(channel.app, 'supervisor'), createUserAndLogin(channel.app, 'supervisor')]);
   });
   afterAll(() => channel.destroy());
 

@@ -1,6 +1,8 @@
 import { normalizePhone } from '../../customers';
 import type { Interaction, InteractionChanges, NewEntry } from '../../interactions';
 import { AppError } from '../../platform/errors';
+import type { Principal } from '../../platform/http/principal';
+import { assertMayActOnContact } from '../contact-access';
 import { nextCallState } from './call-status';
 import { dialAgentTwiml } from './twiml';
 import { toCallProgress, type TwilioCallStatus } from './voice.adapter';
@@ -81,6 +83,23 @@ export class CallControlService {
       log.info({ interactionId: interaction.id, callSid: event.callSid, progress, status: transition.status }, 'call progress recorded');
       return { interactionId: interaction.id, status: transition.status ?? interaction.status };
     });
+  }
+
+  /**
+   * A person asks to take a caller (`POST /api/voice/calls/:id/connect`): an agent only a call they
+   * hold (accepted offer, or already bridged to them), a supervisor or admin any queued caller; then
+   * as `connectCallToAgent`. Routing's own bridge on accept calls `connectCallToAgent` directly.
+   */
+  async connectForUser(input: { interactionId: string; principal: Pick<Principal, 'id' | 'role'> }): Promise<Interaction> {
+    const { principal, interactionId } = input;
+    if (principal.role === 'agent') {
+      const interaction = await this.context.interactions.getInteraction(interactionId);
+      const bridgedToThem = interaction.status === 'active' && interaction.agentId === principal.id;
+      await assertMayActOnContact(principal, interactionId, this.context.holds, 'connect', bridgedToThem);
+    } else {
+      await assertMayActOnContact(principal, interactionId, this.context.holds, 'connect');
+    }
+    return this.connectCallToAgent({ interactionId, agentId: principal.id });
   }
 
   /**

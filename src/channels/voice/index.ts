@@ -28,6 +28,7 @@ export function createVoiceChannel(deps: ChannelDeps): ChannelModule & { calls: 
     interactions: deps.interactions,
     numbers: loadVoiceNumbers(voiceNumbersFile),
     adapter: new TwilioVoiceAdapter(config),
+    holds: deps.holds,
   };
   const voice = new VoiceService(context);
   const calls = new CallControlService(context);

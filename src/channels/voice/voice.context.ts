@@ -4,6 +4,7 @@ import type { Interaction, InteractionService } from '../../interactions';
 import type { Config } from '../../platform/config';
 import { withLock } from '../../platform/locks';
 import type { Logger } from '../../platform/logger';
+import type { ContactHolds } from '../contact-access';
 import type { VoiceUrls } from './twiml';
 import type { TwilioVoiceAdapter } from './voice.adapter';
 import type { VoiceNumbers } from './voice-numbers';
@@ -17,6 +18,8 @@ export interface VoiceContext {
   interactions: InteractionService;
   numbers: VoiceNumbers;
   adapter: TwilioVoiceAdapter;
+  /** Whether an agent holds a contact (routing's desk); decides who may connect a queued caller. */
+  holds?: ContactHolds;
 }
 
 /** Webhook paths; Twilio is given absolute URLs under PUBLIC_BASE_URL. */

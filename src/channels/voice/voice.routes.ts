@@ -43,14 +43,14 @@ export function voiceRoutes(registry: RouteRegistry, calls: CallControlService):
     {
       method: 'post',
       path: '/api/voice/calls/:interactionId/connect',
-      summary: "Take a queued caller out of the queue and ring the calling agent's softphone",
+      summary: "Take a caller and ring the caller's own softphone: an agent only a call they hold (accepted offer), a supervisor or admin any queued caller",
       tag,
       access: frontLineRoles,
       params: connectParams,
       response: connectResponse,
     },
     async ({ params, principal }) => {
-      const interaction = await calls.connectCallToAgent({ interactionId: params.interactionId, agentId: principal.id });
+      const interaction = await calls.connectForUser({ interactionId: params.interactionId, principal });
       return { interactionId: interaction.id, status: interaction.status, ...(interaction.agentId ? { agentId: interaction.agentId } : {}) };
     },
   );

@@ -11,7 +11,7 @@ export interface Principal {
   id: string;
   role: Role;
   departmentId?: string;
-  /** API keys limited to departments: the only departments the key may act for (absent: no limit). */
+  /** An API key limited to these departments: it files, reads, lists and changes only their tasks. */
   departmentIds?: readonly string[];
   name: string;
 }
