@@ -30,7 +30,8 @@ export function toInteraction(stored: StoredInteraction): Interaction {
     endedAt: iso(stored.endedAt),
   };
   return {
-    id: stored._id,
+    // A part of a longer conversation is shown as the conversation: by its first part's id.
+    id: stored.conversationId ?? stored._id,
     customerId: stored.customerId,
     channel: stored.channel,
     direction: stored.direction,

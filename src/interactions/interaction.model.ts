@@ -66,6 +66,20 @@ export interface InteractionDocument {
    * written out of order keep the newest. Absent on interactions written before it existed.
    */
   version?: number;
+  /**
+   * A conversation longer than the caps is stored as a chain of parts (documents), oldest first.
+   * `conversationId` is the first part's id, the one id the outside world knows (absent on the
+   * first part itself); `continuesFrom` / `continuedIn` link neighbours. A part whose `continuedIn`
+   * is set takes no more changes: the newest part (the head) carries the conversation's state.
+   */
+  conversationId?: string;
+  continuesFrom?: string;
+  continuedIn?: string;
+  /** On the first part only: a hint to the newest part, so a write need not walk the chain. */
+  headId?: string;
+  /** Entries and their BSON bytes in this part (the caps are checked on these in the write itself). */
+  partEntries?: number;
+  partBytes?: number;
 }
 
 const attachmentSchema = new Schema<AttachmentMeta>(
@@ -109,6 +123,12 @@ const interactionSchema = new Schema<InteractionDocument>(
     endedAt: Date,
     lastActivityAt: { type: Date, required: true },
     version: Number,
+    conversationId: String,
+    continuesFrom: String,
+    continuedIn: String,
+    headId: String,
+    partEntries: Number,
+    partBytes: Number,
   },
   { timestamps: true, versionKey: false, minimize: false },
 );

@@ -1,5 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import { isDuplicateKeyError } from '../platform/errors';
+import { InteractionChain } from './interaction-chain';
+import { assembleConversation, conversationIdOf, defaultCaps, entryBytes, type InteractionCaps } from './interaction-parts';
 import {
   interactionModels,
   type EntryDocument,
@@ -19,9 +21,11 @@ export type InteractionSeed = Pick<InteractionDocument, 'customerId' | 'channel'
 
 export class InteractionRepository {
   private readonly models;
+  private readonly chain: InteractionChain;
 
-  constructor(connection: Connection) {
+  constructor(connection: Connection, caps: InteractionCaps = defaultCaps) {
     this.models = interactionModels(connection);
+    this.chain = new InteractionChain(this.models.Interaction, caps);
   }
 
   findKey(key: string): Promise<InboundKeyDocument | null> {
@@ -57,12 +61,6 @@ export class InteractionRepository {
     return this.models.Interaction.findById(id).lean<StoredInteraction>().exec();
   }
 
-  /** Primary-key reads in parallel: on FerretDB an `$in` on `_id` is not served by the index. */
-  async findManyByIds(ids: readonly string[]): Promise<StoredInteraction[]> {
-    const found = await Promise.all(ids.map((id) => this.findById(id)));
-    return found.filter((interaction): interaction is StoredInteraction => interaction !== null);
-  }
-
   /**
    * Creates the interaction if absent, so a retried event converges on the same document.
    * Insert-or-ignore rather than an upsert: FerretDB 1.24 drops empty arrays from `$setOnInsert`.
@@ -85,6 +83,8 @@ export class InteractionRepository {
         externalIds: first?.externalId ? [first.externalId] : [],
         entries: first ? [first.entry] : [],
         entryCount: first ? 1 : 0,
+        partEntries: first ? 1 : 0,
+        partBytes: first ? entryBytes([first.entry]) : 0,
         flags: [],
         createdAt: at,
         updatedAt: at,
@@ -101,52 +101,47 @@ export class InteractionRepository {
 
   /**
    * Appends the entry of external event `externalId` unless it is already there, and returns the
-   * interaction as written (or as found, when it was there); null when there is no interaction.
+   * newest part as written (or as found, when it was there); null when there is no interaction.
    * The entry's external id joins `externalIds` in the same write, so its presence there says the
    * entry was appended. (FerretDB 1.24 evaluates `entries._id: {$ne}` wrongly on arrays of
-   * documents; on an array of strings it is right.) Callers hold the event's lock.
+   * documents; on an array of strings it is right.) `searchEarlierParts` (a retry after a crash)
+   * also looks for it in the parts before the newest. Callers hold the event's lock.
    */
-  async appendEntryOnce(interactionId: string, entry: StoredEntry, externalId: string): Promise<StoredInteraction | null> {
-    const appended = await this.models.Interaction.findOneAndUpdate(
-      // trusted(): the operator is ours; sanitizeFilter would turn it into an $eq match.
-      { _id: interactionId, externalIds: mongoose.trusted({ $ne: externalId }) },
-      this.changeUpdate({ entries: [entry], externalId }),
-      { returnDocument: 'after', timestamps: false },
-    )
-      .lean<StoredInteraction>()
-      .exec();
-    return appended ?? this.findById(interactionId);
+  async appendEntryOnce(interactionId: string, entry: StoredEntry, externalId: string, searchEarlierParts = false): Promise<StoredInteraction | null> {
+    if (searchEarlierParts) {
+      const parts = await this.readParts(interactionId);
+      if (parts.some((part) => part.externalIds?.includes(externalId))) return parts[parts.length - 1];
+    }
+    return this.chain.write(interactionId, { entries: [entry], externalId }, { externalIdAbsent: externalId });
   }
 
   /**
    * Appends an entry whose id is new (freshly generated), so no check for an earlier copy is
-   * needed; returns the interaction as written, null when there is none.
+   * needed; returns the newest part as written, null when there is none.
    */
   pushEntry(interactionId: string, entry: StoredEntry, externalId?: string): Promise<StoredInteraction | null> {
-    return this.models.Interaction.findOneAndUpdate({ _id: interactionId }, this.changeUpdate({ entries: [entry], externalId }), { returnDocument: 'after', timestamps: false })
-      .lean<StoredInteraction>()
-      .exec();
+    return this.chain.write(interactionId, { entries: [entry], externalId });
   }
 
-  /**
-   * What every change that the timeline summary shows writes: its fields, flags and entries, and
-   * always a new version (the summary's ordering rests on it), in one update document.
-   */
-  private changeUpdate(change: { set?: Record<string, unknown>; addFlags?: string[]; entries?: StoredEntry[]; externalId?: string; setIfUnset?: Record<string, Date> }): Record<string, unknown> {
-    const entries = change.entries ?? [];
-    const lastAt = entries.reduce<Date | undefined>((latest, entry) => (!latest || entry.at > latest ? entry.at : latest), undefined);
-    const addToSet = {
-      ...(change.addFlags?.length ? { flags: { $each: change.addFlags } } : {}),
-      ...(change.externalId ? { externalIds: change.externalId } : {}),
-    };
-    return {
-      $set: { ...change.set, updatedAt: new Date() },
-      $inc: entries.length ? { entryCount: entries.length, version: 1 } : { version: 1 },
-      // $min on a timestamp sets it when absent and keeps an earlier one: "set unless already set".
-      ...(change.setIfUnset ? { $min: change.setIfUnset } : {}),
-      ...(Object.keys(addToSet).length ? { $addToSet: addToSet } : {}),
-      ...(entries.length ? { $push: { entries: { $each: entries } }, $max: { lastActivityAt: lastAt } } : {}),
-    };
+  /** The newest part of the conversation `id` names (the part itself when it was never continued). */
+  findHead(id: string, options: { entries?: boolean } = {}): Promise<StoredInteraction | null> {
+    return this.chain.findHead(id, options);
+  }
+
+  /** Every part of the conversation `id` names, oldest first. */
+  readParts(id: string): Promise<StoredInteraction[]> {
+    return this.chain.readParts(id);
+  }
+
+  /** The conversation as one interaction (see `assembleConversation`); null when there is none. */
+  async readConversation(id: string): Promise<StoredInteraction | null> {
+    const parts = await this.chain.readParts(id);
+    return parts.length ? assembleConversation(parts) : null;
+  }
+
+  /** The part holding entry `entryId` of the conversation `id`. */
+  findPartWithEntry(id: string, entryId: string): Promise<StoredInteraction | null> {
+    return this.chain.findPartWithEntry(id, entryId);
   }
 
   /**
@@ -169,15 +164,7 @@ export class InteractionRepository {
     entries: StoredEntry[] = [],
     condition: { statusIn?: InteractionStatus[]; setIfUnset?: Record<string, Date> } = {},
   ): Promise<StoredInteraction | null> {
-    // trusted(): the operator is ours, built from our own status names.
-    const filter = condition.statusIn ? { _id: id, status: mongoose.trusted({ $in: condition.statusIn }) } : { _id: id };
-    return this.models.Interaction.findOneAndUpdate(
-      filter,
-      this.changeUpdate({ set, addFlags, entries, ...(condition.setIfUnset ? { setIfUnset: condition.setIfUnset } : {}) }),
-      { returnDocument: 'after', timestamps: false },
-    )
-      .lean<StoredInteraction>()
-      .exec();
+    return this.chain.write(id, { set, addFlags, entries, ...(condition.setIfUnset ? { setIfUnset: condition.setIfUnset } : {}) }, condition.statusIn ? { statusIn: condition.statusIn } : {});
   }
 
   /** Appends refs (no summaries) to the customer's timeline, creating it if needed. */
@@ -206,7 +193,7 @@ export class InteractionRepository {
    */
   async putSummary(stored: StoredInteraction): Promise<void> {
     const summary = versionedSummary(stored);
-    const field = `summaries.${summaryKey(stored._id)}`;
+    const field = `summaries.${summaryKey(conversationIdOf(stored))}`;
     // trusted() on each operator object: sanitizeFilter would turn them into $eq matches.
     const olderOrAbsent = {
       _id: stored.customerId,
@@ -241,13 +228,15 @@ export class InteractionRepository {
     // Refs first, so the survivor lists each interaction before its summary arrives.
     await this.addToTimeline(toCustomerId, items.map(({ interactionId, at, channel }) => ({ interactionId, at, channel })));
     for (const item of items) {
-      const moved = await this.models.Interaction.findOneAndUpdate(
-        { _id: item.interactionId },
-        { $set: { customerId: toCustomerId }, $inc: { version: 1 } },
-        { returnDocument: 'after' },
-      )
-        .lean<StoredInteraction>()
-        .exec();
+      // Every part, oldest first: the newest is moved last, so its summary is the one written.
+      let moved: StoredInteraction | null = null;
+      let next: string | undefined = item.interactionId;
+      while (next) {
+        moved = await this.models.Interaction.findOneAndUpdate({ _id: next }, { $set: { customerId: toCustomerId }, $inc: { version: 1 } }, { returnDocument: 'after' })
+          .lean<StoredInteraction>()
+          .exec();
+        next = moved?.continuedIn;
+      }
       if (moved) await this.putSummary(moved);
     }
     await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [], summaries: {} } }).exec();
@@ -256,7 +245,8 @@ export class InteractionRepository {
 
   /** Generic listing for integrators. Indexed on MongoDB; a scan on FerretDB (see README). */
   list(filter: { status?: InteractionStatus; channel?: string; before?: Date }, limit: number): Promise<StoredInteraction[]> {
-    const query: Record<string, unknown> = {};
+    // Only the newest part of each conversation: it carries the conversation's state.
+    const query: Record<string, unknown> = { continuedIn: mongoose.trusted({ $exists: false }) };
     if (filter.status) query.status = filter.status;
     if (filter.channel) query.channel = filter.channel;
     // trusted(): the operator is ours, built from a validated date, not from user input.

@@ -79,7 +79,7 @@ export class InteractionService {
         at: event.entry.at ?? new Date(),
       });
       if (!claimed && claim.recordedAt) {
-        const interaction = await this.interactions.findById(claim.interactionId);
+        const interaction = await this.interactions.findHead(claim.interactionId);
         if (!interaction) throw new AppError('internal', 'Recorded event points at a missing interaction', { externalId: event.externalId }, false);
         this.log.info({ interactionId: claim.interactionId, externalId: event.externalId }, 'duplicate inbound event ignored');
         return { interaction: toInteraction(interaction), entryId: claim.entryId, duplicate: true, created: false };
@@ -101,7 +101,8 @@ export class InteractionService {
       }
       // A retry after a crash (the claim existed) or an event joining an existing interaction.
       if (created) await this.interactions.upsert(claim.interactionId, seed, claim.at);
-      const stored = await this.interactions.appendEntryOnce(claim.interactionId, entry, event.externalId);
+      // A retry (the claim was there) may find its entry in a part that has rolled over since.
+      const stored = await this.interactions.appendEntryOnce(claim.interactionId, entry, event.externalId, !claimed);
       if (!stored) {
         // Appending to an interaction that does not exist: the claim must not make a later
         // delivery (perhaps aimed elsewhere) append to it too.
@@ -158,10 +159,23 @@ export class InteractionService {
     return entry;
   }
 
+  /** The interaction with all its entries; one stored in several parts is read whole, as one conversation. */
   async getInteraction(id: string): Promise<Interaction> {
-    const stored = await this.interactions.findById(id);
+    const stored = await this.interactions.readConversation(id);
     if (!stored) throw AppError.notFound('Interaction', id);
     return toInteraction(stored);
+  }
+
+  /**
+   * The interaction's current state (status, agent, queue, times, flags) without its entries: for
+   * callers that decide on the state alone, at the cost of one small read however long the
+   * conversation. `entries` is absent and `externalIds` lists the newest part's only.
+   */
+  async getInteractionState(id: string): Promise<Interaction> {
+    const stored = await this.interactions.findHead(id, { entries: false });
+    if (!stored) throw AppError.notFound('Interaction', id);
+    const { entries: _entries, ...state } = toInteraction(stored);
+    return state;
   }
 
   /**
@@ -177,8 +191,8 @@ export class InteractionService {
     const refs = items.map((item) => ({ ...item, interactionId: item.interactionId, at: new Date(item.at) }));
     const { page: pageRefs, nextCursor } = pageTimeline(refs, page.limit, page.cursor);
     const needFull = pageRefs.filter((ref) => page.includeEntries || !ref.summary).map((ref) => ref.interactionId);
-    const stored = await this.interactions.findManyByIds(needFull);
-    const byId = new Map(stored.map((interaction) => [interaction._id, interaction]));
+    const stored = await Promise.all(needFull.map((id) => (page.includeEntries ? this.interactions.readConversation(id) : this.interactions.findHead(id))));
+    const byId = new Map(stored.flatMap((interaction) => (interaction ? [[interaction.conversationId ?? interaction._id, interaction] as const] : [])));
     const result = pageRefs.flatMap((ref): Interaction[] => {
       const full = byId.get(ref.interactionId);
       if (full && page.includeEntries) return [toInteraction(full)];
@@ -220,7 +234,8 @@ export class InteractionService {
       .map((item) => ({ interactionId: item.interactionId, at: new Date(item.at) }));
     // Only the newest few can be open and recent; older ones are not worth a read.
     const { page } = pageTimeline(refs, 3);
-    for (const interaction of await this.interactions.findManyByIds(page.map((ref) => ref.interactionId))) {
+    const heads = await Promise.all(page.map((ref) => this.interactions.findHead(ref.interactionId)));
+    for (const interaction of heads.filter((head): head is StoredInteraction => head !== null)) {
       const open = !closedStatuses.has(interaction.status);
       if (open && new Date(interaction.lastActivityAt) >= activeSince) return toInteraction(interaction);
     }
@@ -280,14 +295,15 @@ export class InteractionService {
   async updateEntry(interactionId: string, entryId: string, fields: { data?: Record<string, unknown>; flags?: string[] }): Promise<Entry> {
     const lockKey = `${this.redisKeyPrefix}lock:interaction:${interactionId}`;
     return withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
-      const interaction = await this.interactions.findById(interactionId);
+      // The part that holds the entry: entries never move between parts.
+      const interaction = await this.interactions.findPartWithEntry(interactionId, entryId);
       const index = interaction?.entries.findIndex((entry) => entry._id === entryId) ?? -1;
       if (!interaction || index < 0) throw AppError.notFound('Entry', entryId);
       const current = interaction.entries[index];
       const set: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(fields.data ?? {})) set[`data.${key}`] = value;
       if (fields.flags) set.flags = [...new Set([...(current.flags ?? []), ...fields.flags])];
-      await this.interactions.setEntryFields(interactionId, index, set);
+      await this.interactions.setEntryFields(interaction._id, index, set);
       return toEntry({ ...current, data: { ...current.data, ...fields.data }, ...(set.flags ? { flags: set.flags as string[] } : {}) });
     });
   }
@@ -299,14 +315,14 @@ export class InteractionService {
   async updateEntryAttachment(interactionId: string, entryId: string, index: number, fields: { sha256?: string; size?: number; path?: string; flags?: string[] }): Promise<void> {
     const lockKey = `${this.redisKeyPrefix}lock:interaction:${interactionId}`;
     await withLock(this.redis, lockKey, { ttlMs: 10_000, waitMs: 10_000 }, async () => {
-      const interaction = await this.interactions.findById(interactionId);
+      const interaction = await this.interactions.findPartWithEntry(interactionId, entryId);
       const entryIndex = interaction?.entries.findIndex((entry) => entry._id === entryId) ?? -1;
       const attachment = entryIndex < 0 ? undefined : interaction!.entries[entryIndex].attachments?.[index];
       if (!attachment) throw AppError.notFound('Attachment', `${entryId}/${index}`);
       const { flags, ...values } = fields;
       const set: Record<string, unknown> = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined).map(([key, value]) => [`attachments.${index}.${key}`, value]));
       if (flags?.length) set[`attachments.${index}.flags`] = [...new Set([...(attachment.flags ?? []), ...flags])];
-      await this.interactions.setEntryFields(interactionId, entryIndex, set);
+      await this.interactions.setEntryFields(interaction!._id, entryIndex, set);
     });
   }
 

@@ -42,8 +42,9 @@ export function summaryKey(interactionId: string): string {
 }
 
 /** The timeline item of an interaction, as appended to `items` (always built here, so `$addToSet` sees equal refs). */
-export function timelineRef(stored: Pick<StoredInteraction, '_id' | 'createdAt' | 'channel'>): TimelineItem {
-  return { interactionId: stored._id, at: stored.createdAt, channel: stored.channel };
+export function timelineRef(stored: Pick<StoredInteraction, '_id' | 'createdAt' | 'channel' | 'conversationId'>): TimelineItem {
+  // A conversation stored in several parts is listed once, by its first part's id.
+  return { interactionId: stored.conversationId ?? stored._id, at: stored.createdAt, channel: stored.channel };
 }
 
 /**

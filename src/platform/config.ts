@@ -81,6 +81,32 @@ const configSchema = z.object({
   SMTP_AUTH_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(200).optional(),
   /** Refuse MAIL until the client has issued STARTTLS (needs the TLS files). */
   SMTP_REQUIRE_TLS: z.enum(['0', '1', 'true', 'false']).default('false').transform((flag) => flag === '1' || flag === 'true'),
+  /** Time one inbound email may spend being parsed and sanitized in a worker; past it the email is kept raw, flagged parse_timeout. */
+  EMAIL_PARSE_TIMEOUT: z.string().regex(durationPattern, 'must look like 500ms, 5s or 1m').default('5s'),
+  /** Worker threads that parse inbound email (started on demand). */
+  EMAIL_PARSE_WORKERS: z.coerce.number().int().min(1).max(32).default(2),
+  /** Emails up to this many bytes are parsed on the main thread (cheaper than the hop to a worker); 0 sends all to workers. */
+  EMAIL_PARSE_INLINE_BYTES: z.coerce.number().int().min(0).max(1_000_000).default(4_096),
+  /** SMTP clients connected at once (all addresses); more get 421. */
+  SMTP_MAX_CLIENTS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** SMTP connections at once from one IP address, across all nodes (Redis); more get 421. Raise it for your MX relays. */
+  SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Messages (MAIL commands) from one IP address per SMTP_MESSAGE_RATE_WINDOW, across all nodes; more get 451 (retry later). */
+  SMTP_MAX_MESSAGES_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  SMTP_MESSAGE_RATE_WINDOW: z.string().regex(durationPattern, 'must look like 1m or 1h').default('1m'),
+  /** An SMTP connection silent this long is closed. */
+  SMTP_IDLE_TIMEOUT: z.string().regex(durationPattern, 'must look like 30s or 1m').default('60s'),
+  /** Longest an SMTP connection may last, however busy (a client trickling bytes cannot hold a slot forever). */
+  SMTP_SESSION_TIMEOUT: z.string().regex(durationPattern, 'must look like 5m or 10m').default('10m'),
+  /** authserv-id of our receiving MTA, whose topmost Authentication-Results header decides whether From is authenticated; unauthenticated mail joins no thread by tag or reply token and changes no task. Unset: production treats all mail as unauthenticated, development/test trust From. */
+  EMAIL_TRUSTED_AUTHSERV_ID: z.string().min(1).max(255).optional(),
+  /**
+   * Caps on one stored interaction document (MongoDB refuses documents over 16 MB): past either, a
+   * conversation continues in a new linked document. 4 MB leaves room for later entry updates
+   * (delivery reports, prepared headers) and keeps each read of a part cheap.
+   */
+  INTERACTION_MAX_ENTRIES: z.coerce.number().int().min(2).max(10_000).default(200),
+  INTERACTION_MAX_BYTES: z.coerce.number().int().min(16_384).max(12_000_000).default(4_194_304),
   /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
   SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */

@@ -19,5 +19,6 @@ describe('customer answers to "is it solved?"', () => {
 
   it('when a text quotes task references, then each is found once, in any case', () => {
     expect(quotedReferences('about t-000123 and T-000123, also T-000045; not T-12')).toEqual(['T-000123', 'T-000045']);
+    expect(quotedReferences(Array.from({ length: 5_000 }, (_, index) => `T-${String(index).padStart(6, '0')}`).join(' '))).toHaveLength(5);
   });
 });

@@ -83,8 +83,11 @@ export function firstLine(text: string | undefined): string {
 const referencePattern = /\bT-\d{6,}\b/g;
 
 /** Task references quoted in a text, e.g. "about T-000123", once each. */
+// Each reference costs a lookup; a contact stuffed with thousands must not cost thousands.
+const maxQuotedReferences = 5;
+
 export function quotedReferences(text: string | undefined): string[] {
-  return [...new Set(text?.toUpperCase().match(referencePattern) ?? [])];
+  return [...new Set(text?.toUpperCase().match(referencePattern) ?? [])].slice(0, maxQuotedReferences);
 }
 
 export interface VerificationDeps {
@@ -140,6 +143,8 @@ export function customerContactListener(deps: VerificationDeps): InteractionList
     if (interaction.channel !== 'sms' && interaction.channel !== 'email') return;
     const last = interaction.entries?.at(-1);
     if (!last || last.kind !== 'message' || last.direction !== 'inbound') return;
+    // An email whose sender our MTA did not authenticate (the email channel flags it) changes no task.
+    if (last.flags?.includes('unverified_sender')) return;
     if (interaction.channel === 'email' && !created) {
       const solved = parseVerdict(firstLine(last.text));
       const question = solved === null ? null : await deps.pending.find('email', interaction.customerId, now());

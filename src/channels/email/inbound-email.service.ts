@@ -1,4 +1,3 @@
-import type { ParsedMail } from 'mailparser';
 import type { Redis } from 'ioredis';
 import type { CustomerService } from '../../customers';
 import { normalizeEmail } from '../../customers/identity';
@@ -7,7 +6,11 @@ import type { Logger } from '../../platform/logger';
 import { acknowledgementEmail } from './acknowledgement';
 import type { AttachmentCaps } from './attachment-plan';
 import { sha256, type AttachmentStore } from './attachment-store';
-import { addresses, cleanText, extractContent, oneLine, parseEmail, type EmailContent } from './email-content';
+import { cleanText, extractContent, oneLine, type EmailContent } from './email-content';
+import type { DigestedEmail, DigestOutcome } from './email-digest';
+import { senderVerdict, type TrustPolicy } from './email-trust';
+import { readTopHeaderLines } from './raw-limits';
+import { countInWindow } from './rate-window';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
 import type { OutboundEmailService } from './outbound-email.service';
@@ -34,11 +37,17 @@ interface ThreadMatch {
   matchedBy: 'references' | 'reply_token' | 'subject_ref';
 }
 
+/** Turns raw bytes into a digested email, or says why not (the parse pool; inline in unit wiring). */
+export interface EmailDigester {
+  digest(raw: Buffer): Promise<DigestOutcome>;
+}
+
 export interface InboundEmailSettings {
   supportEmail: string;
   acknowledge: boolean;
   redisKeyPrefix: string;
   attachmentCaps: AttachmentCaps;
+  trust: TrustPolicy;
 }
 
 /**
@@ -47,8 +56,10 @@ export interface InboundEmailSettings {
  */
 export const unknownSenderEmail = 'unknown-sender@unknown.invalid';
 
-// At most this many acknowledgements per sender per window, whatever the loop guard let through.
+// At most this many acknowledgements per mailbox (`li+x@` and `li@` are one) and per sender domain
+// per window, whatever the loop guard let through: a mail loop or a flood cannot make us send more.
 const acknowledgementsPerWindow = 3;
+const acknowledgementsPerDomainWindow = 100;
 const acknowledgementWindowMs = 3_600_000;
 
 const closedStatuses = new Set(['closed', 'abandoned', 'failed']);
@@ -63,6 +74,7 @@ export class InboundEmailService {
     private readonly redis: Redis,
     private readonly settings: InboundEmailSettings,
     private readonly log: Logger,
+    private readonly digester: EmailDigester,
   ) {}
 
   /**
@@ -71,17 +83,26 @@ export class InboundEmailService {
    */
   async receive(raw: Buffer, envelope: InboundEnvelope): Promise<ReceivedEmail> {
     const rawFile = await this.store.put('eml', raw);
-    const mail = await parseEmail(raw);
-    const flags = new Set<string>(mail ? [] : ['unparseable']);
-    const messageId = normalizeMessageId(mail?.messageId);
-    if (!messageId) flags.add(mail?.messageId ? 'invalid_message_id' : 'missing_message_id');
+    const digested = await this.digester.digest(raw);
+    const mail = digested.mail;
+    const flags = new Set<string>(digested.mail ? [] : digested.flags);
+    // A message kept raw (over a cap, past the parse budget) still has its Message-ID read, cheaply,
+    // so a retransmission of it is recognised as the same email.
+    const headerLines = mail?.headerLines ?? readTopHeaderLines(raw);
+    const rawMessageId = mail ? mail.messageId : headerRecord(headerLines)['message-id'];
+    const messageId = normalizeMessageId(rawMessageId);
+    if (!messageId) flags.add(rawMessageId ? 'invalid_message_id' : 'missing_message_id');
     const externalId = messageId ? `email:${messageId}` : `email:sha256:${rawFile.sha256}`;
 
     const known = await this.interactions.findByExternalId(externalId);
     if (known) return { ...known, duplicate: true, created: false, acknowledged: false };
 
     const sender = await this.identifySender(mail, envelope, flags);
-    const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags) : null;
+    // Mail kept raw has no From we read, so it is never authenticated (it joins no thread anyway).
+    const verdict = senderVerdict(this.settings.trust, headerLines, mail && sender.from ? sender.from.address : null);
+    const verified = verdict !== 'unauthenticated';
+    if (!verified) flags.add('unverified_sender');
+    const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags, verified) : null;
     const content: EmailContent = mail ? await extractContent(mail, this.store, this.settings.attachmentCaps) : { text: '', data: {}, attachments: [], flags: [] };
     for (const flag of content.flags) flags.add(flag);
     const subject = oneLine(mail?.subject ?? '').slice(0, 500);
@@ -105,8 +126,8 @@ export class InboundEmailService {
           ...(mail?.inReplyTo ? { inReplyTo: oneLine(mail.inReplyTo).slice(0, 1000) } : {}),
           references: extractMessageIdCandidates(undefined, mail?.references),
           ...(sender.from ? { from: sender.from } : {}),
-          to: mail ? addresses(mail.to).slice(0, 50) : [],
-          cc: mail ? addresses(mail.cc).slice(0, 50) : [],
+          to: mail ? mail.to.slice(0, 50) : [],
+          cc: mail ? mail.cc.slice(0, 50) : [],
           ...(date ? { date } : {}),
           envelope: { mailFrom: envelope.mailFrom ?? '', rcptTo: envelope.rcptTo.slice(0, 50) },
           raw: { path: rawFile.path, size: rawFile.size, sha256: rawFile.sha256 },
@@ -119,7 +140,9 @@ export class InboundEmailService {
     const result: ReceivedEmail = { interactionId: recorded.interaction.id, entryId: recorded.entryId, duplicate: recorded.duplicate, created: recorded.created, ...(thread ? { threadedBy: thread.matchedBy } : {}), acknowledged: false };
     if (recorded.duplicate) return result;
 
-    const interactionFlags = [...flags].filter((flag) => flag === 'unparseable' || flag === 'unknown_sender').map((flag) => `email_${flag}`);
+    const interactionFlags = [...flags]
+      .filter((flag) => flag === 'unparseable' || flag === 'unknown_sender' || flag === 'parse_timeout' || (flag === 'unverified_sender' && recorded.created))
+      .map((flag) => `email_${flag}`);
     if (thread && closedStatuses.has(recorded.interaction.status)) {
       // Back in its queue (routing queues it again: the channel's queue when it never had one).
       await this.interactions.updateInteraction(recorded.interaction.id, { status: 'queued', queuedAt: new Date() }, ['reopened_by_email', ...interactionFlags]);
@@ -134,8 +157,8 @@ export class InboundEmailService {
   }
 
   /** The customer behind the From address; else the envelope sender; else the shared unknown sender. */
-  private async identifySender(mail: ParsedMail | null, envelope: InboundEnvelope, flags: Set<string>): Promise<{ customerId: string; address: string; unknown: boolean; from?: { address: string; name: string } }> {
-    const fromEntries = mail?.from?.value.filter((entry) => entry.address) ?? [];
+  private async identifySender(mail: DigestedEmail | null, envelope: InboundEnvelope, flags: Set<string>): Promise<{ customerId: string; address: string; unknown: boolean; from?: { address: string; name: string } }> {
+    const fromEntries = mail?.from?.filter((entry) => entry.address) ?? [];
     if (fromEntries.length > 1) flags.add('multiple_from');
     const fromAddress = fromEntries[0]?.address ? normalizeEmail(cleanText(fromEntries[0].address)) : null;
     const name = oneLine(fromEntries[0]?.name ?? '').slice(0, 120);
@@ -160,13 +183,19 @@ export class InboundEmailService {
    * The interaction this email continues: by a Message-ID it refers to, by the reply token in the
    * address it was sent to, or by a `[#ref]` subject tag. Refs are short and visible, so a tag only
    * joins a thread of the same customer; ids and tokens are unguessable and join any sender (a
-   * colleague in Cc), flagged when the sender differs.
+   * colleague in Cc), flagged when the sender differs. An unauthenticated sender (see email-trust.ts)
+   * joins only by a Message-ID we sent to that same customer (`repliesToOurMail`).
    */
-  private async findThread(mail: ParsedMail, envelope: InboundEnvelope, customerId: string, flags: Set<string>): Promise<ThreadMatch | null> {
-    const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy']): Promise<ThreadMatch | null> => {
+  private async findThread(mail: DigestedEmail, envelope: InboundEnvelope, customerId: string, flags: Set<string>, verified: boolean): Promise<ThreadMatch | null> {
+    const joinable = async (interactionId: string | null | undefined, matchedBy: ThreadMatch['matchedBy'], entryId?: string): Promise<ThreadMatch | null> => {
       if (!interactionId) return null;
-      const interaction = await this.interactions.getInteraction(interactionId).catch(() => null);
+      // The state only: a long thread is several parts, and none of its entries is needed here.
+      const interaction = await this.interactions.getInteractionState(interactionId).catch(() => null);
       if (!interaction || interaction.channel !== 'email') return null;
+      if (!verified && !repliesToOurMail(interaction, entryId, customerId)) {
+        flags.add('thread_join_refused');
+        return null;
+      }
       if (interaction.customerId !== customerId) {
         if (matchedBy === 'subject_ref') return null;
         flags.add('thread_sender_differs');
@@ -174,11 +203,11 @@ export class InboundEmailService {
       return { interactionId, matchedBy };
     };
     for (const id of extractMessageIdCandidates(mail.inReplyTo, mail.references)) {
-      const match = await joinable((await this.interactions.findByExternalId(`email:${id}`))?.interactionId, 'references');
+      const known = await this.interactions.findByExternalId(`email:${id}`);
+      const match = await joinable(known?.interactionId, 'references', known?.entryId);
       if (match) return match;
     }
-    const deliveredTo = mail.headers.get('delivered-to');
-    const recipients = [...addresses(mail.to), ...addresses(mail.cc), ...envelope.rcptTo, ...(typeof deliveredTo === 'string' ? [deliveredTo] : [])];
+    const recipients = [...mail.to, ...mail.cc, ...envelope.rcptTo, ...(mail.deliveredTo ? [mail.deliveredTo] : [])];
     for (const token of extractReplyTokens(recipients, this.settings.supportEmail)) {
       const match = await joinable(await this.threads.interactionForToken(token), 'reply_token');
       if (match) return match;
@@ -190,18 +219,25 @@ export class InboundEmailService {
     return null;
   }
 
+  /** Counts one acknowledgement against the sender's mailbox and domain (atomic in Redis); false past either limit. */
+  private async underAcknowledgementLimits(senderAddress: string): Promise<boolean> {
+    const mailbox = mailboxOf(senderAddress);
+    const prefix = `${this.settings.redisKeyPrefix}email:ack-rate:`;
+    const perMailbox = await countInWindow(this.redis, `${prefix}${sha256(Buffer.from(mailbox))}`, acknowledgementWindowMs);
+    if (perMailbox > acknowledgementsPerWindow) return false;
+    const domain = mailbox.slice(mailbox.lastIndexOf('@') + 1);
+    return (await countInWindow(this.redis, `${prefix}domain:${sha256(Buffer.from(domain))}`, acknowledgementWindowMs)) <= acknowledgementsPerDomainWindow;
+  }
+
   /** Sends the acknowledgement when configured, the loop guard agrees and the sender is under the rate limit. */
-  private async acknowledge(mail: ParsedMail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
+  private async acknowledge(mail: DigestedEmail, senderAddress: string, target: { interactionId: string; customerId: string; externalId: string }): Promise<boolean> {
     if (!this.settings.acknowledge) return false;
     const verdict: AcknowledgeVerdict = shouldAcknowledge(headerRecord(mail.headerLines), senderAddress, this.settings.supportEmail);
     if (!verdict.acknowledge) {
       this.log.info({ interactionId: target.interactionId, reason: verdict.reason }, 'acknowledgement skipped');
       return false;
     }
-    const key = `${this.settings.redisKeyPrefix}email:ack-rate:${sha256(Buffer.from(senderAddress))}`;
-    // SET NX PX then INCR: the counter always carries its expiry, even if this process dies in between.
-    await this.redis.set(key, '0', 'PX', acknowledgementWindowMs, 'NX');
-    if ((await this.redis.incr(key)) > acknowledgementsPerWindow) {
+    if (!(await this.underAcknowledgementLimits(senderAddress))) {
       this.log.info({ interactionId: target.interactionId, reason: 'rate_limited' }, 'acknowledgement skipped');
       return false;
     }
@@ -225,8 +261,28 @@ export class InboundEmailService {
   }
 }
 
+/**
+ * The one thread an unauthenticated sender may join: by In-Reply-To/References naming a Message-ID
+ * that we generated (random, only ever delivered to this customer's mailbox), in a conversation of
+ * the customer its From resolved to. A subject tag is short and visible and a reply token travels in
+ * every forward, so neither is evidence alone; a real client always sets In-Reply-To, so a genuine
+ * customer whose domain has no DKIM/DMARC still threads.
+ */
+function repliesToOurMail(interaction: { customerId: string; entries?: Array<{ id: string; direction?: string }> }, entryId: string | undefined, customerId: string): boolean {
+  if (!entryId || interaction.customerId !== customerId) return false;
+  return interaction.entries?.find((entry) => entry.id === entryId)?.direction === 'outbound';
+}
+
+/** `li+anything@x.cn` → `li@x.cn`: one mailbox, whatever tag a flood puts on it. */
+function mailboxOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  const plus = local.indexOf('+');
+  return `${plus > 0 ? local.slice(0, plus) : local}${address.slice(at)}`.toLowerCase();
+}
+
 /** The Date header as ISO time, or undefined (and flagged) when it is garbage; the parser would put "now" there. */
-function sentDate(mail: ParsedMail, flags: Set<string>): string | undefined {
+function sentDate(mail: DigestedEmail, flags: Set<string>): string | undefined {
   const line = mail.headerLines.find((header) => header.key === 'date')?.line;
   if (!line) return undefined;
   const parsed = new Date(line.slice(line.indexOf(':') + 1).trim());

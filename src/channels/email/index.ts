@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
+import { durationMs } from '../../platform/duration';
 import type { ChannelDeps, ChannelModule } from '../channel';
 import { AttachmentStore } from './attachment-store';
 import { createEmailSender } from './email.adapter';
@@ -9,6 +10,9 @@ import { EmailThreadRepository } from './email-thread.repository';
 import { InboundEmailService } from './inbound-email.service';
 import { outboundEmailQueue, startOutboundEmailWorker, type OutboundEmailJob } from './outbound-email.jobs';
 import { OutboundEmailService, type SendEmailInput } from './outbound-email.service';
+import { trustPolicy } from './email-trust';
+import { ParsePool } from './parse-pool';
+import { SmtpClientLimits } from './smtp-limits';
 import { startSmtpListener, type SmtpListener, type SmtpListenerOptions } from './smtp-listener';
 
 export { unknownSenderEmail, type InboundEnvelope, type ReceivedEmail } from './inbound-email.service';
@@ -43,6 +47,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
     { supportEmail: config.SUPPORT_EMAIL, fromName: displayName(config.SMTP_FROM), redisKeyPrefix: config.REDIS_KEY_PREFIX },
     log,
   );
+  const parsePool = new ParsePool({ workers: config.EMAIL_PARSE_WORKERS, timeoutMs: durationMs(config.EMAIL_PARSE_TIMEOUT), inlineBytes: config.EMAIL_PARSE_INLINE_BYTES, log });
   const inbound = new InboundEmailService(
     deps.interactions,
     deps.customers,
@@ -55,8 +60,10 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       acknowledge: config.EMAIL_ACKNOWLEDGE,
       redisKeyPrefix: config.REDIS_KEY_PREFIX,
       attachmentCaps: { perAttachmentBytes: Math.min(maxAttachmentBytes, config.EMAIL_MAX_BYTES), totalBytes: config.EMAIL_MAX_BYTES },
+      trust: trustPolicy(config.NODE_ENV, config.EMAIL_TRUSTED_AUTHSERV_ID),
     },
     log,
+    parsePool,
   );
   let listener: SmtpListener | undefined;
   let worker: Worker<OutboundEmailJob> | undefined;
@@ -71,6 +78,9 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       worker = startOutboundEmailWorker(deps.queues, (job, attempt) => outbound.deliver(job, attempt));
       if (!runs('smtp')) return;
       if (!config.SMTP_OUT_URL) log.warn('SMTP_OUT_URL is not set: replies and acknowledgements are recorded but fail to send');
+      if (config.NODE_ENV === 'production' && !config.EMAIL_TRUSTED_AUTHSERV_ID) {
+        log.warn('EMAIL_TRUSTED_AUTHSERV_ID is not set: no inbound sender is authenticated, so email joins threads only by our Message-IDs and never reopens a task');
+      }
       listener = await startSmtpListener({
         port: config.SMTP_PORT,
         host: config.HOST,
@@ -78,11 +88,22 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
         receive: (raw, envelope) => inbound.receive(raw, envelope),
         log,
         ...smtpSecurity(config, log),
+        maxClients: config.SMTP_MAX_CLIENTS,
+        idleTimeoutMs: durationMs(config.SMTP_IDLE_TIMEOUT),
+        sessionTimeoutMs: durationMs(config.SMTP_SESSION_TIMEOUT),
+        clientLimits: new SmtpClientLimits(deps.redis, {
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          maxConnectionsPerIp: config.SMTP_MAX_CONNECTIONS_PER_IP,
+          maxMessagesPerIp: config.SMTP_MAX_MESSAGES_PER_IP,
+          messageWindowMs: durationMs(config.SMTP_MESSAGE_RATE_WINDOW),
+          sessionMs: durationMs(config.SMTP_SESSION_TIMEOUT),
+        }),
       });
     },
     async close() {
       // The listener first, so no new mail arrives while the worker finishes; queues close in app.ts.
       await listener?.close();
+      await parsePool.close();
       await worker?.close();
       sender.close();
     },

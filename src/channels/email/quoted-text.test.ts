@@ -28,3 +28,18 @@ describe('stripping quoted replies', () => {
     expect(stripQuotedReply('> only a quote\n> nothing new')).toBe('> only a quote\n> nothing new');
   });
 });
+
+describe('stripping quoted replies at scale', () => {
+  it('when 32k lines alternate "> a" and "a", then the cut takes milliseconds, not seconds', () => {
+    const lines = Array.from({ length: 32_000 }, (_, index) => (index % 2 === 0 ? '> a' : 'a'));
+    const started = performance.now();
+    expect(stripQuotedReply(lines.join('\n'))).toBe(lines.join('\n'));
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  it('when a long answer ends in a long quote, then the quote is still cut', () => {
+    const answer = Array.from({ length: 1_000 }, () => 'new text').join('\n');
+    const quote = Array.from({ length: 5_000 }, () => '> old').join('\n');
+    expect(stripQuotedReply(`${answer}\n${quote}`)).toBe(answer);
+  });
+});

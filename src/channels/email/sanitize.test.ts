@@ -37,3 +37,30 @@ describe('sanitizing email HTML', () => {
     expect(html).toContain('color:blue');
   });
 });
+
+describe('sanitized email HTML stays inside its box', () => {
+  const styleOf = (input: string) => /style="([^"]*)"/.exec(sanitizeEmailHtml(input).html)?.[1] ?? '';
+
+  it('when CSS positions, layers or transforms an element, then those declarations are dropped', () => {
+    const style = styleOf(
+      '<div style="position:fixed; top:0; left:0; right:0; bottom:0; inset:0; z-index:99999; transform:translate(-500px,-300px); translate:10px; ' +
+        'clip-path:inset(0); will-change:transform; color:red">fake login</div>',
+    );
+    expect(style).not.toMatch(/position|top|left|right|bottom|inset|z-index|transform|translate|clip|will-change/);
+    expect(style).toBe('color:red');
+  });
+
+  it('when margins or text-indent are negative, then they are dropped while positive spacing stays', () => {
+    expect(styleOf('<div style="margin-top:-800px; margin:-10px 0 0 0; text-indent:-9999px; padding:4px">x</div>')).toBe('padding:4px');
+    expect(styleOf('<div style="margin:0 auto; margin-left:12px; text-indent:2em">x</div>')).toBe('margin:0 auto;margin-left:12px;text-indent:2em');
+  });
+
+  it('when display or float take unusual values, then only the ordinary ones stay', () => {
+    expect(styleOf('<div style="display:contents; float:inline-start; color:red">x</div>')).toBe('color:red');
+    expect(styleOf('<div style="display:inline-block; float:left">x</div>')).toBe('display:inline-block;float:left');
+  });
+
+  it('when sizes are absurd, then they are dropped (a 100000px box covers the desk)', () => {
+    expect(styleOf('<div style="width:100000px; min-width:5000vw; height:99999px; font-size:4000px; width:600px">x</div>')).toBe('width:600px');
+  });
+});

@@ -1,6 +1,8 @@
+import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../../platform/logger';
 import { errorFacts } from './error-facts';
+import type { SmtpClientLimits } from './smtp-limits';
 import type { InboundEnvelope, ReceivedEmail } from './inbound-email.service';
 
 /**
@@ -23,6 +25,14 @@ export interface SmtpListenerOptions {
   tls?: { key: Buffer | string; cert: Buffer | string };
   onAuth?: (username: string, password: string) => Promise<boolean>;
   requireTls?: boolean;
+  /** Connections at once, all clients (smtp-server answers 421 past it). */
+  maxClients: number;
+  /** Per-address connection and message limits (shared across nodes); 421/451 past them, so real MTAs retry. */
+  clientLimits?: SmtpClientLimits;
+  /** Inactivity after which a connection is closed. */
+  idleTimeoutMs: number;
+  /** Longest a connection may last, however active. */
+  sessionTimeoutMs: number;
 }
 
 export interface SmtpListener {
@@ -43,6 +53,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
   const { log } = options;
   const disabledCommands = [...(options.onAuth ? [] : ['AUTH']), ...(options.tls ? [] : ['STARTTLS'])];
   if (options.requireTls && !options.tls) throw new Error('requireTls needs tls (a key and certificate)');
+  const limits = options.clientLimits;
   const server = new SMTPServer({
     size: options.maxBytes,
     // With onAuth, MAIL/RCPT/DATA before a successful AUTH get 530 from smtp-server itself.
@@ -50,6 +61,8 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     disabledCommands,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     disableReverseLookup: true,
+    maxClients: options.maxClients,
+    socketTimeout: options.idleTimeoutMs,
     logger: false,
     banner: 'Switchboard',
     ...(options.onAuth
@@ -66,15 +79,35 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
           },
         }
       : {}),
-    ...(options.requireTls
-      ? {
-          onMailFrom: (_address, session, callback) => {
-            if (session.secure) return callback();
-            log.info({ smtpSession: session.id }, 'email refused: MAIL before STARTTLS');
-            callback(new SmtpReply(530, 'Must issue a STARTTLS command first'));
-          },
-        }
-      : {}),
+    onConnect: (session, callback) => {
+      if (!limits) return callback();
+      limits
+        .acquireConnection(session.remoteAddress, session.id)
+        .then((taken) => {
+          if (taken) return callback();
+          log.info({ smtpSession: session.id }, 'smtp connection refused: too many from one address');
+          callback(new SmtpReply(421, 'Too many connections from your address, try again later'));
+        })
+        .catch(() => callback(new SmtpReply(421, 'Temporary local problem, try again later')));
+    },
+    onClose: (session) => {
+      limits?.releaseConnection(session.remoteAddress, session.id).catch((error: unknown) => log.warn({ smtpSession: session.id, ...errorFacts(error) }, 'smtp connection slot not released'));
+    },
+    onMailFrom: (_address, session, callback) => {
+      if (options.requireTls && !session.secure) {
+        log.info({ smtpSession: session.id }, 'email refused: MAIL before STARTTLS');
+        return callback(new SmtpReply(530, 'Must issue a STARTTLS command first'));
+      }
+      if (!limits) return callback();
+      limits
+        .takeMessage(session.remoteAddress)
+        .then((allowed) => {
+          if (allowed) return callback();
+          log.info({ smtpSession: session.id }, 'email deferred: message rate of one address');
+          callback(new SmtpReply(451, 'Too many messages from your address, try again later'));
+        })
+        .catch(() => callback(new SmtpReply(451, 'Temporary local problem, please try again later')));
+    },
     onData: (stream, session, callback) => {
       readLimited(stream, options.maxBytes)
         .then(async (raw) => {
@@ -92,6 +125,12 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     },
   });
   server.on('error', (error) => log.warn({ err: error }, 'smtp listener error'));
+  // The idle timeout does not stop a client that trickles a byte now and then; this cap does.
+  server.server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), options.sessionTimeoutMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -71,4 +71,16 @@ describe('email threading', () => {
   it('when references are built, then duplicates go and only the newest are kept', () => {
     expect(buildReferences(['<a@x>', '<b@x>', '<a@x>', '<c@x>'], 2)).toEqual(['<b@x>', '<c@x>']);
   });
+
+  it('when headers are stuffed with thousands of ids, tokens or tags, then only a few are looked up, quickly', () => {
+    const ids = Array.from({ length: 50_000 }, (_, index) => `<${index}@x.example>`).join(' ');
+    const started = performance.now();
+    expect(extractMessageIdCandidates(ids, ids)).toHaveLength(25);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const recipients = Array.from({ length: 100 }, (_, index) => plusAddress('support@x.cn', `${'a'.repeat(14)}${'234567'[index % 6]}${'234567'[Math.floor(index / 6) % 6]}`));
+    expect(extractReplyTokens(recipients, 'support@x.cn')).toHaveLength(5);
+    const tags = Array.from({ length: 1_000 }, (_, index) => `[#SB-${index.toString(16).toUpperCase().padStart(6, '0')}]`).join(' ');
+    expect(extractSubjectRefs(tags)).toHaveLength(5);
+  });
 });
+

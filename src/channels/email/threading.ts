@@ -9,6 +9,10 @@
 export const maxMessageIdLength = 250;
 // A References header can list hundreds of ids in a long thread; the newest few are enough.
 const maxReferenceCandidates = 20;
+// In-Reply-To names one message (a few clients list two or three).
+const maxInReplyToCandidates = 5;
+// Tokens and subject tags looked up per email; a real reply carries one.
+const maxTokensOrRefs = 5;
 
 const messageIdPattern = /<([^<>\s]+)>/g;
 
@@ -30,15 +34,17 @@ export function normalizeMessageId(raw: string | undefined | null): string | nul
  */
 export function extractMessageIdCandidates(inReplyTo: string | undefined, references: string | string[] | undefined): string[] {
   const found: string[] = [];
-  const add = (value: string | undefined) => {
+  // Each candidate costs a lookup: a header stuffed with thousands of ids must not cost thousands.
+  const add = (value: string | undefined, limit: number) => {
     for (const match of (value ?? '').matchAll(messageIdPattern)) {
+      if (found.length >= limit) return;
       const id = normalizeMessageId(match[0]);
       if (id && !found.includes(id)) found.push(id);
     }
   };
-  add(inReplyTo);
+  add(inReplyTo, maxInReplyToCandidates);
   const referenceList = (Array.isArray(references) ? references : [references ?? '']).flatMap((value) => [...value.matchAll(messageIdPattern)].map((match) => match[0]));
-  for (const reference of referenceList.reverse().slice(0, maxReferenceCandidates)) add(reference);
+  for (const reference of referenceList.reverse().slice(0, maxReferenceCandidates)) add(reference, maxInReplyToCandidates + maxReferenceCandidates);
   return found;
 }
 
@@ -63,6 +69,7 @@ export function extractReplyTokens(recipients: readonly string[], supportAddress
     const [local, ...tags] = parts.local.split('+');
     const token = tags.join('+');
     if (local === support.local && replyTokenPattern.test(token) && !tokens.includes(token)) tokens.push(token);
+    if (tokens.length >= maxTokensOrRefs) break;
   }
   return tokens;
 }
@@ -90,6 +97,7 @@ export function extractSubjectRefs(subject: string | undefined): string[] {
   for (const match of (subject ?? '').matchAll(subjectRefPattern)) {
     const ref = match[1].toUpperCase();
     if (!refs.includes(ref)) refs.push(ref);
+    if (refs.length >= maxTokensOrRefs) break;
   }
   return refs;
 }
