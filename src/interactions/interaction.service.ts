@@ -178,6 +178,13 @@ export class InteractionService {
     return state;
   }
 
+  /** One entry of a conversation, read from the one part that holds it; null when there is no such entry. */
+  async findEntry(interactionId: string, entryId: string): Promise<Entry | null> {
+    const part = await this.interactions.findPartWithEntry(interactionId, entryId);
+    const entry = part?.entries.find((candidate) => candidate._id === entryId);
+    return entry ? toEntry(entry) : null;
+  }
+
   /**
    * Every interaction of the customer on every channel, newest first, one page at a time. Items are
    * summaries (no entries) read from the timeline document alone; `includeEntries` reads each

@@ -192,7 +192,9 @@ export class InboundEmailService {
       // The state only: a long thread is several parts, and none of its entries is needed here.
       const interaction = await this.interactions.getInteractionState(interactionId).catch(() => null);
       if (!interaction || interaction.channel !== 'email') return null;
-      if (!verified && !repliesToOurMail(interaction, entryId, customerId)) {
+      // Only the entry it answers is read (one part), not the whole thread.
+      const answered = !verified && entryId ? await this.interactions.findEntry(interactionId, entryId).catch(() => null) : null;
+      if (!verified && !repliesToOurMail(interaction, answered, customerId)) {
         flags.add('thread_join_refused');
         return null;
       }
@@ -268,9 +270,8 @@ export class InboundEmailService {
  * every forward, so neither is evidence alone; a real client always sets In-Reply-To, so a genuine
  * customer whose domain has no DKIM/DMARC still threads.
  */
-function repliesToOurMail(interaction: { customerId: string; entries?: Array<{ id: string; direction?: string }> }, entryId: string | undefined, customerId: string): boolean {
-  if (!entryId || interaction.customerId !== customerId) return false;
-  return interaction.entries?.find((entry) => entry.id === entryId)?.direction === 'outbound';
+function repliesToOurMail(interaction: { customerId: string }, answered: { direction?: string } | null, customerId: string): boolean {
+  return interaction.customerId === customerId && answered?.direction === 'outbound';
 }
 
 /** `li+anything@x.cn` → `li@x.cn`: one mailbox, whatever tag a flood puts on it. */
