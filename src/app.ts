@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
-import { AuthService, UserRepository, authRoutes, credentialsFrom } from './auth';
+import { AuthService, UserRepository, apiRateLimiter, assertNoDemoAccounts, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
 import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
@@ -61,7 +61,15 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
   const auth = new AuthService(
     new UserRepository(mongo),
     redis,
-    { tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL) },
+    {
+      tokenSecret, tokenTtl: config.AUTH_TOKEN_TTL, redisKeyPrefix: config.REDIS_KEY_PREFIX, userCacheMs: durationMs(config.AUTH_USER_CACHE_TTL), demoMode: config.DEMO,
+      loginLimits: {
+        perAccountAndIp: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT_IP)!,
+        perAccount: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_ACCOUNT)!,
+        perIp: parseRateLimit(config.AUTH_LOGIN_LIMIT_PER_IP)!,
+        maxConcurrentHashes: config.AUTH_MAX_CONCURRENT_HASHES,
+      },
+    },
     log.child({ module: 'auth' }),
     (id) => departments.exists(id),
   );
@@ -93,13 +101,21 @@ export interface StartOptions {
 export async function startSwitchboard(config: Config, options: StartOptions = {}): Promise<Switchboard> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   const mongo = await connectMongo(config.MONGODB_URI, log);
+  // Demo accounts (published passwords) never work outside demo mode: refuse to start while they exist.
+  if (!config.DEMO) await assertNoDemoAccounts(new UserRepository(mongo)).catch(async (error: unknown) => {
+    await closeMongo(mongo);
+    throw error;
+  });
   const redis = createRedis(config.REDIS_URL);
   redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
 
   const services = buildServices(config, { mongo, redis, log });
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
   const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
-  const registry = new RouteRegistry((req) => services.auth.authenticate(credentialsFrom(req)));
+  const registry = new RouteRegistry(
+    (req) => services.auth.authenticate(credentialsFrom(req)),
+    apiRateLimiter(redis, config.REDIS_KEY_PREFIX, parseRateLimit(config.API_RATE_LIMIT)),
+  );
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
@@ -128,6 +144,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     });
     const gateway = createRealtimeGateway({ config, log, redis, mongo, auth: services.auth, customers: services.customers, interactions: services.interactions, desk: routingModule.desk, tasks: services.tasks, reply: (input) => replies.reply(input) });
     routingModule.onEvent((event) => gateway.deliver(event));
+    services.auth.onSessionsEnded((userId) => gateway.disconnectUser(userId));
     routing = routingModule;
     realtime = gateway;
   }
@@ -142,6 +159,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       await reports.recordCsatAnswer(answer);
     },
   });
+  // Sessions ended on any node (disable, role change, sign out everywhere) clear this node's user cache and sockets.
+  const stopEndedSessions = await listenForEndedSessions(config.REDIS_URL, config.REDIS_KEY_PREFIX, (userId) => services.auth.sessionsEnded(userId), log.child({ module: 'auth' }));
   // Indexes are part of correctness (unique email, one task per reference); every module has
   // registered its models by now, so all are built before the first request or job.
   await Promise.all(Object.values(mongo.models).map((model) => model.init()));
@@ -198,6 +217,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       // gateway leaves the HTTP server to us, which then drains requests).
       await routing?.close();
       await realtime?.close();
+      await stopEndedSessions();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();

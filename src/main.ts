@@ -24,6 +24,11 @@ export async function runUntilSignalled(start: () => Promise<Switchboard>): Prom
   try {
     app = await start();
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A refusal found at start (e.g. demo accounts outside demo mode) says what to do, like a bad variable.
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
     bootLog.fatal({ err: error }, 'switchboard failed to start; check that MongoDB and Redis answer (npm run services status)');
     process.exit(1);
   }

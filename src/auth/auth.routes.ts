@@ -29,14 +29,20 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
   const tag = 'Auth and users';
 
   registry.add(router, { method: 'post', path: '/api/auth/login', summary: 'Sign in with email and password', tag, access: 'public', body: loginBody, response: loginResponse },
-    ({ body }) => auth.login(body.email, body.password));
+    ({ body }, res) => auth.login(body.email, body.password, res.req.ip));
 
-  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string() })) },
-    async ({ principal }) => (principal.kind === 'api_key' ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name } : auth.getUser(principal.id)));
+  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string(), departmentIds: z.array(z.string()).optional() })) },
+    async ({ principal }) =>
+      principal.kind === 'api_key'
+        ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name, ...(principal.departmentIds ? { departmentIds: [...principal.departmentIds] } : {}) }
+        : auth.getUser(principal.id));
 
   // Own settings only (the display language); everything else about a user is the admin's.
   registry.add(router, { method: 'patch', path: '/api/auth/me', summary: 'Change my own settings (display language)', tag, access: ['admin', 'supervisor', 'agent', 'department'], body: z.object({ locale: z.enum(['en', 'zh-CN']) }), response: publicUserSchema },
     ({ principal, body }) => (principal.kind === 'user' ? auth.updateUser(principal.id, body) : Promise.reject(new AppError('forbidden', 'An API key has no user settings; sign in as a user'))));
+
+  registry.add(router, { method: 'post', path: '/api/auth/logout-all', summary: 'Sign out everywhere: every token of mine stops working and my sockets close', tag, access: ['admin', 'supervisor', 'agent', 'department'] },
+    ({ principal }) => (principal.kind === 'user' ? auth.logoutAll(principal.id) : Promise.reject(new AppError('forbidden', 'An API key has no sessions; revoke the key instead (DELETE /api/api-keys/{id})'))));
 
   registry.add(router, { method: 'get', path: '/api/users', summary: 'List users', tag, access: ['admin', 'supervisor'], query: listUsersQuery, response: z.object({ items: z.array(publicUserSchema) }) },
     async ({ query }) => ({ items: await auth.listUsers(query) }));
@@ -55,6 +61,9 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
 
   registry.add(router, { method: 'patch', path: '/api/users/:id', summary: 'Change a user (role, department, password, disable)', tag, access: ['admin'], params: idParams, body: updateUserBody, response: publicUserSchema },
     ({ params, body }) => auth.updateUser(params.id, body));
+
+  registry.add(router, { method: 'post', path: '/api/users/:id/logout-all', summary: "Sign a user out everywhere (every token of theirs stops working, their sockets close)", tag, access: ['admin'], params: idParams },
+    ({ params }) => auth.logoutAll(params.id));
 
   registry.add(router, { method: 'get', path: '/api/api-keys', summary: 'List integration API keys', tag, access: ['admin'], response: z.object({ items: z.array(apiKeySchema) }) },
     async () => ({ items: await auth.listApiKeys() }));

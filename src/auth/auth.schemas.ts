@@ -54,6 +54,7 @@ export const apiKeySchema = z.object({
   id: z.string(),
   name: z.string(),
   role: z.enum(roles),
+  departmentIds: z.array(z.string()).optional(),
   createdBy: z.string(),
   createdAt: z.string(),
   lastUsedAt: z.string().optional(),
@@ -62,7 +63,10 @@ export const apiKeySchema = z.object({
 
 export const createApiKeyBody = z.object({
   name: z.string().trim().min(1).max(120),
-  role: z.enum(roles).default('admin'),
+  // No default: a key made without a thought for its role must not become an admin.
+  role: z.enum(roles, { message: `is required: one of ${roles.join(', ')} (integration is for the ERP task API)` }),
+  /** Limits the key to these departments; omit for no limit. */
+  departmentIds: z.array(objectIdSchema).min(1).max(50).optional(),
 });
 
 export const apiKeyParams = z.object({ id: z.string().regex(/^[a-f0-9]{16}$/, 'must be a 16-character key id') });

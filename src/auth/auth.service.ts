@@ -1,12 +1,18 @@
-import { createHash, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import argon2 from 'argon2';
 import jwt, { type SignOptions } from 'jsonwebtoken';
 import type { Redis } from 'ioredis';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { Principal, Role } from '../platform/http/principal';
+import { ApiKeyService, type PublicApiKey } from './api-keys';
+export type { PublicApiKey } from './api-keys';
+import { demoEmailDomain, isDemoEmail } from './demo-accounts';
+import { publishEndedSessions } from './ended-sessions';
+import { LoginGuard, type LoginLimits } from './login-guard';
+import { parseRateLimit } from './rate-limits';
 import { ShortCache } from './short-cache';
-import type { StoredApiKey, StoredUser, UserRepository } from './user.repository';
+import type { StoredUser, UserRepository } from './user.repository';
 
 export interface PublicUser {
   id: string;
@@ -23,15 +29,27 @@ export interface AuthSettings {
   tokenTtl: string;
   redisKeyPrefix: string;
   /**
-   * How long a user read to authenticate a token is reused (AUTH_USER_CACHE_TTL). A disabled account
-   * or a changed role takes effect within it on every node, at once on the node that changed it.
+   * How long a user read to authenticate a token is reused (AUTH_USER_CACHE_TTL). Changes that end
+   * sessions clear it at once on every node (Redis pub/sub); it bounds only a lost message.
    * 0 reads the user on every call.
    */
   userCacheMs?: number;
+  /** DEMO: only then may the demo accounts (published passwords) sign in. */
+  demoMode?: boolean;
+  /** Login limits (AUTH_LOGIN_LIMIT_*, AUTH_MAX_CONCURRENT_HASHES); the defaults below when absent. */
+  loginLimits?: LoginLimits;
 }
 
+/** The configured defaults, for callers that build an AuthService without config (scripts, benches). */
+export const defaultLoginLimits: LoginLimits = {
+  perAccountAndIp: parseRateLimit('10/15m')!,
+  perAccount: parseRateLimit('100/15m')!,
+  perIp: parseRateLimit('100/15m')!,
+  maxConcurrentHashes: 8,
+};
+
 /** What authentication needs of a user; null when it is missing or disabled. */
-type ActiveUser = Pick<StoredUser, '_id' | 'role' | 'departmentId' | 'name'> | null;
+type ActiveUser = (Pick<StoredUser, '_id' | 'role' | 'departmentId' | 'name'> & { tokenVersion: number }) | null;
 
 const defaultUserCacheMs = 5_000;
 
@@ -44,10 +62,6 @@ export interface NewUserInput {
   locale?: 'en' | 'zh-CN';
 }
 
-// Failed logins allowed per email within the window before we answer 429; slows password guessing
-// without letting an attacker lock a real agent out for long.
-const maxFailedLogins = 10;
-const failedLoginWindowSeconds = 15 * 60;
 export const minPasswordLength = 12;
 
 export function toPublicUser(user: StoredUser): PublicUser {
@@ -62,9 +76,13 @@ export function toPublicUser(user: StoredUser): PublicUser {
   };
 }
 
-function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+async function hashPassword(password: string): Promise<string> {
+  if (password.length < minPasswordLength) {
+    throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
+  }
+  return argon2.hash(password, { type: argon2.argon2id });
 }
+
 
 export class AuthService {
   /**
@@ -73,6 +91,9 @@ export class AuthService {
    */
   private readonly tokenKey: KeyObject;
   private readonly activeUsers: ShortCache<ActiveUser>;
+  private readonly endedSessionListeners: ((userId: string) => void)[] = [];
+  private readonly loginGuard: LoginGuard;
+  private readonly apiKeys: ApiKeyService;
 
   constructor(
     private readonly users: UserRepository,
@@ -84,6 +105,8 @@ export class AuthService {
   ) {
     this.tokenKey = createSecretKey(Buffer.from(settings.tokenSecret, 'utf8'));
     this.activeUsers = new ShortCache(settings.userCacheMs ?? defaultUserCacheMs);
+    this.loginGuard = new LoginGuard(redis, settings.redisKeyPrefix, settings.loginLimits ?? defaultLoginLimits);
+    this.apiKeys = new ApiKeyService(users, log, departmentExists);
   }
 
   async createUser(input: NewUserInput): Promise<PublicUser> {
@@ -94,7 +117,7 @@ export class AuthService {
       throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
     }
     await this.checkDepartment(input.departmentId);
-    const passwordHash = await argon2.hash(input.password, { type: argon2.argon2id });
+    const passwordHash = await hashPassword(input.password);
     const user = await this.users.insert({
       email: input.email,
       name: input.name,
@@ -118,33 +141,80 @@ export class AuthService {
     return { user: toPublicUser(existing), created: false };
   }
 
+  /** Sets a new password; every token issued before is refused and the user's sockets close. */
   async setPassword(userId: string, password: string): Promise<void> {
-    if (password.length < minPasswordLength) {
-      throw AppError.validation([{ field: 'password', message: `must be at least ${minPasswordLength} characters` }]);
-    }
-    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
-    const updated = await this.users.update(userId, { passwordHash });
+    const updated = await this.users.update(userId, { passwordHash: await hashPassword(password) }, { endSessions: true });
     if (!updated) throw AppError.notFound('User', userId);
+    await this.endSessions(userId);
   }
 
-  async login(email: string, password: string): Promise<{ token: string; user: PublicUser }> {
-    const throttleKey = `${this.settings.redisKeyPrefix}login-failures:${hashSecret(email.toLowerCase())}`;
-    const failures = Number((await this.redis.get(throttleKey)) ?? 0);
-    if (failures >= maxFailedLogins) {
-      throw new AppError('rate_limited', 'Too many failed logins for this account; wait 15 minutes or ask an admin to reset the password');
+  /** "Sign out everywhere": every token of the user issued so far is refused, on every node, and their sockets close. */
+  async logoutAll(userId: string): Promise<void> {
+    const updated = await this.users.update(userId, {}, { endSessions: true });
+    if (!updated) throw AppError.notFound('User', userId);
+    await this.endSessions(userId);
+    this.log.info({ userId }, 'sessions ended');
+  }
+
+  /**
+   * Registers a listener for ended sessions on this node (the gateway closes the user's sockets).
+   * Called for changes made here and, through Redis, on other nodes.
+   */
+  onSessionsEnded(listener: (userId: string) => void): void {
+    this.endedSessionListeners.push(listener);
+  }
+
+  /** A user's sessions ended (here or on another node): forget the cached user and tell the listeners. */
+  sessionsEnded(userId: string): void {
+    this.activeUsers.delete(userId);
+    for (const listener of this.endedSessionListeners) {
+      try {
+        listener(userId);
+      } catch (error) {
+        this.log.warn({ err: error, userId }, 'ended-sessions listener failed');
+      }
     }
-    const user = await this.users.findByEmail(email);
-    // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
-    const valid = user
-      ? await argon2.verify(user.passwordHash, password)
-      : (await argon2.verify(await dummyHash, password), false);
-    if (!user || !valid || !user.active) {
-      await this.redis.multi().incr(throttleKey).expire(throttleKey, failedLoginWindowSeconds).exec();
-      this.log.info({ userId: user?._id }, 'login failed');
+  }
+
+  /** When a token stops being valid (ms since the epoch); call only with a token `authenticate` accepted. */
+  tokenExpiresAt(token: string): number | undefined {
+    const claims = jwt.decode(token);
+    return claims && typeof claims === 'object' && typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  }
+
+  /** After the version was raised in MongoDB: at once on this node, then on the others through Redis. */
+  private async endSessions(userId: string): Promise<void> {
+    this.sessionsEnded(userId);
+    await publishEndedSessions(this.redis, this.settings.redisKeyPrefix, userId).catch((error) =>
+      // The other nodes still refuse the token within AUTH_USER_CACHE_TTL (they compare versions).
+      this.log.warn({ err: error, userId }, 'ended sessions not published'),
+    );
+  }
+
+  /**
+   * Checks the password under the login limits (see LoginGuard): per account and address, per
+   * account, per address, and a cap on hashes running at once. `ip` is the caller's address.
+   */
+  async login(email: string, password: string, ip?: string): Promise<{ token: string; user: PublicUser }> {
+    // Belt and braces with the start-up refusal: accounts seeded into this database later are refused too.
+    if (!this.settings.demoMode && isDemoEmail(email)) {
+      this.log.warn('login refused: demo account outside demo mode');
       throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
     }
-    await this.redis.del(throttleKey);
-    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId }, this.tokenKey, {
+    const user = await this.loginGuard.check(email, ip, async () => {
+      const found = await this.users.findByEmail(email);
+      // Verify against a hash even for unknown emails so timing does not reveal which accounts exist.
+      const matches = found ? await argon2.verify(found.passwordHash, password) : (await argon2.verify(await dummyHash, password), false);
+      if (matches && found!.active) return found!;
+      this.log.info({ userId: found?._id }, 'login failed');
+      return null;
+    });
+    if (!user) throw new AppError('unauthenticated', 'Email or password is wrong, or the account is disabled');
+    return this.issueToken(user);
+  }
+
+  private issueToken(user: StoredUser): { token: string; user: PublicUser } {
+    const token = jwt.sign({ role: user.role, name: user.name, dept: user.departmentId, tv: user.tokenVersion ?? 0 }, this.tokenKey, {
       subject: user._id,
       expiresIn: this.settings.tokenTtl as SignOptions['expiresIn'],
       algorithm: 'HS256',
@@ -154,31 +224,44 @@ export class AuthService {
   }
 
   /**
-   * Resolves a bearer token or API key to a principal. The token's signature and expiry are checked
-   * on every call; the user behind it is re-read at most every few seconds (`userCacheMs`), so a
-   * disabled account or a changed role takes effect within that, not when the token expires.
+   * Resolves a bearer token or API key to a principal. The token's signature, expiry and version
+   * are checked on every call; the user behind it is re-read at most every few seconds
+   * (`userCacheMs`), and at once after a change that ends sessions (see `sessionsEnded`).
    */
   async authenticate(credentials: { bearer?: string; apiKey?: string }): Promise<Principal> {
-    if (credentials.apiKey) return this.authenticateApiKey(credentials.apiKey);
+    if (credentials.apiKey) return this.apiKeys.authenticate(credentials.apiKey);
     if (!credentials.bearer) {
       throw new AppError('unauthenticated', 'Sign in first: send Authorization: Bearer <token> or X-Api-Key');
     }
     let subject: string;
+    let version: number;
     try {
       const claims = jwt.verify(credentials.bearer, this.tokenKey, { algorithms: ['HS256'] });
       if (typeof claims === 'string' || !claims.sub) throw new Error('token without subject');
       subject = claims.sub;
+      // Tokens signed before versions existed carry none: version 0, which every user starts at.
+      version = typeof claims.tv === 'number' ? claims.tv : 0;
     } catch {
       throw new AppError('unauthenticated', 'Your session has expired or the token is invalid; sign in again');
     }
-    const user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    let user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    // A token newer than the cached user (signed in again after a change whose message this node
+    // missed): the cache is stale, not the token; read again once.
+    if (user && version > user.tokenVersion) {
+      this.activeUsers.delete(subject);
+      user = await this.activeUsers.get(subject, () => this.readActiveUser(subject));
+    }
     if (!user) throw new AppError('unauthenticated', 'This account no longer exists or is disabled');
+    // A cached user is at most AUTH_USER_CACHE_TTL old, and other nodes drop it at once on a change.
+    if (user.tokenVersion !== version) {
+      throw new AppError('unauthenticated', 'You were signed out (password, role or account change, or "sign out everywhere"); sign in again');
+    }
     return { kind: 'user', id: user._id, role: user.role, departmentId: user.departmentId, name: user.name };
   }
 
   private async readActiveUser(id: string): Promise<ActiveUser> {
     const user = await this.users.findById(id);
-    return user?.active ? { _id: user._id, role: user.role, departmentId: user.departmentId, name: user.name } : null;
+    return user?.active ? { _id: user._id, role: user.role, departmentId: user.departmentId, name: user.name, tokenVersion: user.tokenVersion ?? 0 } : null;
   }
 
   private async checkDepartment(departmentId: string | undefined): Promise<void> {
@@ -187,35 +270,25 @@ export class AuthService {
     }
   }
 
-  private async authenticateApiKey(rawKey: string): Promise<Principal> {
-    const match = /^sb_([a-f0-9]{16})_([A-Za-z0-9_-]{32,})$/.exec(rawKey);
-    const key = match ? await this.users.findApiKey(match[1]) : null;
-    if (!match || !key || key.revokedAt || !safeEqual(key.secretHash, hashSecret(match[2]))) {
-      throw new AppError('unauthenticated', 'The API key is invalid or revoked');
-    }
-    // Fire-and-forget: a failed timestamp update must not fail the integration's request.
-    this.users.touchApiKey(key._id, new Date()).catch((error) => this.log.warn({ err: error, apiKeyId: key._id }, 'api key touch failed'));
-    return { kind: 'api_key', id: key._id, role: key.role, name: key.name };
+  /** Deletes the demo seed's accounts (`npm run demo:remove-accounts`); their sessions end everywhere. Resolves with how many. */
+  async removeDemoAccounts(): Promise<number> {
+    const ids = (await this.users.findByEmailDomain(demoEmailDomain)).map((user) => user._id);
+    const removed = await this.users.deleteByIds(ids);
+    for (const id of ids) await this.endSessions(id);
+    if (removed) this.log.warn({ removed }, 'demo accounts removed');
+    return removed;
   }
 
-  /** Returns the full key once; only its hash is stored. */
-  async createApiKey(input: { name: string; role: Role; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
-    const id = randomBytes(8).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
-    const stored = await this.users.insertApiKey({ _id: id, name: input.name, role: input.role, secretHash: hashSecret(secret), createdBy: input.createdBy });
-    this.log.info({ apiKeyId: id, role: input.role }, 'api key created');
-    return { key: `sb_${id}_${secret}`, apiKey: toPublicApiKey(stored) };
+  createApiKey(input: { name: string; role: Role; departmentIds?: string[]; createdBy: string }): Promise<{ key: string; apiKey: PublicApiKey }> {
+    return this.apiKeys.create(input);
   }
 
-  async listApiKeys(): Promise<PublicApiKey[]> {
-    return (await this.users.listApiKeys()).map(toPublicApiKey);
+  listApiKeys(): Promise<PublicApiKey[]> {
+    return this.apiKeys.list();
   }
 
-  async revokeApiKey(id: string): Promise<PublicApiKey> {
-    const revoked = await this.users.revokeApiKey(id, new Date());
-    if (!revoked) throw AppError.notFound('API key', id);
-    this.log.info({ apiKeyId: id }, 'api key revoked');
-    return toPublicApiKey(revoked);
+  revokeApiKey(id: string): Promise<PublicApiKey> {
+    return this.apiKeys.revoke(id);
   }
 
   async listUsers(filter: { role?: Role; departmentId?: string }): Promise<PublicUser[]> {
@@ -239,42 +312,20 @@ export class AuthService {
       throw AppError.validation([{ field: 'departmentId', message: 'is required for department users' }]);
     }
     await this.checkDepartment(fields.departmentId);
-    if (password) await this.setPassword(id, password);
-    const updated = await this.users.update(id, fields);
-    // After the write: also drops a read of the old user that was still running.
-    this.activeUsers.delete(id);
+    // What someone signed in may do changes with these, so their tokens and sockets end with the change.
+    const endSessions =
+      password !== undefined ||
+      fields.active === false ||
+      (fields.role !== undefined && fields.role !== existing.role) ||
+      (fields.departmentId !== undefined && fields.departmentId !== existing.departmentId);
+    const updated = await this.users.update(id, { ...fields, ...(password !== undefined ? { passwordHash: await hashPassword(password) } : {}) }, { endSessions });
     if (!updated) throw AppError.notFound('User', id);
-    this.log.info({ userId: id, fields: Object.keys(changes) }, 'user updated');
+    // After the write: also drops a read of the old user that was still running.
+    if (endSessions) await this.endSessions(id);
+    else this.activeUsers.delete(id);
+    this.log.info({ userId: id, fields: Object.keys(changes), sessionsEnded: endSessions }, 'user updated');
     return toPublicUser(updated);
   }
-}
-
-export interface PublicApiKey {
-  id: string;
-  name: string;
-  role: Role;
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt?: string;
-  revokedAt?: string;
-}
-
-function toPublicApiKey(key: StoredApiKey): PublicApiKey {
-  return {
-    id: key._id,
-    name: key.name,
-    role: key.role,
-    createdBy: key.createdBy,
-    createdAt: key.createdAt.toISOString(),
-    ...(key.lastUsedAt ? { lastUsedAt: key.lastUsedAt.toISOString() } : {}),
-    ...(key.revokedAt ? { revokedAt: key.revokedAt.toISOString() } : {}),
-  };
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 const dummyHash = argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id });

@@ -10,6 +10,11 @@ export interface UserDocument {
   passwordHash: string;
   active: boolean;
   locale: 'en' | 'zh-CN';
+  /**
+   * Signed into every token (`tv`); raised by a password, role or department change, a disable and
+   * "sign out everywhere", which refuses every token issued before. Missing on older users: 0.
+   */
+  tokenVersion?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -25,6 +30,7 @@ const userSchema = new Schema<UserDocument>(
     passwordHash: { type: String, required: true },
     active: { type: Boolean, required: true, default: true },
     locale: { type: String, enum: ['en', 'zh-CN'], default: 'en' },
+    tokenVersion: { type: Number, default: 0 },
   },
   { timestamps: true, versionKey: false },
 );
@@ -35,6 +41,8 @@ export interface ApiKeyDocument {
   _id: string;
   name: string;
   role: Role;
+  /** When set, the key acts for these departments only (enforced by the services that read `Principal.departmentIds`). */
+  departmentIds?: string[];
   secretHash: string;
   createdBy: string;
   createdAt: Date;
@@ -48,6 +56,7 @@ const apiKeySchema = new Schema<ApiKeyDocument>(
     _id: { type: String, required: true },
     name: { type: String, required: true },
     role: { type: String, required: true, enum: roles },
+    departmentIds: { type: [String], default: undefined },
     secretHash: { type: String, required: true },
     createdBy: { type: String, required: true },
     lastUsedAt: { type: Date },

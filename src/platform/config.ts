@@ -9,6 +9,8 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
  * `config/default.json`; the merged result is validated once and frozen.
  */
 const durationPattern = /^\d+(ms|s|m|h|d)$/;
+/** A rate limit: `<count>/<window>`, e.g. `600/60s` or `10/15m`. */
+const rateLimitPattern = /^[1-9]\d*\/[1-9]\d*(ms|s|m|h|d)$/;
 
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']),
@@ -27,8 +29,18 @@ const configSchema = z.object({
   // Signing key for login tokens; required (no default) outside demo and test runs.
   AUTH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_TOKEN_TTL: z.string().regex(durationPattern, 'must look like 30m, 12h or 7d'),
-  /** How long a node reuses a user it read to authenticate (a disabled account or role change takes effect within it); 0s reads every time. */
+  /** How long a node reuses a user it read to authenticate; changes that end sessions clear every node's copy at once (Redis), so this bounds a lost message only; 0s reads every time. */
   AUTH_USER_CACHE_TTL: z.string().regex(durationPattern, 'must look like 5s or 0s').default('5s'),
+  /** Requests per signed-in user or API key on the authenticated API, e.g. `600/60s`; `off` for none. */
+  API_RATE_LIMIT: z.string().regex(/^([1-9]\d*\/[1-9]\d*(ms|s|m|h|d)|off)$/, 'must look like 600/60s, or off').default('600/60s'),
+  /** Failed logins allowed for one account from one address (IP) in the window. */
+  AUTH_LOGIN_LIMIT_PER_ACCOUNT_IP: z.string().regex(rateLimitPattern, 'must look like 10/15m').default('10/15m'),
+  /** Failed logins allowed for one account from all addresses together; larger, so one address cannot lock an agent out. */
+  AUTH_LOGIN_LIMIT_PER_ACCOUNT: z.string().regex(rateLimitPattern, 'must look like 100/15m').default('100/15m'),
+  /** Failed logins allowed from one address over all accounts (password spraying). */
+  AUTH_LOGIN_LIMIT_PER_IP: z.string().regex(rateLimitPattern, 'must look like 100/15m').default('100/15m'),
+  /** Password checks (argon2) running at once in one process; past it logins answer 503 with Retry-After. */
+  AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(256).default(8),
   ROLES: z
     .string()
     .transform((roles) => roles.split(',').map((role) => role.trim()))

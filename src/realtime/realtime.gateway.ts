@@ -53,6 +53,11 @@ export interface RealtimeGateway {
   toUser(userId: string, event: string, payload: unknown): Promise<string>;
   toRoom(room: string, event: string, payload: unknown): Promise<void>;
   buildScreenPop(interactionId: string): Promise<ScreenPop>;
+  /**
+   * Closes the user's sockets on this node (their sessions ended: disabled, role changed, signed out
+   * everywhere). Every node calls it for the same change (auth's Redis channel), so all close.
+   */
+  disconnectUser(userId: string): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,9 @@ export interface RealtimeGateway {
 const queueChangedIntervalMs = 1000;
 
 const userRoom = (userId: string) => `user:${userId}`;
+// setTimeout's largest delay; a token living longer is cut then, and the client signs in again.
+const maxTimerMs = 2 ** 31 - 1;
+const signedOutNotice = { code: 'unauthenticated', message: 'Your session has ended; sign in again' };
 
 /** The Socket.IO gateway: authenticated connections, rooms, per-user event log and replay, agent actions. */
 export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
@@ -124,7 +132,24 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     return { ...replay, snapshot: await deps.desk.snapshot(principal.id) };
   }
 
+  // When a user's sessions last ended on this node, to close a socket whose handshake was checked just before.
+  const sessionsEndedAt = new Map<string, number>();
+  const handshakeAt = new WeakMap<object, number>();
+  function disconnectUser(userId: string): void {
+    sessionsEndedAt.delete(userId);
+    sessionsEndedAt.set(userId, Date.now());
+    // Bounded: only the last minute matters (a handshake takes milliseconds).
+    for (const [id, at] of sessionsEndedAt) {
+      if (sessionsEndedAt.size <= 1_000 && at > Date.now() - 60_000) break;
+      sessionsEndedAt.delete(id);
+    }
+    const room = io.local.in(userRoom(userId));
+    room.emit('error_notice', signedOutNotice);
+    room.disconnectSockets(true);
+  }
+
   io.use((socket, next) => {
+    handshakeAt.set(socket, Date.now());
     const token: unknown = socket.handshake.auth?.token;
     const signedIn =
       typeof token === 'string' && token !== ''
@@ -143,7 +168,18 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     const context = { userId: principal.id, socketId: socket.id, role: principal.role };
     // Handlers first, before any await, so an action sent right after connecting is not dropped.
     registerActions(socket, { auth: deps.auth, desk: deps.desk, log, sync: replayFor, ...(deps.reply ? { reply: deps.reply } : {}) });
+    // The socket lives no longer than its token: past expiry it would keep its rooms unchecked.
+    const expiresAt = deps.auth.tokenExpiresAt(socket.data.token);
+    const expiry =
+      expiresAt === undefined
+        ? undefined
+        : setTimeout(() => {
+            log.info(context, 'socket token expired');
+            socket.emit('error_notice', signedOutNotice);
+            socket.disconnect(true);
+          }, Math.min(Math.max(expiresAt - Date.now(), 0), maxTimerMs));
     socket.on('disconnect', (reason) => {
+      clearTimeout(expiry);
       log.info({ ...context, reason }, 'socket disconnected');
       if (deskRoles.has(principal.role)) {
         deps.desk.agentDisconnected(principal.id, socket.id).catch((error) => log.warn({ err: error, ...context }, 'agent disconnect not recorded'));
@@ -166,6 +202,12 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     if (supervisorRoles.has(principal.role)) rooms.push('supervisors');
     if (principal.role === 'department' && principal.departmentId) rooms.push(`department:${principal.departmentId}`);
     await socket.join(rooms);
+    // Sessions ended between this socket's handshake check and its join: the room close missed it.
+    if ((sessionsEndedAt.get(principal.id) ?? 0) >= (handshakeAt.get(socket) ?? 0)) {
+      socket.emit('error_notice', signedOutNotice);
+      socket.disconnect(true);
+      return;
+    }
     log.info({ userId: principal.id, socketId: socket.id, role: principal.role }, 'socket connected');
 
     // A malformed lastEventId is treated as none: the snapshot below rebuilds the screen anyway.
@@ -223,6 +265,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
     toUser,
     toRoom,
     buildScreenPop: (interactionId) => pops.build(interactionId),
+    disconnectUser,
     close: () =>
       (closing ??= (async () => {
         stopped = true;

@@ -56,6 +56,8 @@ export function testConfig(overrides: Record<string, string | number> = {}): Con
     REDIS_KEY_PREFIX: `${name}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    // Tests poll the API every 20 ms as one user; the per-user limit has its own tests (tests/security).
+    API_RATE_LIMIT: '100000/60s',
     ...overrides,
   });
 }

@@ -48,7 +48,14 @@ export type RegisteredRoute = RouteSpec<z.ZodType | undefined, z.ZodType | undef
 export class RouteRegistry {
   readonly routes: RegisteredRoute[] = [];
 
-  constructor(private readonly authenticate: Authenticate) {}
+  /**
+   * `limitCaller` runs after authentication on every non-public route (the per-user/key API rate
+   * limit); it throws a `rate_limited` AppError whose details carry `retryAfterSeconds`.
+   */
+  constructor(
+    private readonly authenticate: Authenticate,
+    private readonly limitCaller?: (principal: Principal) => Promise<void>,
+  ) {}
 
   add<
     Body extends z.ZodType | undefined = undefined,
@@ -64,7 +71,18 @@ export class RouteRegistry {
   ): void {
     this.routes.push(spec as RegisteredRoute);
     const run: RequestHandler = async (req, res) => {
+      try {
+        await handle(req, res);
+      } catch (error) {
+        // 429/503 tell the client when to come back (the error handler writes the JSON body).
+        const retryAfter = error instanceof AppError ? (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds : undefined;
+        if (typeof retryAfter === 'number' && !res.headersSent) res.setHeader('Retry-After', String(retryAfter));
+        throw error;
+      }
+    };
+    const handle = async (req: Request, res: Response) => {
       const principal = spec.access === 'public' ? anonymous : await this.authenticate(req);
+      if (spec.access !== 'public') await this.limitCaller?.(principal);
       if (spec.access !== 'public' && !spec.access.includes(principal.role)) {
         throw new AppError('forbidden', `This action needs one of the roles: ${spec.access.join(', ')}`, {
           role: principal.role,

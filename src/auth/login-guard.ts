@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+import type { Redis } from 'ioredis';
+import { AppError } from '../platform/errors';
+import { RateCounters, retryAfterSeconds, type Counter, type RateLimit } from './rate-limits';
+
+/**
+ * How password guessing is slowed without handing an attacker a lock on a real agent:
+ * - per account and address (10/15 min): the usual lockout, but only for that address;
+ * - per account over all addresses (100/15 min): larger, so locking an agent out takes many
+ *   addresses, while a guesser with many addresses still gets few guesses per account;
+ * - per address over all accounts (100/15 min): password spraying (one password, many accounts).
+ * Only failures count (a success gives its point back), so an office behind one NAT address is not
+ * throttled by its agents signing in. IPv6 addresses count by their /64, which one host usually owns.
+ */
+export interface LoginLimits {
+  perAccountAndIp: RateLimit;
+  perAccount: RateLimit;
+  perIp: RateLimit;
+  /** argon2 checks running at once in this process; past it, 503 at once (each takes ~64 MiB and a thread). */
+  maxConcurrentHashes: number;
+}
+
+export class LoginGuard {
+  private readonly counters: RateCounters;
+  private hashing = 0;
+
+  constructor(
+    redis: Redis,
+    private readonly keyPrefix: string,
+    private readonly limits: LoginLimits,
+  ) {
+    this.counters = new RateCounters(redis);
+  }
+
+  /**
+   * Runs `verify` (the password check) if no limit is reached, counting the attempt before it
+   * starts, atomically, so parallel guesses cannot all pass a check made before any was counted.
+   * Resolves with `verify`'s answer (null: wrong password); a right password gives the attempt back.
+   */
+  async check<T>(email: string, ip: string | undefined, verify: () => Promise<T | null>): Promise<T | null> {
+    // Before Redis: a flood is refused without a round trip, and never queues behind the hashes.
+    if (this.hashing >= this.limits.maxConcurrentHashes) {
+      throw new AppError('unavailable', 'The server is busy checking other sign-ins; retry in a second', { retryAfterSeconds: 1 });
+    }
+    this.hashing += 1;
+    try {
+      const { perAccountAndIp, perAccount, perIp } = this.counterKeys(email, ip);
+      const counters: Counter[] = [
+        { key: perAccountAndIp, limit: this.limits.perAccountAndIp },
+        { key: perAccount, limit: this.limits.perAccount },
+        { key: perIp, limit: this.limits.perIp },
+      ];
+      const verdict = await this.counters.consume(counters);
+      if (!verdict.allowed) {
+        const seconds = retryAfterSeconds(verdict.retryAfterMs);
+        throw new AppError('rate_limited', `Too many failed sign-ins for this account or from this address; try again in ${Math.ceil(seconds / 60)} min (an admin can reset a forgotten password)`, {
+          retryAfterSeconds: seconds,
+        });
+      }
+      const valid = await verify();
+      if (valid !== null) {
+        // The address's own lockout for this account starts over; the wider counts just lose this attempt.
+        await Promise.all([this.counters.reset([perAccountAndIp]), this.counters.refund([perAccount, perIp])]);
+      }
+      return valid;
+    } finally {
+      this.hashing -= 1;
+    }
+  }
+
+  /** One `{login}` hash tag: the three keys of one script share a Redis Cluster slot. */
+  private counterKeys(email: string, ip: string | undefined): { perAccountAndIp: string; perAccount: string; perIp: string } {
+    const account = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32);
+    const address = addressKey(ip);
+    const base = `${this.keyPrefix}{login}`;
+    return { perAccountAndIp: `${base}:account-ip:${account}:${address}`, perAccount: `${base}:account:${account}`, perIp: `${base}:ip:${address}` };
+  }
+}
+
+/** The counted address: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64 network. */
+export function addressKey(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, '').toLowerCase())
+    .join(':')}::/64`;
+}
