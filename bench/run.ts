@@ -332,7 +332,9 @@ async function main(): Promise<void> {
 
   // 6. Abuse: responsiveness under hostile email and password guessing, in a database of its own.
   if (options.groups.includes('abuse')) {
-    const measured = await runAbuse({ ...defaultAbuse, runs: options.abuseRuns, attackSeconds: options.abuseSeconds, database: 'switchboard_bench_abuse', progress }, benchConfig, log);
+    // Behind an MX every email comes from the relay's address, so production raises the per-IP mail
+    // limit for it: hostile mail then arrives at full rate, which is the case worth measuring.
+    const measured = await runAbuse({ ...defaultAbuse, runs: options.abuseRuns, attackSeconds: options.abuseSeconds, database: 'switchboard_bench_abuse', progress }, benchConfig, log, { SMTP_MAX_MESSAGES_PER_IP: 1_000_000 });
     abuse = measured.result;
     machine ??= measured.machine;
     loadStart ??= abuse.loadAverage.start;

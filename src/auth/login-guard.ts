@@ -17,13 +17,21 @@ export interface LoginLimits {
   perAccountAndIp: RateLimit;
   perAccount: RateLimit;
   perIp: RateLimit;
-  /** argon2 checks running at once in this process; past it, 503 at once (each takes ~64 MiB and a thread). */
+  /**
+   * argon2 checks running at once in this process (each takes a thread and ~19 MiB). Up to
+   * `waitingPerHash` times as many wait their turn (a shift signing in at once); past that, 503 at once.
+   */
   maxConcurrentHashes: number;
 }
+
+// With 2 hashes of ~40 ms at once, the 16th waiting sign-in starts within about a third of a second.
+const waitingPerHash = 8;
 
 export class LoginGuard {
   private readonly counters: RateCounters;
   private hashing = 0;
+  /** Sign-ins waiting for a hash slot, first come first served; each is handed the slot by `releaseHashSlot`. */
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     redis: Redis,
@@ -39,11 +47,8 @@ export class LoginGuard {
    * Resolves with `verify`'s answer (null: wrong password); a right password gives the attempt back.
    */
   async check<T>(email: string, ip: string | undefined, verify: () => Promise<T | null>): Promise<T | null> {
-    // Before Redis: a flood is refused without a round trip, and never queues behind the hashes.
-    if (this.hashing >= this.limits.maxConcurrentHashes) {
-      throw new AppError('unavailable', 'The server is busy checking other sign-ins; retry in a second', { retryAfterSeconds: 1 });
-    }
-    this.hashing += 1;
+    // Before Redis: past the waiting line a flood is refused without a round trip.
+    await this.takeHashSlot();
     try {
       const { perAccountAndIp, perAccount, perIp } = this.counterKeys(email, ip);
       const counters: Counter[] = [
@@ -65,8 +70,26 @@ export class LoginGuard {
       }
       return valid;
     } finally {
-      this.hashing -= 1;
+      this.releaseHashSlot();
     }
+  }
+
+  private async takeHashSlot(): Promise<void> {
+    if (this.hashing < this.limits.maxConcurrentHashes) {
+      this.hashing += 1;
+      return;
+    }
+    if (this.waiting.length >= this.limits.maxConcurrentHashes * waitingPerHash) {
+      throw new AppError('unavailable', 'The server is busy checking other sign-ins; retry in a second', { retryAfterSeconds: 1 });
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting sign-in, or frees it. */
+  private releaseHashSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.hashing -= 1;
   }
 
   /** One `{login}` hash tag: the three keys of one script share a Redis Cluster slot. */

@@ -39,8 +39,12 @@ const configSchema = z.object({
   AUTH_LOGIN_LIMIT_PER_ACCOUNT: z.string().regex(rateLimitPattern, 'must look like 100/15m').default('100/15m'),
   /** Failed logins allowed from one address over all accounts (password spraying). */
   AUTH_LOGIN_LIMIT_PER_IP: z.string().regex(rateLimitPattern, 'must look like 100/15m').default('100/15m'),
-  /** Password checks (argon2) running at once in one process; past it logins answer 503 with Retry-After. */
-  AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(256).default(8),
+  /**
+   * Password checks (argon2) running at once in one process; past it logins answer 503 with
+   * Retry-After. Each takes a thread of libuv's pool (4 by default), which file reads and DNS lookups
+   * share: 2 leaves them room, and ~50 sign-ins a second per node.
+   */
+  AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(256).default(2),
   ROLES: z
     .string()
     .transform((roles) => roles.split(',').map((role) => role.trim()))
