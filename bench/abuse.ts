@@ -182,6 +182,9 @@ export async function runAbuse(
       const run = randomBytes(4).toString('hex');
       progress(`abuse run ${index + 1}/${options.runs}: floor ${options.floorSeconds} s`);
       const floor = await phase(options.floorSeconds, app.url, options.probeIntervalMs);
+      // Each attack starts with the login counters empty, so every run pays for its first hashes
+      // rather than meeting the previous run's 429s.
+      await deleteRedisKeys(config.REDIS_URL, `${redisPrefix}{login}`);
       progress(`abuse run ${index + 1}/${options.runs}: attack ${options.attackSeconds} s (${options.mailClients} mail + ${options.loginClients} login clients)`);
       const attacked = await phase(options.attackSeconds, app.url, options.probeIntervalMs, () =>
         forkClient({
