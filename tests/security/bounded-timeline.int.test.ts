@@ -1,3 +1,4 @@
+import { randomBytes, randomInt } from 'node:crypto';
 import { startChannelTestApp, type ChannelTestApp } from '../support/channel-app';
 import { createUserAndLogin, request, type TestUser } from '../support/test-app';
 
@@ -16,11 +17,9 @@ describe('bounded customer timeline', () => {
   let channel: ChannelTestApp;
   let agent: TestUser;
   const ourNumber = '+862150000000';
-  let phoneSeq = 0;
-  const newMobile = () => `+86139${String(Date.now() % 100_000).padStart(5, '0')}${String(phoneSeq++).padStart(3, '0')}`;
-  let sidSeq = 0;
+  const newMobile = () => `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
   const text = (from: string, body: string) =>
-    channel.webhook('/webhooks/twilio/sms', { MessageSid: `SM${Date.now().toString(16)}${String(sidSeq++).padStart(8, '0')}`, AccountSid: channel.twilio.accountSid, From: from, To: ourNumber, Body: body, NumMedia: '0' });
+    channel.webhook('/webhooks/twilio/sms', { MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: channel.twilio.accountSid, From: from, To: ourNumber, Body: body, NumMedia: '0' });
 
   beforeAll(async () => {
     channel = await startChannelTestApp({ TIMELINE_HEAD_ITEMS: headItems });
