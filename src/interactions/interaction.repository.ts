@@ -338,8 +338,10 @@ export class InteractionRepository {
       await this.moveItems(items, toCustomerId);
       for (const item of items) moved.add(item.interactionId);
     }
-    await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [], summaries: {}, pages: 0, count: 0 }, $unset: { archivedThrough: 1 }, $inc: { rev: 1 } }).exec();
+    // Pages before the head: a crash between the two leaves a head that still names its (now
+    // gone) pages, whose items were all moved already; the other order would leave pages nobody names.
     if (head.pages > 0) await this.models.TimelinePage.deleteMany({ _id: mongoose.trusted({ $in: Array.from({ length: head.pages }, (_, number) => pageId(fromCustomerId, number)) }) }).exec();
+    await this.models.Timeline.updateOne({ _id: fromCustomerId }, { $set: { items: [], summaries: {}, pages: 0, count: 0 }, $unset: { archivedThrough: 1 }, $inc: { rev: 1 } }).exec();
     return moved.size;
   }
 
