@@ -99,14 +99,39 @@ describe('bounded customer timeline', () => {
     expect(firstPage.items.map((item) => item.id)).toEqual(expected.slice(0, 5));
   });
 
-  it('when many contacts are created at once at the head boundary, then none is lost or listed twice', async () => {
+  it('when many contacts are created at once at the head boundary while older ones change, then none is lost or listed twice and every change shows', async () => {
     const customer = await newCustomer();
-    await createMany(customer.id, headItems - 2);
-    await Promise.all(Array.from({ length: 30 }, () => services().interactions.createInteraction({ customerId: customer.id, channel: 'manual', direction: 'inbound' })));
+    const older = await createMany(customer.id, headItems - 2);
+    // Creates cross the boundary (items move to a page) while the oldest ones' summaries change.
+    await Promise.all([
+      ...Array.from({ length: 30 }, () => services().interactions.createInteraction({ customerId: customer.id, channel: 'manual', direction: 'inbound' })),
+      ...older.slice(0, 15).map((id, index) => services().interactions.updateInteraction(id, { subject: `changed ${index}` })),
+    ]);
     await createMany(customer.id, 3);
     const served = await pageThrough(customer.id, 9);
     expect(served.map((item) => item.id)).toEqual(await storedNewestFirst(customer.id));
     expect(served).toHaveLength(headItems - 2 + 33);
+    for (const [index, id] of older.slice(0, 15).entries()) expect(served.find((item) => item.id === id)?.subject).toBe(`changed ${index}`);
+    expect((await headOf(customer.id))!.items.length).toBeLessThanOrEqual(headItems);
+  });
+
+  it('when a move to an archive page was interrupted (copied, not yet removed from the head), then each interaction is listed once and the next move completes it', async () => {
+    const customer = await newCustomer();
+    await createMany(customer.id, headItems - 5);
+    // What a crash right after the copy leaves: page 0 holds the oldest refs, the head still holds them too.
+    const head = (await channel.app.mongo.collection('customer_timelines').findOne({ _id: customer.id as never })) as unknown as RawTimeline & { summaries: Record<string, unknown> };
+    const copied = head.items.slice(0, 10);
+    await channel.app.mongo.collection('customer_timeline_pages').insertOne({
+      _id: `${customer.id}:0` as never,
+      customerId: customer.id,
+      number: 0,
+      items: copied,
+      summaries: Object.fromEntries(copied.map((item) => [`i${item.interactionId}`, head.summaries[`i${item.interactionId}`]])),
+    });
+    await createMany(customer.id, 40);
+    const served = await pageThrough(customer.id, 12);
+    expect(served.map((item) => item.id)).toEqual(await storedNewestFirst(customer.id));
+    expect(served).toHaveLength(headItems + 35);
     expect((await headOf(customer.id))!.items.length).toBeLessThanOrEqual(headItems);
   });
 
