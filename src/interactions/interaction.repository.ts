@@ -12,7 +12,7 @@ import {
   type TimelineItem,
   type TimelinePageDocument,
 } from './interaction.model';
-import { mergeCopies, newestPosition, planArchive, type TimelineCopy, type TimelineHeadView, type TimelinePageView } from './timeline-archive';
+import { archivePages, mergeCopies, newestPosition, planArchive, type TimelineCopy, type TimelineHeadView, type TimelinePageView } from './timeline-archive';
 import { summaryKey, timelineCopies, timelineRef, versionedSummary } from './timeline-summary';
 
 export type StoredInteraction = InteractionDocument;
@@ -233,30 +233,31 @@ export class InteractionRepository {
         if (head.count !== copies.length) await this.models.Timeline.updateOne({ _id: customerId, rev: revIs }, { $set: { count: copies.length }, $inc: { rev: 1 } }).exec();
         return;
       }
-      const number = head.pages ?? 0;
+      const first = head.pages ?? 0;
       const moving = new Set(move.map((item) => item.interactionId));
-      const movedRefs = head.items.filter((item) => moving.has(item.interactionId));
-      const movedSummaries = Object.fromEntries(
-        move.flatMap((item) => {
-          const summary = head.summaries?.[summaryKey(item.interactionId)];
-          return summary ? [[`summaries.${summaryKey(item.interactionId)}`, summary] as const] : [];
-        }),
-      );
-      await this.models.TimelinePage.updateOne(
-        { _id: pageId(customerId, number) },
-        {
-          $set: { customerId, number, ...(head.archivedThrough ? { before: head.archivedThrough } : {}), ...movedSummaries },
-          $addToSet: { items: { $each: movedRefs } },
-        },
-        { upsert: true },
-      ).exec();
-      const newestMoved = move[0];
-      const archivedThrough = newestPosition(head.archivedThrough, { at: new Date(newestMoved.at), interactionId: newestMoved.interactionId });
+      const pages = archivePages(move, this.timelineHeadItems, head.archivedThrough);
+      for (const [offset, page] of pages.entries()) {
+        const inPage = new Set(page.items.map((item) => item.interactionId));
+        const refs = head.items.filter((item) => inPage.has(item.interactionId));
+        const summaries = Object.fromEntries(
+          page.items.flatMap((item) => {
+            const summary = head.summaries?.[summaryKey(item.interactionId)];
+            return summary ? [[`summaries.${summaryKey(item.interactionId)}`, summary] as const] : [];
+          }),
+        );
+        // $addToSet: a copy left by an interrupted move (same page number, not yet counted in `pages`) is kept, never lost.
+        await this.models.TimelinePage.updateOne(
+          { _id: pageId(customerId, first + offset) },
+          { $set: { customerId, number: first + offset, ...(page.before ? { before: page.before } : {}), ...summaries }, $addToSet: { items: { $each: refs } } },
+          { upsert: true },
+        ).exec();
+      }
+      const archivedThrough = newestPosition(head.archivedThrough, { at: new Date(move[0].at), interactionId: move[0].interactionId });
       const remaining = head.items.filter((item) => !moving.has(item.interactionId));
       const summaries = Object.fromEntries(Object.entries(head.summaries ?? {}).filter(([key]) => !moving.has(key.slice(1))));
       const done = await this.models.Timeline.updateOne(
         { _id: customerId, rev: revIs },
-        { $set: { items: remaining, summaries, pages: number + 1, archivedThrough, count: remaining.length }, $inc: { rev: 1 } },
+        { $set: { items: remaining, summaries, pages: first + pages.length, archivedThrough, count: remaining.length }, $inc: { rev: 1 } },
       ).exec();
       // Changed meanwhile: read again. Moved: go on while the head is still over.
       if (done.modifiedCount === 1 && remaining.length <= this.timelineHeadItems) return;

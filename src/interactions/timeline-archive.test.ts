@@ -1,5 +1,5 @@
 import type { Channel } from './interaction.model';
-import { mergeCopies, pageBoundedTimeline, planArchive, type TimelineCopy, type TimelineHeadView, type TimelinePageView } from './timeline-archive';
+import { archivePages, mergeCopies, newestPosition, pageBoundedTimeline, planArchive, type TimelineCopy, type TimelineHeadView, type TimelinePageView } from './timeline-archive';
 
 const base = Date.parse('2026-05-01T08:00:00Z');
 const copy = (index: number, channel: Channel = 'manual', version = 1): TimelineCopy => ({ interactionId: `id${String(index).padStart(4, '0')}`, at: new Date(base + index * 1000), channel, version });
@@ -7,15 +7,18 @@ const ids = (items: readonly TimelineCopy[]) => items.map((item) => item.interac
 
 /** Archives as the repository does (oldest to a page until the head is under), in memory. */
 function archiveAll(items: TimelineCopy[], headItems: number): { head: TimelineHeadView; pages: TimelinePageView[] } {
-  let headCopies = [...items];
+  let headCopies: TimelineCopy[] = [];
   const pages: TimelinePageView[] = [];
   let archivedThrough: TimelineHeadView['archivedThrough'];
-  for (let move = planArchive(headCopies, headItems); move.length > 0; move = planArchive(headCopies, headItems)) {
-    pages.push({ items: move, ...(archivedThrough ? { before: archivedThrough } : {}) });
-    const newest = move[0];
-    if (!archivedThrough || newest.at > archivedThrough.at) archivedThrough = { at: newest.at, interactionId: newest.interactionId };
+  // One create at a time, as the app archives: each time the head passes its size.
+  for (const item of items) {
+    headCopies.push(item);
+    const move = planArchive(headCopies, headItems);
+    if (move.length === 0) continue;
+    pages.push(...archivePages(move, headItems, archivedThrough));
+    archivedThrough = newestPosition(archivedThrough, move[0]);
     const moved = new Set(ids(move));
-    headCopies = headCopies.filter((item) => !moved.has(item.interactionId));
+    headCopies = headCopies.filter((entry) => !moved.has(entry.interactionId));
   }
   return { head: { items: headCopies, pages: pages.length, ...(archivedThrough ? { archivedThrough } : {}) }, pages };
 }
@@ -48,10 +51,18 @@ describe('planArchive', () => {
     expect(ids(planArchive(items, 20))).not.toContain('id0000');
   });
 
-  it('when far more than a page is over, then one page of the oldest moves at a time', () => {
+});
+
+describe('archivePages', () => {
+  it('when far more than a page moves, then pages of at most the head size, oldest first, each naming the newest archived before it', () => {
     const move = planArchive(Array.from({ length: 100 }, (_, index) => copy(index)), 20);
-    expect(move).toHaveLength(20);
-    expect(ids(move)).toContain('id0000');
+    const earlier = { at: new Date(base - 1000), interactionId: 'older' };
+    const pages = archivePages(move, 20, earlier);
+    expect(pages.map((page) => page.items.length)).toEqual([20, 20, 20, 20, 10]);
+    expect(ids(pages[0].items)).toEqual(ids(Array.from({ length: 20 }, (_, index) => copy(index))));
+    expect(pages[0].before).toEqual(earlier);
+    expect(pages[1].before).toEqual({ at: copy(19).at, interactionId: 'id0019' });
+    expect(pages[4].before).toEqual({ at: copy(79).at, interactionId: 'id0079' });
   });
 });
 

@@ -33,7 +33,7 @@ export function mergeCopies(copies: readonly TimelineCopy[]): TimelineCopy[] {
  * Which of the head's items move to an archive page once it holds more than `headItems`: the
  * oldest, until half remain (so the next move is `headItems / 2` creates away, and a first page of
  * up to half the head is always served from the head), but never the newest `keptPerChannel` of a
- * channel. At most `headItems` move at once (one page); the caller repeats while the head is over.
+ * channel. Newest first, as `mergeCopies` orders them; `archivePages` cuts them into pages.
  */
 export function planArchive(items: readonly TimelineCopy[], headItems: number): TimelineCopy[] {
   const ordered = mergeCopies(items);
@@ -46,8 +46,25 @@ export function planArchive(items: readonly TimelineCopy[], headItems: number): 
     perChannel.set(item.channel, seenOnChannel + 1);
     if (index >= keep && seenOnChannel >= keptPerChannel) move.push(item);
   });
-  // The oldest first when more than a page would move.
-  return move.slice(Math.max(0, move.length - headItems));
+  return move;
+}
+
+/**
+ * The pages `move` (newest first) fills, oldest first, each of at most `pageItems` refs and
+ * naming the newest item archived before it (`archivedThrough` and the pages before it in this
+ * move), so a head far over its size (written before heads were bounded) empties in one move.
+ */
+export function archivePages(move: readonly TimelineCopy[], pageItems: number, archivedThrough: TimelinePosition | undefined): { items: TimelineCopy[]; before?: TimelinePosition }[] {
+  const oldestFirst = [...move].reverse();
+  const pages: { items: TimelineCopy[]; before?: TimelinePosition }[] = [];
+  let before = archivedThrough;
+  for (let start = 0; start < oldestFirst.length; start += pageItems) {
+    const items = oldestFirst.slice(start, start + pageItems);
+    pages.push({ items, ...(before ? { before } : {}) });
+    const newest = items[items.length - 1];
+    before = newestPosition(before, { at: new Date(newest.at), interactionId: newest.interactionId });
+  }
+  return pages;
 }
 
 /** The newer of two positions (either may be absent). */

@@ -135,6 +135,26 @@ describe('bounded customer timeline', () => {
     expect((await headOf(customer.id))!.items.length).toBeLessThanOrEqual(headItems);
   });
 
+  it('when a timeline was stored whole before heads were bounded, then the next contact moves its history to pages and all of it is still listed', async () => {
+    const customer = await newCustomer();
+    const earlier = await createMany(customer.id, 3 * headItems);
+    // As the old code stored it: every ref and summary in one document, no count, no pages.
+    const refs = await channel.app.mongo.collection('interactions').find({ customerId: customer.id }).toArray();
+    const timelines = channel.app.mongo.collection('customer_timelines');
+    const pages = channel.app.mongo.collection('customer_timeline_pages');
+    const summaries = Object.assign({}, ...(await pages.find({ customerId: customer.id }).toArray()).map((page) => page.summaries), (await timelines.findOne({ _id: customer.id as never }))!.summaries);
+    await pages.deleteMany({ customerId: customer.id });
+    await timelines.replaceOne({ _id: customer.id as never }, { items: refs.map((doc) => ({ interactionId: String(doc._id), at: doc.createdAt, channel: doc.channel })), summaries });
+    await services().interactions.updateInteraction(earlier[0], { subject: 'changed before the move' });
+
+    await services().interactions.createInteraction({ customerId: customer.id, channel: 'manual', direction: 'inbound' });
+    expect((await headOf(customer.id))!.items.length).toBeLessThanOrEqual(headItems);
+    const served = await pageThrough(customer.id, 30);
+    expect(served.map((item) => item.id)).toEqual(await storedNewestFirst(customer.id));
+    expect(served).toHaveLength(3 * headItems + 1);
+    expect(served.find((item) => item.id === earlier[0])?.subject).toBe('changed before the move');
+  });
+
   it('when two customers with archived histories are merged, then the survivor lists every interaction once and the other none', async () => {
     const survivor = await newCustomer();
     const duplicate = await newCustomer();
