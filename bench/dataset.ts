@@ -341,6 +341,8 @@ function buildInteractions(index: number, createdAfter: Date): { interactions: I
   const timeline: TimelineDocument = {
     _id: owner,
     items: interactions.map((interaction) => ({ interactionId: interaction._id, at: interaction.createdAt, channel: interaction.channel, summary: summarize(interaction) })),
+    // The head's ref count, as the app keeps it (a dataset loaded without it still works: the first new contact sets it).
+    count: interactions.length,
   };
   return { interactions, timeline };
 }

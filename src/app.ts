@@ -74,7 +74,7 @@ export function buildServices(config: Config, stores: { mongo: Connection; redis
     (id) => departments.exists(id),
   );
   const customers = new CustomerService(new CustomerRepository(mongo), config.DEFAULT_PHONE_REGION, log.child({ module: 'customers' }));
-  const interactions = new InteractionService(new InteractionRepository(mongo, { maxEntries: config.INTERACTION_MAX_ENTRIES, maxBytes: config.INTERACTION_MAX_BYTES }), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
+  const interactions = new InteractionService(new InteractionRepository(mongo, { maxEntries: config.INTERACTION_MAX_ENTRIES, maxBytes: config.INTERACTION_MAX_BYTES }, config.TIMELINE_HEAD_ITEMS), redis, config.REDIS_KEY_PREFIX, log.child({ module: 'interactions' }));
   customers.onMerge((merge) => interactions.moveCustomerInteractions(merge));
   const tasks = new TaskService({ repository: new TaskRepository(mongo), departments, customers, interactions, users: auth, log: log.child({ module: 'tasks' }) });
   customers.onMerge((merge) => tasks.moveCustomerTasks(merge));

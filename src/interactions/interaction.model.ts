@@ -154,6 +154,30 @@ export interface TimelineDocument {
   items: TimelineItem[];
   /** Keyed `i<interactionId>` (never all digits, so never read as an array index). */
   summaries?: Record<string, VersionedSummary>;
+  /** Raised by every write, so moving items to an archive page can replace `items` only if nothing changed since it read them. */
+  rev?: number;
+  /** Refs added (a hint that decides when to archive; set to the true count by each archive move). */
+  count?: number;
+  /** Archive pages written, numbered 0 … pages - 1 (see `TimelinePageDocument`). */
+  pages?: number;
+  /** The newest archived item: every item newer than it is here. */
+  archivedThrough?: { at: Date; interactionId: string };
+}
+
+/**
+ * Older refs of a customer's timeline, moved out of the head document in pages (`_id`
+ * `<customerId>:<number>`), each with the summaries of its items. Items move copy-first (page
+ * written, then removed from the head by a conditional update), so a crash between the two leaves
+ * an item in both places and readers keep one.
+ */
+export interface TimelinePageDocument {
+  _id: string;
+  customerId: string;
+  number: number;
+  items: TimelineItem[];
+  summaries?: Record<string, VersionedSummary>;
+  /** The newest item of every page numbered below this one (nothing newer is archived there). */
+  before?: { at: Date; interactionId: string };
 }
 
 export interface TimelineItem {
@@ -194,6 +218,22 @@ const timelineSchema = new Schema<TimelineDocument>(
     items: { type: [{ _id: false, interactionId: String, at: Date, channel: String, summary: Schema.Types.Mixed }], default: [] },
     // No default: on an upsert it would become a $setOnInsert that collides with `$set summaries.i…`.
     summaries: Schema.Types.Mixed,
+    rev: Number,
+    count: Number,
+    pages: Number,
+    archivedThrough: { _id: false, type: { at: Date, interactionId: String } },
+  },
+  { versionKey: false },
+);
+
+const timelinePageSchema = new Schema<TimelinePageDocument>(
+  {
+    _id: { type: String, required: true },
+    customerId: { type: String, required: true },
+    number: { type: Number, required: true },
+    items: { type: [{ _id: false, interactionId: String, at: Date, channel: String, summary: Schema.Types.Mixed }], default: undefined },
+    summaries: Schema.Types.Mixed,
+    before: { _id: false, type: { at: Date, interactionId: String } },
   },
   { versionKey: false },
 );
@@ -225,11 +265,13 @@ const inboundKeySchema = new Schema<InboundKeyDocument>(
 export function interactionModels(connection: Connection): {
   Interaction: Model<InteractionDocument>;
   Timeline: Model<TimelineDocument>;
+  TimelinePage: Model<TimelinePageDocument>;
   InboundKey: Model<InboundKeyDocument>;
 } {
   return {
     Interaction: connection.models.Interaction ?? connection.model<InteractionDocument>('Interaction', interactionSchema, 'interactions'),
     Timeline: connection.models.Timeline ?? connection.model<TimelineDocument>('Timeline', timelineSchema, 'customer_timelines'),
+    TimelinePage: connection.models.TimelinePage ?? connection.model<TimelinePageDocument>('TimelinePage', timelinePageSchema, 'customer_timeline_pages'),
     InboundKey: connection.models.InboundKey ?? connection.model<InboundKeyDocument>('InboundKey', inboundKeySchema, 'inbound_keys'),
   };
 }

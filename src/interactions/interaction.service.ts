@@ -8,6 +8,7 @@ import { fromSummary, toEntry, toInteraction } from './interaction.mappers';
 import type { InteractionRepository, StoredEntry, StoredInteraction } from './interaction.repository';
 import type { Entry, InboundEvent, Interaction, NewEntry, RecordedEvent } from './interaction.types';
 import { pageTimeline } from './timeline';
+import { keptPerChannel, mergeCopies, pageBoundedTimeline } from './timeline-archive';
 import { summarize, timelineRef } from './timeline-summary';
 
 export type { Entry, Interaction, NewEntry, InboundEvent, RecordedEvent } from './interaction.types';
@@ -194,9 +195,13 @@ export class InteractionService {
     customerId: string,
     page: { limit: number; cursor?: string; channel?: Channel; includeEntries?: boolean },
   ): Promise<{ items: Interaction[]; nextCursor: string | null }> {
-    const items = (await this.interactions.readTimeline(customerId)).filter((item) => !page.channel || item.channel === page.channel);
-    const refs = items.map((item) => ({ ...item, interactionId: item.interactionId, at: new Date(item.at) }));
-    const { page: pageRefs, nextCursor } = pageTimeline(refs, page.limit, page.cursor);
+    // The head document alone for a first page (it holds the newest items); archive pages only for deeper ones.
+    const head = await this.interactions.readTimelineHead(customerId);
+    const { page: pageRefs, nextCursor } = await pageBoundedTimeline(head, (number) => this.interactions.readTimelinePage(customerId, number), {
+      limit: page.limit,
+      cursor: page.cursor,
+      wanted: (item) => !page.channel || item.channel === page.channel,
+    });
     const needFull = pageRefs.filter((ref) => page.includeEntries || !ref.summary).map((ref) => ref.interactionId);
     const stored = await Promise.all(needFull.map((id) => (page.includeEntries ? this.interactions.readConversation(id) : this.interactions.findHead(id))));
     const byId = new Map(stored.flatMap((interaction) => (interaction ? [[interaction.conversationId ?? interaction._id, interaction] as const] : [])));
@@ -236,11 +241,12 @@ export class InteractionService {
    * `activeSince` (e.g. the SMS conversation a new text should join).
    */
   async findOpenConversation(customerId: string, channel: Channel, activeSince: Date): Promise<Interaction | null> {
-    const refs = (await this.interactions.readTimeline(customerId))
+    // The head alone: it always keeps the newest few refs of each channel (see `planArchive`).
+    const refs = mergeCopies((await this.interactions.readTimelineHead(customerId)).items)
       .filter((item) => item.channel === channel)
       .map((item) => ({ interactionId: item.interactionId, at: new Date(item.at) }));
     // Only the newest few can be open and recent; older ones are not worth a read.
-    const { page } = pageTimeline(refs, 3);
+    const { page } = pageTimeline(refs, keptPerChannel);
     const heads = await Promise.all(page.map((ref) => this.interactions.findHead(ref.interactionId)));
     for (const interaction of heads.filter((head): head is StoredInteraction => head !== null)) {
       const open = !closedStatuses.has(interaction.status);

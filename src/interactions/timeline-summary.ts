@@ -1,5 +1,6 @@
 import type { TimelineDocument, TimelineItem, TimelineSummary, VersionedSummary } from './interaction.model';
 import type { StoredInteraction } from './interaction.repository';
+import type { TimelineCopy } from './timeline-archive';
 
 const previewLength = 140;
 
@@ -53,18 +54,25 @@ export function timelineRef(stored: Pick<StoredInteraction, '_id' | 'createdAt' 
  * without a ref is not listed (e.g. a late write to a customer merged away).
  */
 export function timelineItems(timeline: Pick<TimelineDocument, 'items' | 'summaries'> | null): TimelineItem[] {
+  return timelineCopies(timeline).map(({ version: _version, ...item }) => item);
+}
+
+/** As `timelineItems`, each with its summary's version (-1 without a mapped summary), for merging copies. */
+export function timelineCopies(timeline: Pick<TimelineDocument, 'items' | 'summaries'> | null): TimelineCopy[] {
   const seen = new Set<string>();
-  const items: TimelineItem[] = [];
+  const items: TimelineCopy[] = [];
   for (const item of timeline?.items ?? []) {
     if (seen.has(item.interactionId)) continue;
     seen.add(item.interactionId);
     const mapped = timeline?.summaries?.[summaryKey(item.interactionId)];
     let summary: TimelineSummary | undefined = item.summary;
+    let version = -1;
     if (mapped) {
-      const { version: _version, ...rest } = mapped;
+      const { version: mappedVersion, ...rest } = mapped;
       summary = rest;
+      version = mappedVersion ?? 0;
     }
-    items.push({ interactionId: item.interactionId, at: item.at, channel: item.channel, ...(summary ? { summary } : {}) });
+    items.push({ interactionId: item.interactionId, at: item.at, channel: item.channel, ...(summary ? { summary } : {}), version });
   }
   return items;
 }

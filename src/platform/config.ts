@@ -111,6 +111,13 @@ const configSchema = z.object({
    */
   INTERACTION_MAX_ENTRIES: z.coerce.number().int().min(2).max(10_000).default(200),
   INTERACTION_MAX_BYTES: z.coerce.number().int().min(16_384).max(12_000_000).default(4_194_304),
+  /**
+   * Most refs a customer's timeline head document holds; past it the oldest move to archive pages
+   * (`customer_timeline_pages`) until half remain, so the first page, screen pop, matcher and reports
+   * (100 at most) read the head alone, whose size no longer grows with the customer's history.
+   * At least 40: half of it plus the 3 newest of each of the 6 channels, always kept, must fit.
+   */
+  TIMELINE_HEAD_ITEMS: z.coerce.number().int().min(40).max(5_000).default(200),
   /** Largest inbound MMS media file downloaded from Twilio into the attachment store; bigger ones are flagged, not stored. */
   SMS_MEDIA_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000).default(20_000_000),
   /** Where attachment files are kept (a folder; use shared storage when running several nodes). */
