@@ -10,7 +10,7 @@ import { cleanText, extractContent, oneLine, type EmailContent } from './email-c
 import type { DigestedEmail, DigestOutcome } from './email-digest';
 import { senderVerdict, type TrustPolicy } from './email-trust';
 import { readTopHeaderLines } from './raw-limits';
-import { countInWindow } from './rate-window';
+import { countInWindow } from '../../platform/rate-window';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
 import type { OutboundEmailService } from './outbound-email.service';

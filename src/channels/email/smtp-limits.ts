@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { countInWindow } from './rate-window';
+import { countInWindow } from '../../platform/rate-window';
 
 /**
  * Per-client-address limits of the SMTP edge, kept in Redis so they hold across every node that

@@ -7,6 +7,7 @@ import type { Logger } from '../../platform/logger';
 import { messagingTwiml } from './sms.adapter';
 import type { SmsRepository } from './sms.repository';
 import type { InboundSms } from './sms.schemas';
+import { countInWindow } from '../../platform/rate-window';
 import { classifyKeyword, type SmsKeyword } from './sms-keywords';
 import { isTwilioMediaUrl } from './sms-media';
 
@@ -15,6 +16,11 @@ export const smsReplies: Record<SmsKeyword, string> = {
   opt_in: 'You are subscribed again. Reply STOP to unsubscribe, HELP for help.',
   help: 'Switchboard support: text us here to reach an agent. Reply STOP to unsubscribe.',
 };
+
+// Keyword answers (HELP, STOP, START) per number per hour: a number texting HELP in a loop must not
+// make us send (and pay for) a text each time. A change of consent is always confirmed.
+const keywordRepliesPerHour = 3;
+const keywordReplyWindowMs = 3_600_000;
 
 export interface InboundSmsSettings {
   defaultRegion: CountryCode;
@@ -103,6 +109,7 @@ export class InboundSmsService {
     // Find-then-record under the customer's lock: two texts arriving together must not each find
     // "no open conversation" and open one apiece.
     const lockKey = `${this.settings.redisKeyPrefix}lock:sms:customer:${sender.customerId}`;
+    let consentChanged = false;
     const recorded = await withLock(this.redis, lockKey, lockOptions, async () => {
       const known = await this.interactions.findByExternalId(externalId);
       const open = known || claim ? null : await this.interactions.findOpenConversation(sender.customerId, 'sms', new Date(Date.now() - this.settings.conversationWindowMs));
@@ -123,6 +130,7 @@ export class InboundSmsService {
       });
       if (keyword === 'opt_out' || keyword === 'opt_in') {
         const consent = await this.sms.recordConsent(sender.address, { action: keyword, at: new Date(), messageSid: sms.messageSid });
+        consentChanged = consent.changed;
         if (consent.changed) this.log.info({ interactionId: result.interaction.id, customerId: sender.customerId, messageSid: sms.messageSid, action: keyword }, 'sms consent changed');
       }
       return result;
@@ -150,8 +158,14 @@ export class InboundSmsService {
       interactionId: recorded.interaction.id,
       entryId: recorded.entryId,
       duplicate: recorded.duplicate,
-      twiml: messagingTwiml(claim?.answer ?? (keyword ? smsReplies[keyword] : undefined)),
+      twiml: messagingTwiml(claim?.answer ?? (keyword && (await this.mayAnswerKeyword(sender.address, consentChanged)) ? smsReplies[keyword] : undefined)),
     };
+  }
+
+  private async mayAnswerKeyword(address: string, consentChanged: boolean): Promise<boolean> {
+    if (consentChanged) return true;
+    const key = `${this.settings.redisKeyPrefix}sms:keyword-replies:{${address}}`;
+    return (await countInWindow(this.redis, key, keywordReplyWindowMs)) <= keywordRepliesPerHour;
   }
 
   /**

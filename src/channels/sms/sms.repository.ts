@@ -30,13 +30,14 @@ export class SmsRepository {
    * Applies a keyword to an address's consent. The caller holds the sender's lock, so the read and
    * the write cannot interleave with another keyword from the same number.
    */
+  /** Records a STOP/START once per MessageSid; `changed` says whether the number's consent flipped (a second STOP does not). */
   async recordConsent(address: string, change: { action: ConsentAction; at: Date; messageSid: string }): Promise<{ optedOut: boolean; changed: boolean }> {
     const optedOut = change.action === 'opt_out';
     if (await insertOnce(() => this.models.Consent.create({ _id: address, optedOut, history: [change], updatedAt: change.at }))) return { optedOut, changed: true };
     const current = await this.findConsent(address);
     if (current?.history?.some((item) => item.messageSid === change.messageSid)) return { optedOut: current.optedOut, changed: false };
     await this.models.Consent.updateOne({ _id: address }, { $set: { optedOut, updatedAt: change.at }, $push: { history: change } }).exec();
-    return { optedOut, changed: true };
+    return { optedOut, changed: current?.optedOut !== optedOut };
   }
 
   findSend(entryId: string): Promise<SmsSendDocument | null> {
