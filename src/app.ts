@@ -171,6 +171,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
 
   if (runs('api')) {
     const app = createHttpApp({
+      trustProxy: config.TRUST_PROXY,
       log,
       version,
       registry,

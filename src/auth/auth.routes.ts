@@ -31,7 +31,8 @@ export function authRoutes(registry: RouteRegistry, auth: AuthService): Router {
   registry.add(router, { method: 'post', path: '/api/auth/login', summary: 'Sign in with email and password', tag, access: 'public', body: loginBody, response: loginResponse },
     ({ body }, res) => auth.login(body.email, body.password, res.req.ip));
 
-  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user', tag, access: ['admin', 'supervisor', 'agent', 'department'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string(), departmentIds: z.array(z.string()).optional() })) },
+  // Integrations too: an ERP checks which key it holds (its role and departments), nothing more.
+  registry.add(router, { method: 'get', path: '/api/auth/me', summary: 'The signed-in user, or the API key in use', tag, access: ['admin', 'supervisor', 'agent', 'department', 'integration'], response: publicUserSchema.or(z.object({ id: z.string(), kind: z.literal('api_key'), role: z.string(), name: z.string(), departmentIds: z.array(z.string()).optional() })) },
     async ({ principal }) =>
       principal.kind === 'api_key'
         ? { id: principal.id, kind: 'api_key', role: principal.role, name: principal.name, ...(principal.departmentIds ? { departmentIds: [...principal.departmentIds] } : {}) }

@@ -67,6 +67,10 @@ export const createApiKeyBody = z.object({
   role: z.enum(roles, { message: `is required: one of ${roles.join(', ')} (integration is for the ERP task API)` }),
   /** Limits the key to these departments; omit for no limit. */
   departmentIds: z.array(objectIdSchema).min(1).max(50).optional(),
+}).refine((key) => !key.departmentIds || key.role === 'integration', {
+  // Only the task API honours the limit; an agent or admin key "for one department" would read everything.
+  path: ['departmentIds'],
+  message: 'limits only integration keys (the task API); other roles read beyond tasks',
 });
 
 export const apiKeyParams = z.object({ id: z.string().regex(/^[a-f0-9]{16}$/, 'must be a 16-character key id') });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
+import { addressKey } from '../platform/address-key';
 import { AppError } from '../platform/errors';
 import { RateCounters, retryAfterSeconds, type Counter, type RateLimit } from './rate-limits';
 
@@ -48,22 +48,29 @@ export class LoginGuard {
    * Resolves with `verify`'s answer (null: wrong password); a right password gives the attempt back.
    */
   async check<T>(email: string, ip: string | undefined, verify: () => Promise<T | null>): Promise<T | null> {
-    // Before Redis: past the waiting line a flood is refused without a round trip.
-    await this.takeHashSlot();
+    const { perAccountAndIp, perAccount, perIp } = this.counterKeys(email, ip);
+    const counters: Counter[] = [
+      { key: perAccountAndIp, limit: this.limits.perAccountAndIp },
+      { key: perAccount, limit: this.limits.perAccount },
+      { key: perIp, limit: this.limits.perIp },
+    ];
+    // Counted before waiting for a hash slot: refused guesses never take a place in the line, so a
+    // flood past its limits cannot fill the line ahead of real sign-ins.
+    const verdict = await this.counters.consume(counters);
+    if (!verdict.allowed) {
+      const seconds = retryAfterSeconds(verdict.retryAfterMs);
+      throw new AppError('rate_limited', `Too many failed sign-ins for this account or from this address; try again in ${Math.ceil(seconds / 60)} min (an admin can reset a forgotten password)`, {
+        retryAfterSeconds: seconds,
+      });
+    }
     try {
-      const { perAccountAndIp, perAccount, perIp } = this.counterKeys(email, ip);
-      const counters: Counter[] = [
-        { key: perAccountAndIp, limit: this.limits.perAccountAndIp },
-        { key: perAccount, limit: this.limits.perAccount },
-        { key: perIp, limit: this.limits.perIp },
-      ];
-      const verdict = await this.counters.consume(counters);
-      if (!verdict.allowed) {
-        const seconds = retryAfterSeconds(verdict.retryAfterMs);
-        throw new AppError('rate_limited', `Too many failed sign-ins for this account or from this address; try again in ${Math.ceil(seconds / 60)} min (an admin can reset a forgotten password)`, {
-          retryAfterSeconds: seconds,
-        });
-      }
+      await this.takeHashSlot();
+    } catch (error) {
+      // Not checked, so not counted.
+      await this.counters.refund([perAccountAndIp, perAccount, perIp]);
+      throw error;
+    }
+    try {
       const valid = await verify();
       if (valid !== null) {
         // The address's own lockout for this account starts over; the wider counts just lose this attempt.
@@ -100,20 +107,4 @@ export class LoginGuard {
     const base = `${this.keyPrefix}{login}`;
     return { perAccountAndIp: `${base}:account-ip:${account}:${address}`, perAccount: `${base}:account:${account}`, perIp: `${base}:ip:${address}` };
   }
-}
-
-/** The counted address: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64 network. */
-export function addressKey(ip: string | undefined): string {
-  if (!ip) return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1];
-  if (!isIPv6(ip)) return ip;
-  const [head, tail = ''] = ip.split('::');
-  const left = head ? head.split(':') : [];
-  const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, '').toLowerCase())
-    .join(':')}::/64`;
 }

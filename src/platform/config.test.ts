@@ -35,6 +35,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...valid, TWILIO_ACCOUNT_SID: 'AC123' })).toThrow(/TWILIO_ACCOUNT_SID/);
   });
 
+  it('when a trusted MTA is named without its addresses or SMTP AUTH, then start is refused (anyone could write its header)', () => {
+    expect(() => loadConfig({ ...valid, EMAIL_TRUSTED_AUTHSERV_ID: 'mx.example.com' })).toThrow(/EMAIL_TRUSTED_AUTHSERV_ID: needs EMAIL_TRUSTED_RELAYS/);
+    expect(loadConfig({ ...valid, EMAIL_TRUSTED_AUTHSERV_ID: 'mx.example.com', EMAIL_TRUSTED_RELAYS: '10.0.0.5, 10.1.0.0/16' }).EMAIL_TRUSTED_RELAYS).toEqual(['10.0.0.5', '10.1.0.0/16']);
+    expect(() => loadConfig({ ...valid, EMAIL_TRUSTED_RELAYS: 'mx.example.com' })).toThrow(/EMAIL_TRUSTED_RELAYS/);
+  });
+
+  it('when TRUST_PROXY is not off, a hop count or addresses, then it is named; by default no proxy is trusted', () => {
+    expect(loadConfig({ ...valid }).TRUST_PROXY).toBe('off');
+    expect(loadConfig({ ...valid, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).TRUST_PROXY).toBe('loopback, 10.0.0.0/8');
+    expect(() => loadConfig({ ...valid, TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+  });
+
   it('when roles list an unknown role, then ROLES is named', () => {
     expect(() => loadConfig({ ...valid, ROLES: 'api,fax' })).toThrow(/ROLES/);
   });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -105,6 +106,25 @@ const configSchema = z.object({
   /** authserv-id of our receiving MTA, whose topmost Authentication-Results header decides whether From is authenticated; unauthenticated mail joins no thread by tag or reply token and changes no task. Unset: production treats all mail as unauthenticated, development/test trust From. */
   EMAIL_TRUSTED_AUTHSERV_ID: z.string().min(1).max(255).optional(),
   /**
+   * Addresses (IPs or CIDR ranges, comma separated) of the MTAs that relay mail to our listener: only
+   * their sessions (or SMTP-AUTH sessions) may carry an Authentication-Results header we believe;
+   * anyone else connecting directly could write one.
+   */
+  EMAIL_TRUSTED_RELAYS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((item) => item.trim()).filter(Boolean))
+    .refine((items) => items.every(isAddressOrRange), 'must be IP addresses or CIDR ranges, comma separated, e.g. 10.0.0.5,10.1.0.0/16'),
+  /**
+   * Which reverse proxies may set X-Forwarded-For (the client address used by the login limits):
+   * `off` (no proxy: the connection's address counts), a hop count, or addresses/ranges and the names
+   * loopback, linklocal, uniquelocal (comma separated). Trusting more lets clients choose their address.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('off')
+    .refine((value) => value === 'off' || /^\d{1,2}$/.test(value) || value.split(',').every((item) => ['loopback', 'linklocal', 'uniquelocal'].includes(item.trim()) || isAddressOrRange(item.trim())), 'must be off, a hop count, or addresses/ranges and loopback, linklocal, uniquelocal'),
+  /**
    * Caps on one stored interaction document (MongoDB refuses documents over 16 MB): past either, a
    * conversation continues in a new linked document. 4 MB leaves room for later entry updates
    * (delivery reports, prepared headers) and keeps each read of a part cheap.
@@ -171,6 +191,14 @@ const configSchema = z.object({
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** An IPv4/IPv6 address, or one with a /prefix of the right length. */
+function isAddressOrRange(item: string): boolean {
+  const [address, prefix, ...rest] = item.split('/');
+  const version = isIP(address);
+  if (!version || rest.length) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
 
 /** Thrown at start when configuration is invalid; lists every bad variable at once. */
 export class ConfigError extends Error {
@@ -260,6 +288,9 @@ function smtpSecurityProblems(config: z.infer<typeof configSchema>): { variable:
     } catch (error) {
       problems.push({ variable, message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})` });
     }
+  }
+  if (config.EMAIL_TRUSTED_AUTHSERV_ID && config.EMAIL_TRUSTED_RELAYS.length === 0 && !config.SMTP_AUTH_USERNAME) {
+    problems.push({ variable: 'EMAIL_TRUSTED_AUTHSERV_ID', message: "needs EMAIL_TRUSTED_RELAYS (your MX's addresses) or SMTP_AUTH_*, so that a header written by a client connecting directly is not believed" });
   }
   if (config.SMTP_REQUIRE_TLS && !config.SMTP_TLS_KEY_FILE) problems.push({ variable: 'SMTP_REQUIRE_TLS', message: 'needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE' });
   return problems;

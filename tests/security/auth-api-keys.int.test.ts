@@ -34,17 +34,21 @@ describe('API keys', () => {
   });
 
   it('when a key is limited to departments, then the departments must exist, and the key carries them', async () => {
-    const unknown = await createKey({ name: 'dealer', role: 'agent', departmentIds: ['a'.repeat(24)] });
+    const unknown = await createKey({ name: 'dealer', role: 'integration', departmentIds: ['a'.repeat(24)] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.details[0].field).toBe('departmentIds');
     const department = await request(nodes[0], 'POST', '/api/departments', { token: admin.token, body: { code: 'keys-dealer', name: 'Dealer network' } });
-    const created = await createKey({ name: 'dealer', role: 'agent', departmentIds: [department.body.id] });
+    // Only the task API honours the limit, so only integration keys take one.
+    const agentKey = await createKey({ name: 'dealer', role: 'agent', departmentIds: [department.body.id] });
+    expect(agentKey.status).toBe(400);
+    expect(agentKey.body.error.details[0].field).toBe('body.departmentIds');
+    const created = await createKey({ name: 'dealer', role: 'integration', departmentIds: [department.body.id] });
     expect(created.status).toBe(201);
     expect(created.body.apiKey.departmentIds).toEqual([department.body.id]);
     const me = await request(nodes[1], 'GET', '/api/auth/me', { apiKey: created.body.key });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ kind: 'api_key', role: 'agent', departmentIds: [department.body.id] });
-    const unlimited = await createKey({ name: 'all-departments', role: 'agent' });
+    expect(me.body).toMatchObject({ kind: 'api_key', role: 'integration', departmentIds: [department.body.id] });
+    const unlimited = await createKey({ name: 'all-departments', role: 'integration' });
     expect((await request(nodes[1], 'GET', '/api/auth/me', { apiKey: unlimited.body.key })).body.departmentIds).toBeUndefined();
   });
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createUserAndLogin, request, startTestApp, type TestApp, type TestResponse } from '../support/test-app';
 
-/** The test client is on loopback, which the app trusts as a proxy: X-Forwarded-For sets the caller's address. */
+/** The test client is on loopback, which these apps trust as a proxy (TRUST_PROXY): X-Forwarded-For sets the caller's address. */
+const behindProxy = { TRUST_PROXY: 'loopback' };
 const login = (app: TestApp, email: string, password: string, ip = '198.51.100.1') =>
   request(app, 'POST', '/api/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': ip } });
 
@@ -17,7 +18,7 @@ function expectRefusedWithRetryAfter(response: TestResponse): void {
 describe('login limits, with the default limits', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({}, { routing: false });
+    app = await startTestApp(behindProxy, { routing: false });
   });
   afterAll(() => app.destroy());
 
@@ -34,7 +35,7 @@ describe('login limits, with the default limits', () => {
 describe('login limits per account and address', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_LOGIN_LIMIT_PER_ACCOUNT: '15/15m', AUTH_LOGIN_LIMIT_PER_IP: '12/15m' }, { routing: false });
+    app = await startTestApp({ ...behindProxy, AUTH_LOGIN_LIMIT_PER_ACCOUNT: '15/15m', AUTH_LOGIN_LIMIT_PER_IP: '12/15m' }, { routing: false });
   });
   afterAll(() => app.destroy());
 
@@ -65,10 +66,23 @@ describe('login limits per account and address', () => {
   });
 });
 
+describe('login limits with no proxy trusted (the default)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ AUTH_LOGIN_LIMIT_PER_IP: '12/15m' }, { routing: false });
+  });
+  afterAll(() => app.destroy());
+
+  it('when a client sends a different X-Forwarded-For with every guess, then its real address is counted and it is refused past the per-address limit', async () => {
+    for (let attempt = 0; attempt < 12; attempt += 1) expect((await login(app, unknownEmail(), 'Spring2026!', `203.0.113.${attempt + 1}`)).status).toBe(401);
+    expectRefusedWithRetryAfter(await login(app, unknownEmail(), 'Spring2026!', '203.0.113.99'));
+  });
+});
+
 describe('the cap on concurrent password hashes', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_MAX_CONCURRENT_HASHES: 2 }, { routing: false });
+    app = await startTestApp({ ...behindProxy, AUTH_MAX_CONCURRENT_HASHES: 2 }, { routing: false });
   });
   afterAll(() => app.destroy());
 
@@ -96,7 +110,7 @@ describe('the cap on concurrent password hashes', () => {
 describe('the waiting line for password hashes', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_MAX_CONCURRENT_HASHES: 1 }, { routing: false });
+    app = await startTestApp({ ...behindProxy, AUTH_MAX_CONCURRENT_HASHES: 1 }, { routing: false });
   });
   afterAll(() => app.destroy());
 

@@ -12,7 +12,7 @@ describe('email trust: a spoofed From cannot join or change another customer\'s 
   let staff: Principal;
 
   beforeAll(async () => {
-    t = await startEmailTestApp({ EMAIL_TRUSTED_AUTHSERV_ID: trustedMx, EMAIL_ACKNOWLEDGE: 'true' });
+    t = await startEmailTestApp({ EMAIL_TRUSTED_AUTHSERV_ID: trustedMx, EMAIL_TRUSTED_RELAYS: '127.0.0.1,::1', EMAIL_ACKNOWLEDGE: 'true' });
     const { services } = t.app;
     const department = await services.departments.create({ code: uniqueName('warranty'), name: 'Warranty claims', timezone: 'Asia/Shanghai' });
     departmentId = department.id;

@@ -1,7 +1,11 @@
-import { parseAuthenticationResults, senderVerdict, trustPolicy } from './email-trust';
+import { fromTrustedRelay, parseAuthenticationResults, senderVerdict as verdictFor, trustPolicy, type TrustPolicy } from './email-trust';
+
+/** Mail handed over by our MX (listed in EMAIL_TRUSTED_RELAYS). */
+const viaOurMx = { address: '10.0.0.5' };
+const senderVerdict = (policy: TrustPolicy, lines: Array<{ key: string; line: string }>, from: string) => verdictFor(policy, lines, from, viaOurMx);
 
 const ar = (value: string) => ({ key: 'authentication-results', line: `Authentication-Results: ${value}` });
-const policy = trustPolicy('production', 'mx.switchboard.test');
+const policy = trustPolicy('production', 'mx.switchboard.test', ['10.0.0.5', '192.0.2.0/24']);
 
 describe('email sender trust', () => {
   it('when our MTA reports DMARC pass for the From domain, then the sender is authenticated', () => {
@@ -33,5 +37,26 @@ describe('email sender trust', () => {
       authservId: 'mx.switchboard.test',
       methods: [{ method: 'dkim', result: 'pass', properties: { 'header.d': 'a.example' } }],
     });
+  });
+});
+
+describe('who may hand us a believed Authentication-Results header', () => {
+  const header = [{ key: 'authentication-results', line: 'Authentication-Results: mx.switchboard.test; dmarc=pass header.from=customer.example' }];
+
+  it('when the same header comes from a client that connected directly, then it is not believed', () => {
+    expect(verdictFor(policy, header, 'li@customer.example', { address: '203.0.113.9' })).toBe('unauthenticated');
+    expect(verdictFor(policy, header, 'li@customer.example', {})).toBe('unauthenticated');
+  });
+
+  it('when it comes from a listed relay (address or range, IPv4-mapped too) or an SMTP-AUTH session, then it is', () => {
+    expect(fromTrustedRelay(policy, { address: '::ffff:10.0.0.5' })).toBe(true);
+    expect(fromTrustedRelay(policy, { address: '192.0.2.77' })).toBe(true);
+    expect(fromTrustedRelay(policy, { address: '203.0.113.9', authenticated: true })).toBe(true);
+    expect(verdictFor(policy, header, 'li@customer.example', { address: '192.0.2.77' })).toBe('authenticated');
+  });
+
+  it('when a DMARC pass does not name the From domain it was checked for, then it proves nothing', () => {
+    const bare = [{ key: 'authentication-results', line: 'Authentication-Results: mx.switchboard.test; dmarc=pass' }];
+    expect(verdictFor(policy, bare, 'li@customer.example', viaOurMx)).toBe('unauthenticated');
   });
 });

@@ -1,3 +1,5 @@
+import { BlockList, isIP } from 'node:net';
+
 /**
  * Whether an inbound email's From address is authenticated, read from the Authentication-Results
  * header (RFC 8601) that our own receiving MTA added. Anyone can write any From and any such header,
@@ -8,6 +10,8 @@
 export interface TrustPolicy {
   /** authserv-id of the MTA whose Authentication-Results we trust; unset = none is trusted. */
   trustedAuthservId?: string;
+  /** Addresses of that MTA (EMAIL_TRUSTED_RELAYS): only its sessions, or SMTP-AUTH ones, carry a header we believe. */
+  trustedRelays?: BlockList;
   /** Whether unauthenticated mail is restricted (no joining by tag/token, no task changes). */
   enforce: boolean;
 }
@@ -19,13 +23,35 @@ export type SenderVerdict = 'authenticated' | 'unauthenticated' | 'not_checked';
  * always (then, without one, no mail is authenticated). Development, test and the demo without the
  * setting keep trusting From, as before.
  */
-export function trustPolicy(nodeEnv: string, trustedAuthservId: string | undefined): TrustPolicy {
-  return { ...(trustedAuthservId ? { trustedAuthservId } : {}), enforce: Boolean(trustedAuthservId) || nodeEnv === 'production' };
+export function trustPolicy(nodeEnv: string, trustedAuthservId: string | undefined, trustedRelays: readonly string[] = []): TrustPolicy {
+  return {
+    ...(trustedAuthservId ? { trustedAuthservId } : {}),
+    ...(trustedRelays.length ? { trustedRelays: blockListOf(trustedRelays) } : {}),
+    enforce: Boolean(trustedAuthservId) || nodeEnv === 'production',
+  };
 }
 
-export function senderVerdict(policy: TrustPolicy, headerLines: ReadonlyArray<{ key: string; line: string }>, fromAddress: string | null): SenderVerdict {
+/** The SMTP client that handed us the message: its address, and whether it signed in with SMTP AUTH. */
+export interface SmtpClient {
+  address?: string;
+  authenticated?: boolean;
+}
+
+/**
+ * Whether the message came from our MTA, so that the Authentication-Results it carries was written
+ * there: a client that connected directly could write the same header with our authserv-id.
+ */
+export function fromTrustedRelay(policy: TrustPolicy, client: SmtpClient): boolean {
+  if (client.authenticated) return true;
+  if (!client.address || !policy.trustedRelays) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(client.address);
+  const address = mapped ? mapped[1] : client.address;
+  return policy.trustedRelays.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+export function senderVerdict(policy: TrustPolicy, headerLines: ReadonlyArray<{ key: string; line: string }>, fromAddress: string | null, client: SmtpClient): SenderVerdict {
   if (!policy.enforce) return 'not_checked';
-  if (!policy.trustedAuthservId || !fromAddress) return 'unauthenticated';
+  if (!policy.trustedAuthservId || !fromAddress || !fromTrustedRelay(policy, client)) return 'unauthenticated';
   const fromDomain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1).toLowerCase();
   const ours = policy.trustedAuthservId.toLowerCase();
   for (const { key, line } of headerLines) {
@@ -70,8 +96,9 @@ function passesAligned({ method, result, properties }: MethodResult, fromDomain:
   if (result !== 'pass') return false;
   const domainOf = (value: string | undefined) => (value ? value.slice(value.lastIndexOf('@') + 1) : undefined);
   if (method === 'dmarc') {
+    // A DMARC pass says nothing about our From unless it names the domain it was evaluated for.
     const headerFrom = properties['header.from'];
-    return !headerFrom || aligned(domainOf(headerFrom)!, fromDomain);
+    return Boolean(headerFrom) && aligned(domainOf(headerFrom)!, fromDomain);
   }
   if (method === 'dkim') {
     const signer = properties['header.d'] ?? domainOf(properties['header.i']);
@@ -90,4 +117,15 @@ function aligned(domain: string, fromDomain: string): boolean {
   const b = fromDomain.toLowerCase().replace(/\.$/, '');
   if (!a.includes('.') || !b.includes('.')) return false;
   return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+}
+
+function blockListOf(items: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const item of items) {
+    const [address, prefix] = item.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
 }

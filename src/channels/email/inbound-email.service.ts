@@ -21,6 +21,9 @@ export interface InboundEnvelope {
   /** SMTP MAIL FROM; empty for bounces. */
   mailFrom?: string;
   rcptTo: string[];
+  /** The SMTP client's address, and whether it signed in with SMTP AUTH (see email-trust.ts). */
+  clientAddress?: string;
+  clientAuthenticated?: boolean;
 }
 
 export interface ReceivedEmail {
@@ -99,7 +102,7 @@ export class InboundEmailService {
 
     const sender = await this.identifySender(mail, envelope, flags);
     // Mail kept raw has no From we read, so it is never authenticated (it joins no thread anyway).
-    const verdict = senderVerdict(this.settings.trust, headerLines, mail && sender.from ? sender.from.address : null);
+    const verdict = senderVerdict(this.settings.trust, headerLines, mail && sender.from ? sender.from.address : null, { address: envelope.clientAddress, authenticated: envelope.clientAuthenticated });
     const verified = verdict !== 'unauthenticated';
     if (!verified) flags.add('unverified_sender');
     const thread = mail ? await this.findThread(mail, envelope, sender.customerId, flags, verified) : null;

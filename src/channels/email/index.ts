@@ -60,7 +60,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
       acknowledge: config.EMAIL_ACKNOWLEDGE,
       redisKeyPrefix: config.REDIS_KEY_PREFIX,
       attachmentCaps: { perAttachmentBytes: Math.min(maxAttachmentBytes, config.EMAIL_MAX_BYTES), totalBytes: config.EMAIL_MAX_BYTES },
-      trust: trustPolicy(config.NODE_ENV, config.EMAIL_TRUSTED_AUTHSERV_ID),
+      trust: trustPolicy(config.NODE_ENV, config.EMAIL_TRUSTED_AUTHSERV_ID, config.EMAIL_TRUSTED_RELAYS),
     },
     log,
     parsePool,

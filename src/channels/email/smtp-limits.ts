@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { addressKey } from '../../platform/address-key';
 import { countInWindow } from '../../platform/rate-window';
 
 /**
@@ -41,11 +42,11 @@ export class SmtpClientLimits {
 
   /** Counts one message from `ip`; false once the address is past its limit for the window. */
   async takeMessage(ip: string): Promise<boolean> {
-    const count = await countInWindow(this.redis, `${this.settings.keyPrefix}smtp:messages:{${ip}}`, this.settings.messageWindowMs);
+    const count = await countInWindow(this.redis, `${this.settings.keyPrefix}smtp:messages:{${addressKey(ip)}}`, this.settings.messageWindowMs);
     return count <= this.settings.maxMessagesPerIp;
   }
 
   private connectionsKey(ip: string): string {
-    return `${this.settings.keyPrefix}smtp:connections:{${ip}}`;
+    return `${this.settings.keyPrefix}smtp:connections:{${addressKey(ip)}}`;
   }
 }

@@ -169,5 +169,5 @@ function readLimited(stream: SMTPServerDataStream, maxBytes: number): Promise<Bu
 
 function envelopeOf(session: SMTPServerSession): InboundEnvelope {
   const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-  return { mailFrom, rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address) };
+  return { mailFrom, rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address), clientAddress: session.remoteAddress, clientAuthenticated: Boolean(session.user) };
 }

@@ -26,6 +26,14 @@ export interface HttpAppOptions {
   isDraining: () => boolean;
   /** The built browser UI (`npm run build` writes dist/web); false leaves the UI out. */
   webDir?: string | false;
+  /** TRUST_PROXY: which proxies may name the client in X-Forwarded-For; `off` believes none. */
+  trustProxy?: string;
+}
+
+/** Express's `trust proxy` from TRUST_PROXY: false, a hop count, or the list as Express reads it. */
+export function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (!value || value === 'off') return false;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
@@ -34,7 +42,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const { log } = options;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Not 'private ranges' by default: any client on such a network (a container bridge, the same VPC)
+  // could then pick its own address and walk past the per-address login limits.
+  app.set('trust proxy', trustProxySetting(options.trustProxy));
 
   app.use(
     pinoHttp({

@@ -1,4 +1,4 @@
-import { addressKey } from './login-guard';
+import { addressKey } from './address-key';
 
 describe('addressKey', () => {
   it('when the address is IPv4 or IPv4-mapped IPv6, then it counts as the IPv4 address', () => {
