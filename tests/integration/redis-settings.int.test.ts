@@ -30,22 +30,25 @@ async function privateRedis(flags: string[]): Promise<{ redis: Redis; stop: () =
   const socket = path.join(dir, 'redis.sock');
   const server: ChildProcess = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--dir', dir, '--daemonize', 'no', ...flags], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  // redis-server creates the socket once it listens; wait for it (5 s at most) before connecting.
-  for (let waited = 0; !existsSync(socket); waited += 50) {
-    if (waited > 5_000 || server.exitCode !== null) throw new Error(`redis-server ${flags.join(' ')} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
   const redis = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  await redis.connect();
-  return {
-    redis,
-    stop: async () => {
-      redis.disconnect();
-      server.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    redis.disconnect();
+    if (server.exitCode === null) server.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    // redis-server creates the socket once it listens; wait for it (5 s at most) before connecting.
+    for (let waited = 0; !existsSync(socket); waited += 50) {
+      if (waited > 5_000 || server.exitCode !== null) throw new Error(`redis-server ${flags.join(' ')} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await redis.connect();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { redis, stop };
 }
 
 describe('redis settings check', () => {
