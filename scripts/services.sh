@@ -304,6 +304,11 @@ start_redis() {
   if ((REDIS_ANSWERS)); then
     if pid="$(pid_of "$REDIS_PID" redis-server)"; then
       SUMMARY+=("redis  $(redact "$REDIS_URL")  already running (ours, pid $pid, data .data/redis)")
+      # Started by an older version of this script (no persistence): say so, never restart it here.
+      if command -v redis-cli >/dev/null &&
+        [[ "$(timeout 2 redis-cli -u "$REDIS_URL" config get appendonly 2>/dev/null | sed -n 2p)" == no ]]; then
+        SUMMARY+=("       without AOF: a crash loses its queues and timers. Turn it on live with: redis-cli -u $(redact "$REDIS_URL") config set appendonly yes")
+      fi
     else
       SUMMARY+=("redis  $(redact "$REDIS_URL")  already running (not started by this script, left alone)")
     fi
@@ -322,11 +327,17 @@ start_redis() {
   fi
   port="$(uri_port "$REDIS_URL" 6379)"
   mkdir -p "$REDIS_DIR"
-  # No persistence: Redis only holds queues and caches here, MongoDB is the system of record.
-  # Starting empty after a restart means yesterday's delayed demo jobs do not fire again.
+  # Redis holds the waiting queues, reservations and every BullMQ timer (offer timeouts, SLA
+  # warnings, surveys, sends): a Redis that restarts empty loses waiting customers. So:
+  # - AOF, fsync once a second: a crash loses at most about a second of writes. On start Redis
+  #   loads the AOF (.data/redis/appendonlydir), whose base is itself an RDB image.
+  # - No RDB snapshots (`save ""`): with AOF on Redis never loads them, so Debian's default
+  #   snapshots (every 60 s under load) would only add a fork and a full copy of the data to disk.
+  # - noeviction: BullMQ requires it; an evicted job key is a timer or a send that never happens,
+  #   while a full Redis under noeviction refuses writes loudly instead.
   redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
     --pidfile "$REDIS_PID" --dir "$REDIS_DIR" --logfile "$REDIS_LOG" \
-    --save "" --appendonly no >/dev/null
+    --appendonly yes --appendfsync everysec --save "" --maxmemory-policy noeviction >/dev/null
   if ! wait_until_answers redis "$REDIS_URL" 10 "$REDIS_PID" redis-server; then
     tail -n 20 "$REDIS_LOG" >&2 2>/dev/null || true
     die "redis-server exited or did not answer on 127.0.0.1:$port within 10 s (log above: $REDIS_LOG)"

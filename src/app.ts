@@ -23,6 +23,7 @@ import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
 import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
 import { createRedis, pingRedis } from './platform/redis';
+import { checkRedisSettings } from './platform/redis-settings';
 import { version } from './platform/version';
 
 export interface Services {
@@ -108,6 +109,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   });
   const redis = createRedis(config.REDIS_URL);
   redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  // Warns (never refuses) when Redis may evict or forget queues and timers.
+  await checkRedisSettings(redis, log.child({ module: 'redis' }));
 
   const services = buildServices(config, { mongo, redis, log });
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
