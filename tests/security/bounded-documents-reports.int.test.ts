@@ -88,6 +88,12 @@ describe('reports over a conversation that rolled over into several parts', () =
     expect(partWith('accepted')._id).not.toBe(partWith('work_completed')._id);
     expect(partWith('accepted').continuesFrom).toBeUndefined();
 
+    // The customer's timeline still previews the last text, though the newest part holds none.
+    const newest = parts.find((part) => !parts.some((other) => other.continuesFrom === part._id))!;
+    expect(newest.entries.some((entry) => !entry.data?.event)).toBe(false);
+    const { items } = await env.app.services.interactions.getTimeline(contacts[1].customerId, { limit: 5 });
+    expect(items.find((item) => item.id === contacts[1].id)).toMatchObject({ entryCount: contacts[1].entries!.length, preview: 'And the washer pump too (7)' });
+
     const talkMs = contacts.reduce((sum, contact) => sum + (eventAt(contact, 'work_completed') - eventAt(contact, 'accepted')), 0);
     await eventually('both contacts counted', async () => ((await report(`/api/reports/agents?${dayRange()}&interval=day`)).find((row) => row.agentId === agent.id)?.handled ?? 0) >= 2);
     const [smsQueue] = await report(`/api/reports/queues?${dayRange()}&interval=day&queue=sms`);
