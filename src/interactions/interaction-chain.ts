@@ -185,6 +185,19 @@ export class InteractionChain {
     return parts;
   }
 
+  /** The parts before `part`, oldest first (read backwards from it; none when it continues nothing). */
+  async partsBefore(part: Pick<StoredInteraction, 'continuesFrom'>): Promise<StoredInteraction[]> {
+    const parts: StoredInteraction[] = [];
+    let before = part.continuesFrom;
+    for (let hop = 0; before && hop < maxChainHops; hop += 1) {
+      const earlier = await this.findById(before);
+      if (!earlier) break;
+      parts.unshift(earlier);
+      before = earlier.continuesFrom;
+    }
+    return parts;
+  }
+
   /** The part holding entry `entryId` of the conversation `id`, newest first (recent entries are the ones updated). */
   async findPartWithEntry(id: string, entryId: string): Promise<StoredInteraction | null> {
     let part = await this.findHead(id);

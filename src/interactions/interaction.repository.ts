@@ -150,6 +150,15 @@ export class InteractionRepository {
     return parts.length ? assembleConversation(parts) : null;
   }
 
+  /**
+   * The conversation as one interaction, up to `part` as written (its newest part when it was just
+   * written): `part` itself when it continues nothing (no read), else assembled with the parts before it.
+   */
+  async conversationThrough(part: StoredInteraction): Promise<StoredInteraction> {
+    if (!part.continuesFrom) return part;
+    return assembleConversation([...(await this.chain.partsBefore(part)), part]);
+  }
+
   /** The part holding entry `entryId` of the conversation `id`. */
   findPartWithEntry(id: string, entryId: string): Promise<StoredInteraction | null> {
     return this.chain.findPartWithEntry(id, entryId);

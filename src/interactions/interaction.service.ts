@@ -45,11 +45,16 @@ export class InteractionService {
   /**
    * Writes the interaction's summary on its customer's timeline, from the document exactly as the
    * caller's write returned it (its version orders summaries written concurrently), then tells the
-   * listeners, with that same interaction.
+   * listeners, with that same interaction. A write that landed in a continuation part returned that
+   * part's entries only: listeners get the whole conversation through it (reports find the accept
+   * in an earlier part, and number overflows and handlings over all of them), and the summary's
+   * preview comes from the whole conversation. One that never rolled over costs no read.
    */
   private async publish(stored: StoredInteraction, created: boolean): Promise<Interaction> {
-    await this.interactions.putSummary(stored);
-    const interaction = toInteraction(stored);
+    const whole = await this.interactions.conversationThrough(stored);
+    // The part's own fields otherwise (its external ids stay the newest part's: the summary stays small).
+    await this.interactions.putSummary(whole === stored ? stored : { ...stored, entries: whole.entries });
+    const interaction = toInteraction(whole);
     await this.notifyListeners(interaction, created);
     return interaction;
   }

@@ -59,7 +59,7 @@ export function createReports(deps: ReportsDeps): ReportsModule {
   const counter = new FactCounter(repository, settings.timeZone);
   const service = new ReportsService({ repository, counter, interactions: deps.interactions, rules, settings, log });
   const query = new ReportQuery(repository, settings.timeZone);
-  const rebuild = new RebuildService({ repository, raw: new RawLogReader(deps.mongo), interactions: deps.interactions, rules, settings });
+  const rebuild = new RebuildService({ repository, raw: new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id)), interactions: deps.interactions, rules, settings });
   return {
     onInteractionChange: (change) => service.onInteractionChange(change),
     onRoutingEvent: (event) => service.onRoutingEvent(event),

@@ -13,12 +13,33 @@ const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : t
  * (`toInteraction`, the `Task` contract). It never writes there.
  */
 export class RawLogReader {
-  constructor(private readonly connection: Connection) {}
+  /** `readConversation`: the whole conversation by its id, however many parts it is stored in (the interaction module's). */
+  constructor(
+    private readonly connection: Connection,
+    private readonly readConversation: (id: string) => Promise<Interaction>,
+  ) {}
 
-  /** Interactions created before `to` and changed at or after `from`: every one that can have a fact in [from, to). */
+  /**
+   * Interactions created before `to` and changed at or after `from`: every one that can have a fact
+   * in [from, to). A conversation stored in several parts (see interactions/interaction-parts.ts) is
+   * yielded once, whole, read through the interaction module: any of its parts that touches the range
+   * brings it (a rollover leaves the earlier parts' `updatedAt` as it was). One stored whole is
+   * yielded from the scan itself.
+   */
   async *interactionsTouching(from: Date, to: Date): AsyncGenerator<Interaction> {
     const cursor = this.connection.collection('interactions').find({ createdAt: { $lt: to }, updatedAt: { $gte: from } }).batchSize(200);
-    for await (const doc of cursor) yield toInteraction(doc as unknown as StoredInteraction);
+    const chained = new Set<string>();
+    for await (const doc of cursor) {
+      const stored = doc as unknown as StoredInteraction;
+      if (!stored.continuesFrom && !stored.continuedIn) {
+        yield toInteraction(stored);
+        continue;
+      }
+      const id = stored.conversationId ?? stored._id;
+      if (chained.has(id)) continue;
+      chained.add(id);
+      yield await this.readConversation(id);
+    }
   }
 
   /** Tasks created before `to` and changed at or after `from`. */
