@@ -6,11 +6,12 @@ describe('webhook target addresses', () => {
     '127.0.0.1', '127.255.0.9', '0.0.0.0', '0.1.2.3', '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.254', '192.168.1.10',
     '100.64.0.1', '100.127.255.254', '169.254.169.254', '169.254.0.1', '192.0.0.8', '198.18.0.1', '224.0.0.1', '255.255.255.255',
     '::1', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '64:ff9b::a9fe:a9fe', '::127.0.0.1',
-  ])('when the address is %s (loopback, private, link-local, CGNAT, metadata, multicast, mapped), then it is refused', (address) => {
+    '2002:7f00:1::1', '2002:a9fe:a9fe::', '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+  ])('when the address is %s (loopback, private, link-local, CGNAT, metadata, multicast, mapped, 6to4 of a private one, Teredo), then it is refused', (address) => {
     expect(isForbiddenAddress(address)).toBe(true);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '172.15.255.255', '100.63.255.255', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2001:4860:4860::8888'])(
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '172.15.255.255', '100.63.255.255', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2001:4860:4860::8888', '2002:5db8:d822::1'])(
     'when the address is public (%s), then it is allowed',
     (address) => {
       expect(isForbiddenAddress(address)).toBe(false);

@@ -74,6 +74,9 @@ function forbiddenV6(bytes: number[]): boolean {
   if (zeros(0, 12)) return true; // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
   if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return true; // IPv4-mapped: never a webhook target
   if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(4, 12)) return forbiddenV4Number(embeddedV4); // NAT64
+  // 6to4 (2002::/16) carries an IPv4 address in bytes 2–5, which a relay would connect to.
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return forbiddenV4Number(((bytes[2] << 24) >>> 0) + (bytes[3] << 16) + (bytes[4] << 8) + bytes[5]);
+  if (bytes[0] === 0x20 && bytes[1] === 0x01 && bytes[2] === 0x00 && bytes[3] === 0x00) return true; // 2001::/32 Teredo: a tunnel, never a webhook receiver
   if ((bytes[0] & 0xfe) === 0xfc) return true; // fc00::/7 unique local
   if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return true; // fe80::/10 link-local
   if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0xc0) return true; // fec0::/10 old site-local
