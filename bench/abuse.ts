@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import mongoose from 'mongoose';
 import { startSwitchboard, type Switchboard } from '../src/app';
 import type { EmailChannel } from '../src/channels/email';
 import type { Config } from '../src/platform/config';
@@ -13,7 +12,7 @@ import { hostileEmails } from '../scripts/abuse/hostile-emails';
 import { startSmtpSink, type SmtpSink } from '../scripts/standins/smtp-sink';
 import type { AbuseReply, AbuseRequest, AttackResult, ProbeResult } from './abuse-client';
 import { describeMachine, type Machine } from './report';
-import { deleteRedisKeys } from './stores';
+import { deleteRedisKeys, resetStores } from './stores';
 import { summarize, type LatencySummary } from './stats';
 
 /**
@@ -130,15 +129,6 @@ async function phase(
   }
 }
 
-async function dropDatabase(uri: string): Promise<void> {
-  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false });
-  try {
-    await connection.asPromise();
-    await connection.dropDatabase();
-  } finally {
-    await connection.close();
-  }
-}
 
 /**
  * Runs the abuse group. `overrides` are the settings the attack is measured under: by default the
@@ -162,8 +152,7 @@ export async function runAbuse(
     sink = await startSmtpSink();
     const config = configFor(options.database, { SMTP_PORT: 0, SMTP_OUT_URL: sink.url, ATTACHMENTS_DIR: attachments, REDIS_KEY_PREFIX: redisPrefix, ...overrides });
     progress(`abuse: dropping ${options.database} and ${redisPrefix}* keys`);
-    await dropDatabase(config.MONGODB_URI);
-    await deleteRedisKeys(config.REDIS_URL, redisPrefix);
+    await resetStores(config.MONGODB_URI, config.REDIS_URL, redisPrefix);
     app = await startSwitchboard(config, { log });
     const smtpPort = (app.channels.find((channel) => channel.name === 'email') as EmailChannel | undefined)?.smtpPort();
     if (!app.url || !smtpPort) throw new Error('abuse: the app did not start its HTTP server and SMTP listener (ROLES?)');

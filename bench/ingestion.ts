@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../scripts/standins/free-port';
-import { deleteRedisKeys } from './stores';
+import { resetStores } from './stores';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mongoose from 'mongoose';
 import nodemailer from 'nodemailer';
 import { startSwitchboard, type Switchboard } from '../src/app';
 import type { EmailChannel } from '../src/channels/email';
@@ -99,15 +98,6 @@ const senderEmail = (index: number) => `bench.sender${index}@example.cn`;
 /** MessageSid: SM + 32 hex, with the run, the row and the index readable in it. */
 const messageSid = (run: string, row: number, index: number) => `SM${run}${row.toString(16).padStart(2, '0')}${index.toString(16).padStart(22, '0')}`;
 
-async function dropDatabase(uri: string): Promise<void> {
-  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false });
-  try {
-    await connection.asPromise();
-    await connection.dropDatabase();
-  } finally {
-    await connection.close();
-  }
-}
 
 
 interface Driven {
@@ -240,8 +230,7 @@ export async function runIngestion(
     });
 
     progress(`ingestion: dropping ${options.database} and ${redisPrefix}* keys`);
-    await dropDatabase(config.MONGODB_URI);
-    await deleteRedisKeys(config.REDIS_URL, redisPrefix);
+    await resetStores(config.MONGODB_URI, config.REDIS_URL, redisPrefix);
     app = await startSwitchboard(config, { log });
     const smtpPort = (app.channels.find((channel) => channel.name === 'email') as EmailChannel | undefined)?.smtpPort();
     if (!app.url || !smtpPort) throw new Error('ingestion: the app did not start its HTTP server and SMTP listener (ROLES?)');

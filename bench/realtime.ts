@@ -2,11 +2,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort } from '../scripts/standins/free-port';
-import { deleteRedisKeys } from './stores';
+import { resetStores } from './stores';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import { buildServices, startSwitchboard, type Switchboard } from '../src/app';
@@ -108,16 +108,6 @@ const voiceQueue = (name: string) => ({
 const benchQueues = { defaultQueue: 'live', channelQueues: {}, queues: [voiceQueue('live'), voiceQueue('backlog')] };
 
 
-async function resetStores(config: Config, prefix: string): Promise<void> {
-  const connection = mongoose.createConnection(config.MONGODB_URI, { serverSelectionTimeoutMS: 5_000, bufferCommands: false });
-  try {
-    await connection.asPromise();
-    await connection.dropDatabase();
-  } finally {
-    await connection.close();
-  }
-  await deleteRedisKeys(config.REDIS_URL, prefix);
-}
 
 function row(base: Omit<RealtimeRow, keyof LatencySummary | 'truncated' | 'pass'>, durations: Float64Array, truncated: boolean): RealtimeRow {
   const summary = summarize(durations);
@@ -217,7 +207,7 @@ async function screenPopRows(options: RealtimeOptions, configFor: (database: str
       TWILIO_ACCOUNT_SID: credentials.accountSid, TWILIO_AUTH_TOKEN: credentials.authToken, TWILIO_API_BASE_URL: twilio.url, TWILIO_NUMBERS: '+862150000000',
     });
     const config = { ...configured, MONGODB_URI: withCommandMonitoring(configured.MONGODB_URI) };
-    await resetStores(config, redisPrefix);
+    await resetStores(config.MONGODB_URI, config.REDIS_URL, redisPrefix);
     app = await startSwitchboard(config, { log, routing: { queuesConfig: benchQueues } });
     const meter = new CallCostMeter(app.mongo, app.redis);
     const machine = await describeMachine(app.mongo, app.redis, config.MONGODB_URI);

@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { createRedis } from '../src/platform/redis';
 
 /** Deletes every Redis key under `prefix` (SCAN, not KEYS, so a shared server is not blocked). */
@@ -13,4 +14,16 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<void
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
+}
+
+/** Drops the database named in `mongoUri` and deletes the Redis keys under `redisPrefix`: a bench group's fresh start. */
+export async function resetStores(mongoUri: string, redisUrl: string, redisPrefix: string): Promise<void> {
+  const connection = mongoose.createConnection(mongoUri, { serverSelectionTimeoutMS: 5_000, bufferCommands: false });
+  try {
+    await connection.asPromise();
+    await connection.dropDatabase();
+  } finally {
+    await connection.close();
+  }
+  await deleteRedisKeys(redisUrl, redisPrefix);
 }
