@@ -20,7 +20,8 @@ export class ReplyService {
 
   async reply(input: ReplyInput): Promise<{ entryId: string; status: string }> {
     await assertMayActOnContact(input.author, input.interactionId, this.deps.holds, 'reply on');
-    const interaction = await this.deps.interactions.getInteraction(input.interactionId);
+    // The channel is all it needs: the state, not every part of a long conversation.
+    const interaction = await this.deps.interactions.getInteractionState(input.interactionId);
     const channel = this.deps.channels.find((candidate) => candidate.name === interaction.channel);
     if (!channel?.reply) {
       throw new AppError('conflict', `Replies are not possible on the ${interaction.channel} channel; call the customer or use SMS/email`, { channel: interaction.channel });

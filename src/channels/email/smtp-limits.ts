@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { addressKey } from '../../platform/address-key';
 import { countInWindow } from '../../platform/rate-window';
+import { redisScript, type RedisScript } from '../../platform/redis';
 
 /**
  * Per-client-address limits of the SMTP edge, kept in Redis so they hold across every node that
@@ -24,15 +25,19 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 export class SmtpClientLimits {
+  private readonly acquire: RedisScript;
+
   constructor(
     private readonly redis: Redis,
     private readonly settings: SmtpClientLimitSettings,
-  ) {}
+  ) {
+    this.acquire = redisScript(redis, acquireScript);
+  }
 
   /** Takes a connection slot for `connectionId`; false when the address already holds its limit. */
   async acquireConnection(ip: string, connectionId: string): Promise<boolean> {
     const ttl = this.settings.sessionMs + 60_000;
-    const taken = await this.redis.eval(acquireScript, 1, this.connectionsKey(ip), Date.now(), ttl, this.settings.maxConnectionsPerIp, connectionId);
+    const taken = await this.acquire([this.connectionsKey(ip)], [Date.now(), ttl, this.settings.maxConnectionsPerIp, connectionId]);
     return Number(taken) === 1;
   }
 

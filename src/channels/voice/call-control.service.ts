@@ -93,7 +93,7 @@ export class CallControlService {
   async connectForUser(input: { interactionId: string; principal: Pick<Principal, 'id' | 'role'> }): Promise<Interaction> {
     const { principal, interactionId } = input;
     if (principal.role === 'agent') {
-      const interaction = await this.context.interactions.getInteraction(interactionId);
+      const interaction = await this.context.interactions.getInteractionState(interactionId);
       const bridgedToThem = interaction.status === 'active' && interaction.agentId === principal.id;
       await assertMayActOnContact(principal, interactionId, this.context.holds, 'connect', bridgedToThem);
     } else {
