@@ -1,0 +1,35 @@
+import mongoose from 'mongoose';
+import { Redis } from 'ioredis';
+import { startPrivateFerretDb, startPrivateRedis } from '../support/private-stores';
+
+// The failure tests (Redis lost, database stopped) rest on these: what a kill keeps and what it loses.
+describe('private stores for failure tests', () => {
+  it('when a private Redis without persistence is killed and started again, then it answers on the same URL and is empty', async () => {
+    const store = await startPrivateRedis();
+    const redis = new Redis(store.url, { maxRetriesPerRequest: 1 });
+    try {
+      await redis.set('k', 'v');
+      await store.kill();
+      await store.start();
+      await expect(redis.get('k')).resolves.toBeNull();
+    } finally {
+      redis.disconnect();
+      await store.destroy();
+    }
+  });
+
+  it('when a private FerretDB is killed and started again, then what it acknowledged is still there', async () => {
+    const store = await startPrivateFerretDb('sb_private_check');
+    const connection = mongoose.createConnection(store.url, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await connection.asPromise();
+      await connection.collection('things').insertOne({ _id: 'a' as never, n: 1 });
+      await store.kill();
+      await store.start();
+      await expect(connection.collection('things').findOne({ _id: 'a' as never })).resolves.toMatchObject({ n: 1 });
+    } finally {
+      await connection.close().catch(() => undefined);
+      await store.destroy();
+    }
+  });
+});
