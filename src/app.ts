@@ -12,6 +12,7 @@ import { AttachmentStore, ReplyService, createChannels, replyRoutes, type Channe
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
 import { QueueFactory } from './platform/queues';
+import type { Repair } from './platform/repair';
 import { createRouting, type QueuesConfig, type RoutingModule, type RoutingOptions } from './routing';
 import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
@@ -52,6 +53,8 @@ export interface Switchboard {
   routes: readonly RegisteredRoute[];
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
   close(): Promise<void>;
+  /** The domain modules' timer and send repairs (task SLAs and notifications, SMS, email, surveys, webhooks) for the reconciler (issue 13). */
+  repairs: Repair[];
 }
 
 /** Builds the domain services on open store connections; shared by the server, scripts and benchmarks. */
@@ -238,5 +241,6 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close };
+  const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close, repairs };
 }

@@ -7,6 +7,7 @@ import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { Repair } from '../platform/repair';
 import type { ContactHolds } from './contact-access';
 
 /** What every channel module gets from the composition root. */
@@ -35,4 +36,6 @@ export interface ChannelModule extends Partial<ReplySender> {
   /** Starts listeners and workers this process's roles ask for. */
   start(): Promise<void>;
   close(): Promise<void>;
+  /** Rebuild-from-MongoDB steps for the reconciler (issue 13): the channel's jobs Redis may have lost. */
+  repairs?: Repair[];
 }

@@ -70,6 +70,8 @@ const deliverySchema = new Schema<DeliveryDocument>(
 );
 // The delivery log of one subscription, newest first (admin view).
 deliverySchema.index({ subscriptionId: 1, createdAt: -1 });
+// The reconciler's scan for deliveries still to be tried after Redis lost their jobs.
+deliverySchema.index({ state: 1, _id: 1 });
 
 export function webhookModels(connection: Connection): { Subscription: Model<SubscriptionDocument>; Delivery: Model<DeliveryDocument> } {
   return {

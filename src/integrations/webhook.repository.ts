@@ -1,5 +1,6 @@
-import type { Connection, Model } from 'mongoose';
+import mongoose, { type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../platform/errors';
+import { scanById } from '../platform/repair-jobs';
 import { webhookModels, type DeliveryAttempt, type DeliveryDocument, type DeliveryState, type SubscriptionDocument } from './webhook.model';
 
 /** Data access for webhook subscriptions and their delivery log; reads on the hot path go by `_id`. */
@@ -60,6 +61,11 @@ export class WebhookRepository {
   /** Marks the delivery pending again and counts the redelivery; the count names the new job. */
   markRedelivery(id: string): Promise<DeliveryDocument | null> {
     return this.Delivery.findByIdAndUpdate(id, { $set: { state: 'pending' }, $inc: { redeliveries: 1 } }, { returnDocument: 'after' }).lean<DeliveryDocument>().exec();
+  }
+
+  /** Deliveries still to be tried (pending or retrying), without their bodies, in `_id` order: the reconciler's input. */
+  unfinishedDeliveries(): AsyncGenerator<DeliveryDocument> {
+    return scanById(this.Delivery, { state: mongoose.trusted({ $in: ['pending', 'retrying'] }) }, { projection: { body: 0 } });
   }
 
   listDeliveries(subscriptionId: string, options: { limit: number; skip: number }): Promise<DeliveryDocument[]> {

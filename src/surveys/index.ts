@@ -10,9 +10,11 @@ import { durationMs } from '../platform/duration';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { Repair } from '../platform/repair';
 import { parseQuietHours } from './quiet-hours';
 import { SurveyJobs } from './survey.jobs';
 import { SurveyRepository } from './survey.repository';
+import { surveyRepair } from './survey-repair';
 import { surveyRoutes } from './survey.routes';
 import { SurveyService, type CsatAnswer } from './survey.service';
 import { surveyLinkKey } from './survey-token';
@@ -39,6 +41,8 @@ export interface SurveyModule {
   router(registry: RouteRegistry): Router;
   /** Starts the survey worker when this process runs the worker role. */
   start(): Promise<void>;
+  /** Rebuild-from-MongoDB steps for the reconciler (issue 13): survey sends, expiries and SMS reply keys. */
+  repairs: Repair[];
 }
 
 /** CSAT surveys after agent-handled contacts; does nothing but serve old links when CSAT_ENABLED is off. */
@@ -48,8 +52,9 @@ export function createSurveys(deps: SurveyModuleDeps): SurveyModule {
   const sms = deps.channels.find((channel) => channel.name === 'sms') as SmsChannel | undefined;
   const email = deps.channels.find((channel) => channel.name === 'email') as EmailChannel | undefined;
   const jobs = new SurveyJobs(deps.queues);
+  const repository = new SurveyRepository(deps.mongo);
   const service = new SurveyService({
-    repository: new SurveyRepository(deps.mongo),
+    repository,
     jobs,
     interactions: deps.interactions,
     redis: deps.redis,
@@ -74,6 +79,8 @@ export function createSurveys(deps: SurveyModuleDeps): SurveyModule {
   return {
     service,
     router: (registry) => surveyRoutes(registry, service),
+    // Also with CSAT off: surveys scheduled before it was turned off still send and expire, as their jobs would have.
+    repairs: [surveyRepair({ repository, jobs, redis: deps.redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, log })],
     async start() {
       jobs.startWorker((job) => service.handleJob(job));
     },

@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { QueueFactory } from '../platform/queues';
+import { restoreJob } from '../platform/repair-jobs';
 
 export const csatQueue = 'csat-surveys';
 
@@ -26,6 +27,16 @@ export class SurveyJobs {
 
   async scheduleExpiry(interactionId: string, delayMs: number): Promise<void> {
     await this.queue.add('expire', { kind: 'expire', interactionId }, { jobId: `csat-expire-${interactionId}`, delay: Math.max(0, delayMs) });
+  }
+
+  /** `scheduleSend` for the reconciler: 1 when the job was missing and is back, 0 when it was there. */
+  restoreSend(interactionId: string, delayMs: number): Promise<number> {
+    return restoreJob<SurveyJob>(this.queue as Queue<SurveyJob, unknown, string>, 'send', { kind: 'send', interactionId }, { jobId: `csat-${interactionId}`, delay: Math.max(0, delayMs) });
+  }
+
+  /** `scheduleExpiry` for the reconciler, likewise. */
+  restoreExpiry(interactionId: string, delayMs: number): Promise<number> {
+    return restoreJob<SurveyJob>(this.queue as Queue<SurveyJob, unknown, string>, 'expire', { kind: 'expire', interactionId }, { jobId: `csat-expire-${interactionId}`, delay: Math.max(0, delayMs) });
   }
 
   /** Starts the worker when this process runs the worker role. */

@@ -48,9 +48,11 @@ const surveySchema = new Schema<SurveyDocument>(
     skipReason: String,
     createdAt: { type: Date, required: true },
   },
-  // Read only by `_id` (FerretDB indexes nothing else); reports get answers pushed, not queried.
+  // Read by `_id` (FerretDB indexes nothing else); reports get answers pushed, not queried.
   { versionKey: false },
 );
+// The reconciler's scan for surveys whose timers are still due (scheduled: the send; pending: the expiry).
+surveySchema.index({ status: 1, _id: 1 });
 
 export function surveyModel(connection: Connection): Model<SurveyDocument> {
   return connection.models.CsatSurvey ?? connection.model<SurveyDocument>('CsatSurvey', surveySchema, 'csat_surveys');

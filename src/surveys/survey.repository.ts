@@ -1,5 +1,6 @@
-import type { Connection, Model } from 'mongoose';
+import mongoose, { type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../platform/errors';
+import { scanById } from '../platform/repair-jobs';
 import { surveyModel, type SurveyDocument } from './survey.model';
 
 export type Survey = SurveyDocument;
@@ -33,6 +34,11 @@ export class SurveyRepository {
       if (isDuplicateKeyError(error)) return { created: false, existing: await this.find(_id) };
       throw error;
     }
+  }
+
+  /** Surveys not sent yet or waiting for an answer, in `_id` order: the reconciler's input. */
+  unfinished(): AsyncGenerator<Survey> {
+    return scanById(this.model, { status: mongoose.trusted({ $in: ['scheduled', 'pending'] }) });
   }
 
   /** scheduled → pending; false when another worker already moved it. */

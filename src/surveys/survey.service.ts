@@ -67,6 +67,11 @@ export function parseScoreReply(text: string): number | null {
 
 export type LinkAnswerOutcome = 'recorded' | 'already_answered' | 'expired' | 'invalid';
 
+/** The Redis key naming the customer's SMS survey awaiting a 1–5 reply (the reply claimer reads it). */
+export function surveyPendingKey(redisKeyPrefix: string, customerId: string): string {
+  return `${redisKeyPrefix}csat:pending:${customerId}`;
+}
+
 /** A bounded set of ids; the oldest is forgotten first. */
 class RecentIds {
   private readonly ids = new Set<string>();
@@ -88,7 +93,7 @@ export class SurveyService {
   constructor(private readonly deps: SurveyDeps) {}
 
   private pendingKey(customerId: string): string {
-    return `${this.deps.settings.redisKeyPrefix}csat:pending:${customerId}`;
+    return surveyPendingKey(this.deps.settings.redisKeyPrefix, customerId);
   }
 
   /**

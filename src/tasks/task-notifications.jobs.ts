@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { QueueFactory } from '../platform/queues';
+import { restoreJob } from '../platform/repair-jobs';
 
 export const taskNotifyQueue = 'task-notify';
 
@@ -30,6 +31,11 @@ export function notificationKey(job: Pick<TaskNotifyJob, 'taskId' | 'kind' | 've
  */
 export async function enqueueTaskNotification(queues: QueueFactory, job: TaskNotifyJob): Promise<void> {
   await queues.queue<TaskNotifyJob>(taskNotifyQueue, jobOptions).add('notify', job, { jobId: notificationKey(job).replace(/:/g, '-') });
+}
+
+/** Puts a notification job back when Redis lost it (same job id as `enqueueTaskNotification`); 1 when it was missing. */
+export function restoreTaskNotification(queues: QueueFactory, job: TaskNotifyJob): Promise<number> {
+  return restoreJob(queues.queue<TaskNotifyJob>(taskNotifyQueue, jobOptions), 'notify', job, { jobId: notificationKey(job).replace(/:/g, '-') });
 }
 
 export function startTaskNotificationWorker(queues: QueueFactory, notify: (job: TaskNotifyJob) => Promise<void>): void {

@@ -7,7 +7,8 @@ import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
 import type { DepartmentService } from './department.service';
 import type { Task, TaskEvent } from './task.contracts';
-import { enqueueTaskNotification, notificationKey, startTaskNotificationWorker, type TaskNotificationKind, type TaskNotifyJob } from './task-notifications.jobs';
+import type { Repair } from '../platform/repair';
+import { enqueueTaskNotification, notificationKey, restoreTaskNotification, startTaskNotificationWorker, type TaskNotificationKind, type TaskNotifyJob } from './task-notifications.jobs';
 import { fillTemplate, renderTaskMessage, taskEmailSubject, updateTemplate } from './task-templates';
 import { customerContactListener, PendingVerifications, verificationSmsClaimer, type VerificationDeps } from './task-verification';
 
@@ -163,4 +164,63 @@ export function startCustomerLoop(deps: CustomerLoopDeps): TaskNotifier {
   sms?.addReplyClaimer(verificationSmsClaimer(verification));
   deps.interactions.onChange(customerContactListener(verification));
   return notifier;
+}
+
+/**
+ * The notifications a task's history says are owed and not yet recorded as `customer_notified`,
+ * for the entries written since `since`: the filing (when its type tells the customer), each
+ * customer-visible comment, each resolution. Every change writes one history entry and one
+ * version, so entry i was written at version i + 1, the version its event (and job key) carried;
+ * a task whose history does not match its version is left out rather than guessed at.
+ */
+export function owedNotifications(task: Task, notifyOnCreate: boolean, since: Date): TaskNotifyJob[] {
+  const history = task.history ?? [];
+  if (history.length !== task.version) return [];
+  const notified = new Set(history.filter((entry) => entry.action === 'customer_notified').map((entry) => entry.data?.key));
+  const owed: TaskNotifyJob[] = [];
+  history.forEach((entry, index) => {
+    if (Date.parse(entry.at) < since.getTime()) return;
+    const version = index + 1;
+    let job: TaskNotifyJob | null = null;
+    if (entry.action === 'created' && notifyOnCreate) job = { taskId: task.id, kind: 'created', version };
+    else if (entry.action === 'resolved') job = { taskId: task.id, kind: 'resolved', version };
+    else if (entry.action === 'commented' && entry.visibility === 'customer' && entry.comment) job = { taskId: task.id, kind: 'update', version, entryId: entry.id };
+    if (job && !notified.has(notificationKey(job))) owed.push(job);
+  });
+  return owed;
+}
+
+export interface NotificationRepairDeps {
+  scan: { changedSince(since: Date): AsyncIterable<Task> };
+  departments: Pick<DepartmentService, 'get'>;
+  queues: QueueFactory;
+  /** How far back an owed notification is still sent (older ones are left for a person to judge). */
+  windowMs: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * The reconciler's repair for customer notifications: the jobs of owed notifications are put back
+ * under their usual ids. The notifier re-checks the history before sending, so a job that ran
+ * meanwhile (or on another node) sends nothing twice.
+ */
+export function taskNotificationRepair(deps: NotificationRepairDeps): Repair {
+  return {
+    name: 'task-notifications',
+    async run() {
+      const since = new Date((deps.now?.() ?? new Date()).getTime() - deps.windowMs);
+      let restored = 0;
+      for await (const task of deps.scan.changedSince(since)) {
+        const department = await deps.departments.get(task.departmentId).catch(() => undefined);
+        const notifyOnCreate = department?.taskTypes.find((type) => type.code === task.typeCode)?.notifyCustomerOnCreate ?? false;
+        for (const job of owedNotifications(task, notifyOnCreate, since)) {
+          const added = await restoreTaskNotification(deps.queues, job);
+          if (added) deps.log.info({ taskId: task.id, kind: job.kind, version: job.version }, 'task notification restored');
+          restored += added;
+        }
+      }
+      return restored;
+    },
+  };
 }

@@ -1,10 +1,14 @@
 import type { Job, Queue } from 'bullmq';
 import { nextOpening } from './business-hours';
+import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { Repair } from '../platform/repair';
+import { restoreJob } from '../platform/repair-jobs';
 import type { Department, DepartmentService } from './department.service';
 import { activeTaskStatuses, type TaskEvent } from './task.contracts';
-import { breachChange, escalated, escalationChange, escalationTime, slaJobId, slaTimes, timerStillApplies, warnChange, type EscalationTarget, type SlaStep } from './task-sla';
+import { breachChange, dueSlaTimers, escalated, escalationChange, escalationTime, slaJobId, slaTimes, timerStillApplies, warnChange, type EscalationTarget, type SlaStep } from './task-sla';
+import type { TaskScanRepository } from './task-scan.repository';
 import type { TaskService, TaskUsers } from './task.service';
 
 /**
@@ -31,6 +35,8 @@ export interface TaskSlaDeps {
   departments: DepartmentService;
   users: TaskUsers;
   log: Logger;
+  /** The reconciler's reads: open tasks, to re-create their timers after Redis lost them. */
+  scan: Pick<TaskScanRepository, 'active'>;
   /** Share of the SLA's business time after which the owner is warned (SLA_WARN_RATIO). */
   warnRatio: number;
   /**
@@ -46,6 +52,8 @@ export interface TaskSlaTimers {
   schedule(event: TaskEvent): Promise<void>;
   /** The processor, exposed so a job can be run directly. */
   process(job: TaskSlaJob): Promise<void>;
+  /** Re-creates the warning, breach and escalation jobs open tasks still need (issue 13's reconciler runs it). */
+  repair: Repair;
 }
 
 // A few retries ride out a store blip; every step re-checks the task, so a retry is harmless.
@@ -127,7 +135,31 @@ export function startTaskSlaTimers(deps: TaskSlaDeps): TaskSlaTimers {
     }
   }
 
+  /**
+   * Every active task's due steps, from MongoDB: under the same job ids as `schedule`, so a job
+   * still in Redis is left alone, and with the delay left (none for a step already past due).
+   */
+  async function repairTimers(): Promise<number> {
+    let restored = 0;
+    const at = now();
+    for await (const task of deps.scan.active()) {
+      const department = await departments.get(task.departmentId).catch((error: unknown) => {
+        // A task of a deleted department has no hours to time it by; anything else is retried next run.
+        if (error instanceof AppError && error.code === 'not_found') return undefined;
+        throw error;
+      });
+      if (!department) continue;
+      for (const timer of dueSlaTimers(task, deps.warnRatio, department.businessHours, department.timezone, at)) {
+        const job: TaskSlaJob = { step: timer.step, taskId: task.id, dueAt: timer.dueAt };
+        const added = await restoreJob(queue, job.step, job, { jobId: slaJobId(job.step, job.taskId, job.dueAt), delay: delayUntil(timer.at) });
+        if (added) log.info({ taskId: task.id, step: job.step, overdue: timer.at.getTime() <= at.getTime() }, 'sla timer restored');
+        restored += added;
+      }
+    }
+    return restored;
+  }
+
   tasks.onEvent(schedule);
   deps.queues.worker<TaskSlaJob>(taskSlaQueue, (job: Job<TaskSlaJob>) => process(job.data));
-  return { schedule, process };
+  return { schedule, process, repair: { name: 'task-sla-timers', run: repairTimers } };
 }

@@ -105,3 +105,24 @@ export function escalationChange(task: Task, dueAt: string, head: EscalationTarg
 export function escalated(task: Task, dueAt: string): boolean {
   return (task.history ?? []).some((entry) => entry.action === 'sla_breached' && typeof entry.data?.dueAt === 'string' && Date.parse(entry.data.dueAt) === Date.parse(dueAt));
 }
+
+/** One SLA timer a task should have: the step, the instant it falls, and the due time it is for. */
+export interface DueSlaTimer {
+  step: SlaStep;
+  at: Date;
+  dueAt: string;
+}
+
+/**
+ * The timers MongoDB says a task still needs (the reconciler re-creates them when Redis lost its
+ * jobs): for an active task not breached, the warning unless already recorded and the breach; for
+ * a task breached quietly (outside business hours) whose head was not told yet, the escalation at
+ * the next opening. A step already past due falls at once (`at` in the past: the job runs now).
+ */
+export function dueSlaTimers(task: Task, warnRatio: number, hours: BusinessHours, timeZone: string, now: Date): DueSlaTimer[] {
+  if (!activeTaskStatuses.has(task.status)) return [];
+  if (task.breachedAt) return escalated(task, task.dueAt) ? [] : [{ step: 'escalate', at: nextOpening(now, hours, timeZone), dueAt: task.dueAt }];
+  const times = slaTimes(task, warnRatio, hours, timeZone);
+  if (!times) return [];
+  return [...(task.warnedAt ? [] : [{ step: 'warn' as const, at: times.warnAt, dueAt: task.dueAt }]), { step: 'breach', at: times.dueAt, dueAt: task.dueAt }];
+}

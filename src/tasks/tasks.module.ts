@@ -9,12 +9,14 @@ import { durationMs } from '../platform/duration';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { Repair } from '../platform/repair';
 import type { RealtimeGateway } from '../realtime';
 import { departmentRoutes } from './department.routes';
 import type { DepartmentService } from './department.service';
 import { TaskAttachments } from './task-attachments';
-import { startCustomerLoop } from './task-notifications';
+import { startCustomerLoop, taskNotificationRepair } from './task-notifications';
 import { startTaskSlaTimers } from './task-sla.jobs';
+import { TaskScanRepository } from './task-scan.repository';
 import { taskRealtime } from './task.realtime';
 import { taskRoutes } from './task.routes';
 import type { TaskService } from './task.service';
@@ -37,7 +39,12 @@ export interface TasksModule {
   routers(registry: RouteRegistry): Router[];
   /** Live delivery of task changes to boards, filers, watchers and owners. */
   connectRealtime(gateway: RealtimeGateway): void;
+  /** Rebuild-from-MongoDB steps for the reconciler (issue 13): SLA timers and owed customer notifications. */
+  repairs: Repair[];
 }
+
+// A notification owed for longer than this is stale news; the reconciler leaves it to a person.
+const notificationRepairWindowMs = 24 * 60 * 60_000;
 
 /**
  * Everything around the task service: the customer loop (notifications, YES/NO verification,
@@ -49,8 +56,11 @@ export function createTasksModule(deps: TasksModuleDeps): TasksModule {
     mongo: deps.mongo, queues: deps.queues, channels: deps.channels, tasks, departments, customers: deps.customers, interactions: deps.interactions,
     verificationWindowMs: durationMs(config.TASK_VERIFICATION_WINDOW), log: log.child({ module: 'task-notifications' }),
   });
-  startTaskSlaTimers({ queues: deps.queues, tasks, departments, users: deps.users, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
+  const scan = new TaskScanRepository(deps.mongo);
+  const sla = startTaskSlaTimers({ queues: deps.queues, tasks, departments, users: deps.users, scan, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
+  const notificationRepair = taskNotificationRepair({ scan, departments, queues: deps.queues, windowMs: notificationRepairWindowMs, log: log.child({ module: 'task-notifications' }) });
   return {
+    repairs: [sla.repair, notificationRepair],
     routers: (registry) => [departmentRoutes(registry, departments), taskRoutes(registry, tasks, new TaskAttachments(tasks, deps.attachments))],
     connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log })),
   };

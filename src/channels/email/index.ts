@@ -6,6 +6,8 @@ import { durationMs } from '../../platform/duration';
 import type { ChannelDeps, ChannelModule } from '../channel';
 import { AttachmentStore } from './attachment-store';
 import { createEmailSender } from './email.adapter';
+import { outboundEmailRepair } from './email-repair';
+import { EmailSendRepository } from './email-send.repository';
 import { EmailThreadRepository } from './email-thread.repository';
 import { InboundEmailService } from './inbound-email.service';
 import { outboundEmailQueue, startOutboundEmailWorker, type OutboundEmailJob } from './outbound-email.jobs';
@@ -37,15 +39,18 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
   const threads = new EmailThreadRepository(deps.mongo);
   const store = new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR));
   const sender = createEmailSender(config.SMTP_OUT_URL);
+  const sends = new EmailSendRepository(deps.mongo);
+  const queue = outboundEmailQueue(deps.queues);
   const outbound = new OutboundEmailService(
     deps.interactions,
     deps.customers,
     threads,
-    outboundEmailQueue(deps.queues),
+    queue,
     sender,
     deps.redis,
     { supportEmail: config.SUPPORT_EMAIL, fromName: displayName(config.SMTP_FROM), redisKeyPrefix: config.REDIS_KEY_PREFIX },
     log,
+    sends,
   );
   const parsePool = new ParsePool({ workers: config.EMAIL_PARSE_WORKERS, timeoutMs: durationMs(config.EMAIL_PARSE_TIMEOUT), inlineBytes: config.EMAIL_PARSE_INLINE_BYTES, log });
   const inbound = new InboundEmailService(
@@ -71,6 +76,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
   return {
     name: 'email',
     routers: [],
+    repairs: [outboundEmailRepair({ sends, queue, log })],
     reply: (input) => outbound.reply(input),
     sendEmail: (input) => outbound.sendEmail(input),
     smtpPort: () => listener?.port,

@@ -8,6 +8,7 @@ import { AppError } from '../../platform/errors';
 import { withLock } from '../../platform/locks';
 import type { Logger } from '../../platform/logger';
 import { EmailSendError, type EmailSender } from './email.adapter';
+import type { EmailSendRepository } from './email-send.repository';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { enqueueOutboundEmail, type OutboundEmailJob } from './outbound-email.jobs';
 import { buildReferences, isOurAddress, plusAddress, replySubject, splitAddress, tagSubject } from './threading';
@@ -56,6 +57,8 @@ export class OutboundEmailService {
     private readonly redis: Redis,
     private readonly settings: OutboundEmailSettings,
     private readonly log: Logger,
+    /** Send records: what the reconciler re-queues when Redis lost the jobs (issue 13). */
+    private readonly sends: EmailSendRepository,
   ) {}
 
   /** Records the email as a queued outbound entry and queues its delivery. */
@@ -79,6 +82,8 @@ export class OutboundEmailService {
       },
     });
     const job = { interactionId: recorded.interaction.id, entryId: recorded.entryId };
+    // Before the job: should the enqueue fail or Redis lose it, the record says the email is owed.
+    await this.sends.create({ _id: job.entryId, interactionId: job.interactionId });
     await enqueueOutboundEmail(this.queue, job);
     if (!recorded.duplicate) this.log.info({ ...job, automatic: input.automatic ?? false }, 'email queued');
     return { ...job, status: 'queued' };
@@ -113,9 +118,12 @@ export class OutboundEmailService {
       const data = entry.data ?? {};
       if (data.status === 'sent' || data.status === 'rejected' || data.status === 'failed') {
         this.log.info({ ...job, status: data.status }, 'email already handled; not sent again');
+        await this.sends.markDone(job.entryId);
         return {};
       }
       const prepared = (data.message as PreparedMessage | undefined) ?? (await this.prepare(interaction, entry));
+      // From here until the outcome is written, a crash leaves the outcome unknown (see email-repair.ts).
+      await this.sends.markSending(job.entryId, new Date());
       try {
         const result = await this.sender.send({
           envelopeFrom: this.settings.supportEmail,
@@ -135,6 +143,7 @@ export class OutboundEmailService {
           data: { status, send: { accepted: result.accepted, rejected: result.rejected, response: result.response, at: new Date().toISOString(), attempt: attempt.number } },
           ...(status === 'rejected' ? { flags: ['send_rejected'] } : {}),
         });
+        await this.sends.markDone(job.entryId);
         this.log.info({ ...job, status, attempt: attempt.number }, 'email sent');
         return {};
       } catch (error) {
@@ -147,6 +156,7 @@ export class OutboundEmailService {
           },
           ...(final ? { flags: ['send_failed'] } : {}),
         });
+        await (final ? this.sends.markDone(job.entryId) : this.sends.markRetrying(job.entryId));
         // Not logged here: the queue logs every failed job once, with its id (= the entry id) and attempt.
         if (error.permanent) return { permanentFailure: error.message };
         throw new AppError('unavailable', error.message, { entryId: job.entryId, responseCode: error.responseCode }, true, { cause: error });

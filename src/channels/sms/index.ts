@@ -9,6 +9,7 @@ import { SmsRepository } from './sms.repository';
 import { smsWebhooks } from './sms.webhooks';
 import { InboundSmsService, type SmsReplyClaimer } from './sms-inbound.service';
 import { OutboundSmsService } from './sms-outbound.service';
+import { outboundSmsRepair } from './sms-repair';
 
 export type { SendSmsInput } from './sms-outbound.service';
 export type { SmsReplyClaim, SmsReplyClaimer } from './sms-inbound.service';
@@ -74,6 +75,7 @@ export function createSmsChannel(deps: ChannelDeps): SmsChannel {
     name: 'sms',
     routers: [smsWebhooks(webhookSettings, inbound, outbound)],
     outbound,
+    repairs: [outboundSmsRepair({ sms: repository, queues: deps.queues, log })],
     addReplyClaimer: (claimer) => inbound.addReplyClaimer(claimer),
     reply: (input) => outbound.reply(input),
     start: async () => {

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { QueueFactory } from '../../platform/queues';
+import { restoreJob } from '../../platform/repair-jobs';
 
 export const smsOutboundQueue = 'sms-outbound';
 
@@ -16,6 +17,11 @@ const jobOptions = { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }
 /** Queues one send; the job id is the entry id, so queueing the same entry twice is harmless. */
 export async function enqueueOutboundSms(queues: QueueFactory, job: SmsOutboundJob): Promise<void> {
   await queues.queue<SmsOutboundJob>(smsOutboundQueue, jobOptions).add('send', job, { jobId: job.entryId });
+}
+
+/** Puts a send's job back when Redis lost it (same id as `enqueueOutboundSms`); 1 when it was missing. */
+export function restoreOutboundSms(queues: QueueFactory, job: SmsOutboundJob): Promise<number> {
+  return restoreJob(queues.queue<SmsOutboundJob>(smsOutboundQueue, jobOptions), 'send', job, { jobId: job.entryId });
 }
 
 /** Starts the worker in processes that run the worker role. */

@@ -61,6 +61,8 @@ const sendSchema = new Schema<SmsSendDocument>(
   },
   { versionKey: false, timestamps: true },
 );
+// The reconciler's scan for sends still owed (queued, or caught in `sending`) after Redis lost their jobs.
+sendSchema.index({ state: 1, _id: 1 });
 
 /**
  * The furthest delivery status Twilio reported for one MessageSid (`_id`). Kept apart from the

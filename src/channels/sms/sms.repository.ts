@@ -1,5 +1,6 @@
-import type { Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { isDuplicateKeyError } from '../../platform/errors';
+import { scanById } from '../../platform/repair-jobs';
 import { smsModels, type ConsentAction, type SmsConsentDocument, type SmsSendDocument, type SmsStatusDocument } from './sms.model';
 import { advanceDeliveryStatus, type DeliveryStatus } from './sms-status';
 
@@ -47,6 +48,11 @@ export class SmsRepository {
   /** Creates the send record unless it exists (a retried sendSms with the same idempotency key). */
   async createSend(send: Pick<SmsSendDocument, '_id' | 'interactionId' | 'customerId' | 'to'>): Promise<void> {
     await insertOnce(() => this.models.Send.create({ ...send, state: 'queued', attempts: 0 }));
+  }
+
+  /** Sends not finished (queued, or sending with the outcome unknown), in `_id` order: the reconciler's input. */
+  unfinishedSends(): AsyncGenerator<SmsSendDocument> {
+    return scanById(this.models.Send, { state: mongoose.trusted({ $in: ['queued', 'sending'] }) });
   }
 
   async markSending(entryId: string, at: Date): Promise<void> {
