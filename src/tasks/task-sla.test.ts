@@ -1,6 +1,6 @@
 import type { BusinessHours } from './department.model';
 import type { Task } from './task.contracts';
-import { breachChange, escalated, escalationChange, escalationTime, slaJobId, slaTimes, warnChange } from './task-sla';
+import { breachChange, dueSlaTimers, escalated, escalationChange, escalationTime, slaJobId, slaTimes, warnChange } from './task-sla';
 
 const nineToSix = [{ start: '09:00', end: '18:00' }];
 const officeWeek: BusinessHours = { weekly: { mon: nineToSix, tue: nineToSix, wed: nineToSix, thu: nineToSix, fri: nineToSix }, holidays: [] };
@@ -92,5 +92,43 @@ describe('escalationTime (quiet hours)', () => {
   it('when a task breaches during business hours, then it escalates at once', () => {
     const monday = at('2026-03-09T11:00:00+08:00');
     expect(escalationTime({ priority: 'low' }, monday, officeWeek, zone)).toEqual(monday);
+  });
+});
+
+describe('dueSlaTimers (what the reconciler re-creates after Redis lost the jobs)', () => {
+  const steps = (timers: ReturnType<typeof dueSlaTimers>) => timers.map((timer) => `${timer.step}@${timer.at.toISOString()}`);
+  const warnAt = at('2026-03-09T15:00:00+08:00').toISOString();
+  const dueAt = at('2026-03-09T17:00:00+08:00').toISOString();
+
+  it('when an open task has neither warning nor breach recorded, then it needs both, at their instants, for its due time', () => {
+    const timers = dueSlaTimers(task(), 0.75, officeWeek, zone, at('2026-03-09T10:00:00+08:00'));
+    expect(steps(timers)).toEqual([`warn@${warnAt}`, `breach@${dueAt}`]);
+    expect(timers.every((timer) => timer.dueAt === task().dueAt)).toBe(true);
+  });
+
+  it('when the warning is already recorded, then only the breach is re-created', () => {
+    expect(steps(dueSlaTimers(task({ warnedAt: warnAt }), 0.75, officeWeek, zone, at('2026-03-09T16:00:00+08:00')))).toEqual([`breach@${dueAt}`]);
+  });
+
+  it('when both steps fell while Redis was down, then both come back with their past instants (their jobs run at once)', () => {
+    const now = at('2026-03-09T17:30:00+08:00');
+    const timers = dueSlaTimers(task(), 0.75, officeWeek, zone, now);
+    expect(timers.map((timer) => timer.step)).toEqual(['warn', 'breach']);
+    expect(timers.every((timer) => timer.at.getTime() < now.getTime())).toBe(true);
+  });
+
+  it('when the breach was recorded quietly at night and the head not told yet, then the escalation falls at the next opening', () => {
+    const breached = task({ breachedAt: at('2026-03-09T17:00:00+08:00').toISOString(), priority: 'high' });
+    expect(steps(dueSlaTimers(breached, 0.75, officeWeek, zone, at('2026-03-09T23:00:00+08:00')))).toEqual([`escalate@${at('2026-03-10T09:00:00+08:00').toISOString()}`]);
+  });
+
+  it('when the head was already told of the breach, or the task is no longer active, then nothing is due', () => {
+    const breachedAt = at('2026-03-09T17:00:00+08:00').toISOString();
+    const told = task({
+      breachedAt,
+      history: [...task().history!, { id: 'h2', at: breachedAt, action: 'sla_breached', actor: { kind: 'system', id: 'system', name: 'Switchboard' }, data: { dueAt: task().dueAt } }],
+    });
+    expect(dueSlaTimers(told, 0.75, officeWeek, zone, at('2026-03-10T10:00:00+08:00'))).toEqual([]);
+    expect(dueSlaTimers(task({ status: 'resolved' }), 0.75, officeWeek, zone, at('2026-03-09T10:00:00+08:00'))).toEqual([]);
   });
 });
