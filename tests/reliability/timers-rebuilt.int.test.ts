@@ -45,15 +45,18 @@ async function eventually<T>(probe: () => Promise<T | undefined | null | false>,
 }
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A webhook receiver that answers 200 and keeps what it got. */
+/** A webhook receiver that keeps what it got; answers 200 unless `refuse` names the delivery (then 503). */
 async function startReceiver() {
-  const received: Array<{ deliveryId: string; body: any }> = [];
+  const received: Array<{ deliveryId: string; body: any; status: number }> = [];
+  const refuse = new Set<string>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ deliveryId: String(req.headers['x-switchboard-delivery'] ?? ''), body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.statusCode = 200;
+      const deliveryId = String(req.headers['x-switchboard-delivery'] ?? '');
+      const status = refuse.has(deliveryId) ? 503 : 200;
+      received.push({ deliveryId, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), status });
+      res.statusCode = status;
       res.end();
     });
   });
@@ -61,6 +64,7 @@ async function startReceiver() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     received,
+    refuse,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
@@ -95,7 +99,9 @@ describe('timers and pending sends are rebuilt from MongoDB after Redis is lost'
       CSAT_DELAY: '3s',
       CSAT_QUIET_HOURS: 'off',
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-      WEBHOOK_RETRY_DELAY: '100ms',
+      // Long enough for a retry to be pending while Redis is lost.
+      WEBHOOK_RETRY_DELAY: '4s',
+      WEBHOOK_ATTEMPTS: 5,
     };
     api = await startTestApp({ ...settings, PORT: port, ROLES: 'api' }, { routing: false });
     // Every node of this test shares the api node's database and key prefix.
@@ -331,5 +337,45 @@ describe('timers and pending sends are rebuilt from MongoDB after Redis is lost'
     await pause(500);
     expect(receiver.received.filter((item) => item.deliveryId === deliveryId)).toHaveLength(1);
     expect(textsTo(customer.mobile).filter((message) => message.body?.includes(task.reference))).toHaveLength(1);
+  }, 60_000);
+
+  it('when a webhook delivery failed once and its retry is lost, then the retry comes back after the rest of its backoff with the tries left, and it is delivered', async () => {
+    const admin = await createUserAndLogin(api, 'admin');
+    const subscription = await request(api, 'POST', '/api/webhooks', { token: admin.token, body: { url: receiver.url, events: ['task.created'] } });
+    const department = await api.services.departments.create({ code: uniqueName('dealer'), name: 'Dealer', timezone: 'UTC', businessHours: alwaysOpen });
+    await api.services.departments.update(department.id, {
+      taskTypes: [{ code: 'visit', name: 'Dealer visit', slaMinutes: 600, defaultPriority: 'normal', fields: [], checklist: [], notifyCustomerOnCreate: false, templates: {} }],
+    });
+    const customer = await newCustomer();
+    const task = await api.services.tasks.fileTask({ departmentId: department.id, typeCode: 'visit', title: 'Book a visit', customerId: customer.id }, agent);
+    const deliveryId = `${subscription.body.subscription.id}-${task.id}-1-created`;
+    receiver.refuse.add(deliveryId);
+    // One worker node makes the first try (refused with 503), then goes away before the retry.
+    const first = await startWorkerNode();
+    const log = async () => {
+      const page = await request(api, 'GET', `/api/webhooks/${subscription.body.subscription.id}/deliveries`, { token: admin.token });
+      return { body: (page.body.items as Array<{ id: string; state: string; attempts: Array<{ at: string }> }>).find((item) => item.id === deliveryId)! };
+    };
+    await eventually(async () => (await log()).body?.state === 'retrying', 'the first try recorded');
+    await first.close();
+    workers.length = 0;
+    const failedAt = Date.parse((await log()).body.attempts[0].at);
+    await loseRedis();
+
+    receiver.refuse.delete(deliveryId);
+    const repairedAt = Date.now();
+    await runRepairs(api);
+    const job = await queueOf(api, webhookDeliveryQueue).getJob(deliveryId);
+    expect(job?.data).toEqual({ deliveryId });
+    // The backoff after one failed try is the retry delay (4 s) from that try; four of five tries are left.
+    expect(job!.opts.attempts).toBe(4);
+    expect(job!.opts.delay).toBeGreaterThan(0);
+    expect(job!.opts.delay).toBeLessThanOrEqual(failedAt + 4_000 - repairedAt);
+    expect(job!.opts.backoff).toEqual({ type: 'exponential', delay: 8_000 });
+
+    await startWorkerNode();
+    await eventually(async () => (await log()).body?.state === 'delivered', 'the retry delivered', 20_000);
+    const tries = receiver.received.filter((item) => item.deliveryId === deliveryId);
+    expect(tries.map((item) => item.status)).toEqual([503, 200]);
   }, 60_000);
 });
