@@ -211,12 +211,16 @@ export function taskNotificationRepair(deps: NotificationRepairDeps): Repair {
     async run() {
       const since = new Date((deps.now?.() ?? new Date()).getTime() - deps.windowMs);
       let restored = 0;
-      for await (const task of deps.scan.changedSince(since)) {
-        const department = await deps.departments.get(task.departmentId).catch((error: unknown) => {
+      const seen = new Map<string, ReturnType<typeof departmentOf>>();
+      const departmentOf = (id: string) =>
+        deps.departments.get(id).catch((error: unknown) => {
           // A deleted department: its types are unknown, so only resolutions and comments are owed.
           if (error instanceof AppError && error.code === 'not_found') return undefined;
           throw error;
         });
+      for await (const task of deps.scan.changedSince(since)) {
+        if (!seen.has(task.departmentId)) seen.set(task.departmentId, departmentOf(task.departmentId));
+        const department = await seen.get(task.departmentId);
         const notifyOnCreate = department?.taskTypes.find((type) => type.code === task.typeCode)?.notifyCustomerOnCreate ?? false;
         for (const job of owedNotifications(task, notifyOnCreate, since)) {
           const added = await restoreTaskNotification(deps.queues, job);

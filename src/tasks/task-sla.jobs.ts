@@ -142,12 +142,22 @@ export function startTaskSlaTimers(deps: TaskSlaDeps): TaskSlaTimers {
   async function repairTimers(): Promise<number> {
     let restored = 0;
     const at = now();
+    // Read once per run: open tasks are many, departments few.
+    const seen = new Map<string, Promise<Department | undefined>>();
+    const departmentOf = (id: string) => {
+      let found = seen.get(id);
+      if (!found) {
+        found = departments.get(id).catch((error: unknown) => {
+          // A task of a deleted department has no hours to time it by; anything else is retried next run.
+          if (error instanceof AppError && error.code === 'not_found') return undefined;
+          throw error;
+        });
+        seen.set(id, found);
+      }
+      return found;
+    };
     for await (const task of deps.scan.active()) {
-      const department = await departments.get(task.departmentId).catch((error: unknown) => {
-        // A task of a deleted department has no hours to time it by; anything else is retried next run.
-        if (error instanceof AppError && error.code === 'not_found') return undefined;
-        throw error;
-      });
+      const department = await departmentOf(task.departmentId);
       if (!department) continue;
       for (const timer of dueSlaTimers(task, deps.warnRatio, department.businessHours, department.timezone, at)) {
         const job: TaskSlaJob = { step: timer.step, taskId: task.id, dueAt: timer.dueAt };
