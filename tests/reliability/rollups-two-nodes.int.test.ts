@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { EmailChannel } from '../../src/channels/email';
 import { contactFacts, type ContactRules } from '../../src/reports/contact-facts';
 import { localDay } from '../../src/reports/intervals';
 import { DeskBot, startCluster, type Cluster } from '../support/multiprocess';
+import { sendEmail } from '../support/email';
 import { createUserAndLogin, request, type TestApp, type TestUser } from '../support/test-app';
 import { eventually, testQueues } from '../integration/routing-support';
 
@@ -12,10 +14,11 @@ import { eventually, testQueues } from '../integration/routing-support';
  * concurrent `$inc`s (tests/integration/store-guarantees.int.test.ts); this proves that the live
  * rollups, after both nodes counted, equal a rebuild of the same day from the raw log.
  */
-const callsPerNode = 30;
-const textsPerNode = 30;
+const callsPerNode = 25;
+const textsPerNode = 25;
+const emailsPerNode = 8;
 const agentsPerNode = 6;
-const contacts = 2 * (callsPerNode + textsPerNode);
+const contacts = 2 * (callsPerNode + textsPerNode + emailsPerNode);
 
 describe('report rollups written by two nodes at once', () => {
   let cluster: Cluster;
@@ -66,20 +69,36 @@ describe('report rollups written by two nodes at once', () => {
         MessageSid: `SM${randomBytes(16).toString('hex')}`, AccountSid: cluster.twilio.accountSid,
         From: `+86138${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`, To: '+862150000000', Body: 'hello', NumMedia: '0',
       });
+    const email = async (node: number) => {
+      const port = (cluster.nodes[node].app.channels.find((channel) => channel.name === 'email') as EmailChannel).smtpPort()!;
+      const outcome = await sendEmail(port, { from: `customer-${randomBytes(5).toString('hex')}@example.net`, to: cluster.config.SUPPORT_EMAIL, subject: 'My car', text: 'It makes a noise.' });
+      return { status: outcome.accepted ? 200 : (outcome.responseCode ?? 0), text: '' };
+    };
     // Every contact at once, half through each node: both nodes' counters write the same buckets in the same batches' time.
     const answers = await Promise.all([
+      // Emails in 4 lanes per node: the listener admits SMTP_MAX_CONNECTIONS_PER_IP (20) connections from one address across nodes.
+      ...Array.from({ length: 8 }, async (_, lane) => {
+        const outcomes = [];
+        for (let index = lane; index < emailsPerNode * 2; index += 8) outcomes.push(await email(index % 2));
+        return outcomes;
+      }),
       ...Array.from({ length: callsPerNode * 2 }, (_, index) => cluster.webhook(index % 2, '/webhooks/twilio/voice', cluster.newCall())),
       ...Array.from({ length: textsPerNode * 2 }, (_, index) => sms(index % 2)),
     ]);
-    expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
+    expect(answers.flat().filter((answer) => answer.status !== 200)).toEqual([]);
 
     // Done when every contact's log says it was answered and its handling (wrap-up included) ended.
     const app = cluster.nodes[0].app;
+    // Polled every 250 ms, each contact until it is done: the poll must not load the nodes it waits for.
+    const handled = new Set<string>();
     await eventually('every contact handled', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 250));
       const ids = (await app.mongo.collection('interactions').find({ direction: 'inbound' }, { projection: { _id: 1 } }).toArray()).map((doc) => String(doc._id));
-      if (ids.length !== contacts) return false;
-      const logs = await Promise.all(ids.map((id) => app.services.interactions.getInteraction(id)));
-      return logs.every((interaction) => contactFacts(interaction, rules()).facts.some((fact) => fact.key.startsWith('handled:')));
+      for (const id of ids.filter((item) => !handled.has(item))) {
+        const interaction = await app.services.interactions.getInteraction(id);
+        if (contactFacts(interaction, rules()).facts.some((fact) => fact.key.startsWith('handled:'))) handled.add(id);
+      }
+      return ids.length === contacts && handled.size === contacts;
     }, 45_000);
     await Promise.all(bots.map((bot) => bot.settle()));
     // Both nodes' batches written (a node's report read settles only its own listeners).
@@ -90,9 +109,9 @@ describe('report rollups written by two nodes at once', () => {
     const days = firstDay === lastDay ? [firstDay] : [firstDay, lastDay];
     const live = await reports(days);
     // The absolute truth first: every contact offered, answered and handled once.
-    for (const channel of ['voice', 'sms']) {
-      for (const field of ['offered', 'answered', 'handled']) expect({ channel, field, count: total(live['channels/day'], channel, field) }).toEqual({ channel, field, count: contacts / 2 });
-      expect(total(live['channels/15m'], channel, 'offered')).toBe(contacts / 2);
+    for (const [channel, count] of [['voice', callsPerNode * 2], ['sms', textsPerNode * 2], ['email', emailsPerNode * 2]] as const) {
+      for (const field of ['offered', 'answered', 'handled']) expect({ channel, field, count: total(live['channels/day'], channel, field) }).toEqual({ channel, field, count });
+      expect(total(live['channels/15m'], channel, 'offered')).toBe(count);
     }
     // Both nodes did count: each node's listeners saw the contacts that came through it.
     for (const node of [0, 1]) expect(bots.filter((bot) => bot.node === node).reduce((sum, bot) => sum + bot.assigned.length, 0)).toBeGreaterThan(0);
