@@ -71,5 +71,6 @@ describe('Metrics', () => {
     expect(routeLabel(undefined, '/webhooks/twilio/nothing')).toBe('(unmatched)');
     expect(routeLabel(undefined, '/assets/index-abc123.js')).toBe('(static)');
     expect(routeLabel({ path: /^\/x/ }, '/x1')).toBe('(pattern)');
+    expect(routeLabel({ path: '/:id' }, '/0123456789abcdef01234567', '/api/things')).toBe('/api/things/:id');
   });
 });

@@ -149,7 +149,7 @@ export class Metrics {
       const started = process.hrtime.bigint();
       res.once('finish', () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const route = routeLabel(req.route as { path?: unknown } | undefined, req.path);
+        const route = routeLabel(req.route as { path?: unknown } | undefined, req.path, req.baseUrl);
         const statusClass = `${Math.floor(res.statusCode / 100)}xx`;
         this.httpDuration.observe({ method: knownMethods.has(req.method) ? req.method : 'other', route, status_class: statusClass }, seconds);
         if (res.statusCode >= 400 && (route.startsWith('/webhooks/') || (route === '(unmatched)' && req.path.startsWith('/webhooks/')))) {
@@ -204,8 +204,9 @@ export class Metrics {
 }
 
 /** The route's pattern (`/api/customers/:id`), or a fixed label: a raw path would carry ids and grow without bound. */
-export function routeLabel(route: { path?: unknown } | undefined, path: string): string {
-  if (route && typeof route.path === 'string') return route.path;
+export function routeLabel(route: { path?: unknown } | undefined, path: string, baseUrl = ''): string {
+  // baseUrl: where the route's router is mounted ('' for the routers mounted at the root).
+  if (route && typeof route.path === 'string') return `${baseUrl}${route.path}`;
   if (route) return '(pattern)';
   return path.startsWith('/webhooks/') || path.startsWith('/api/') ? '(unmatched)' : '(static)';
 }
