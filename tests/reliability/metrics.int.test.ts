@@ -1,6 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { sendEmail, startEmailTestApp, type EmailTestApp } from '../support/email';
-import { createUserAndLogin, request } from '../support/test-app';
+import { createUserAndLogin, request, startTestApp } from '../support/test-app';
 
 /**
  * `/metrics` as Prometheus scrapes it: on its own listener (METRICS_PORT, loopback), with a bearer
@@ -110,5 +112,21 @@ describe('metrics for Prometheus', () => {
     const second = await scrape();
     expect(valueOf(second, 'switchboard_reconciler_repairs_total', { repair: 'waiting-contacts' })).toBe(5);
     expect(valueOf(second, 'switchboard_reconciler_repairs_total', { repair: 'sla-timers' })).toBe(2);
+  });
+});
+
+describe('the metrics listener', () => {
+  it('when its port is taken (two processes on one host with one setting), then the node still starts and serves its API', async () => {
+    const squatter = http.createServer((_req, res) => res.end('someone else'));
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as AddressInfo).port;
+    const app = await startTestApp({ METRICS_PORT: port });
+    try {
+      expect(app.metricsUrl).toBeUndefined();
+      expect((await request(app, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await app.destroy();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 });
