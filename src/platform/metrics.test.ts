@@ -16,6 +16,10 @@ describe('Metrics', () => {
     one.jobFailed('sms-outbound', true);
     expect(series((await one.scrape()).body, 'switchboard_job_failures_total', 'queue="sms-outbound",final="true"')).toBe(1);
     expect(series((await two.scrape()).body, 'switchboard_job_failures_total', 'queue="sms-outbound",final="true"')).toBeUndefined();
+    // The process's own figures are in both, once each.
+    const text = (await two.scrape()).body;
+    expect(text.match(/^# TYPE nodejs_eventloop_lag_seconds gauge$/gm)).toHaveLength(1);
+    expect(series(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
   });
 
   it('when the reconciler reports growing totals, then the counter follows them and a repair with none shows 0', async () => {

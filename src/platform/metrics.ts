@@ -31,6 +31,20 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 const queueCacheMs = 2_000;
 
 /**
+ * Process figures (CPU, memory, handles, GC, event-loop delay as nodejs_eventloop_lag_*, sampled
+ * every 10 ms) belong to the process, not to an app: collected once into a registry of their own,
+ * so an in-process test that starts fifty apps does not start fifty event-loop monitors.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 10 });
+  }
+  return processRegistry;
+}
+
+/**
  * One Prometheus registry per app instance (tests start many apps in one process, so nothing goes
  * to prom-client's global registry). Counters are bumped by the edges that see the event (HTTP,
  * SMTP, BullMQ workers); the queue, reconciler and outbox figures are read from their owners when
@@ -50,9 +64,8 @@ export class Metrics {
   private sources: { queues?: Array<{ queue: string; waiting: number; offersInFlight: number }>; repairs?: Record<string, number>; outboxLag?: number } = {};
 
   constructor(private readonly log: Logger) {
+    processMetrics();
     const registers = [this.registry];
-    // Process figures, event-loop delay (nodejs_eventloop_lag_*) included, sampled every 10 ms.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     this.httpDuration = new Histogram({
       name: 'switchboard_http_request_duration_seconds',
       help: 'HTTP request latency by route pattern (never the raw path) and status class',
@@ -176,7 +189,8 @@ export class Metrics {
       this.read('outbox', this.providers.outboxLagSeconds),
     ]);
     this.sources = { ...(queues ? { queues } : {}), ...(repairs ? { repairs } : {}), ...(outboxLag !== undefined ? { outboxLag } : {}) };
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [process, app] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);
+    return { contentType: this.registry.contentType, body: `${process}\n${app}` };
   }
 
   private queueFigures() {
