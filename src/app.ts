@@ -22,6 +22,8 @@ import { durationMs } from './platform/duration';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
+import { Metrics } from './platform/metrics';
+import { startMetricsServer, type MetricsServer } from './platform/metrics-server';
 import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
 import { createRedis, pingRedis } from './platform/redis';
 import { checkRedisSettings } from './platform/redis-settings';
@@ -51,6 +53,10 @@ export interface Switchboard {
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
   routes: readonly RegisteredRoute[];
+  /** This instance's Prometheus registry; `metrics.provide(…)` connects the reconciler's and the outbox's figures. */
+  metrics: Metrics;
+  /** Base URL of the metrics listener (scrape `${metricsUrl}/metrics`), unless METRICS_PORT is off. */
+  metricsUrl?: string;
   /** Stops accepting, drains in-flight requests, then closes stores. Safe to call twice. */
   close(): Promise<void>;
   /** The domain modules' timer and send repairs (task SLAs and notifications, SMS, email, surveys, webhooks) for the reconciler (issue 13). */
@@ -117,7 +123,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
 
   const services = buildServices(config, { mongo, redis, log });
   const runs = (role: 'api' | 'smtp' | 'worker') => config.ROLES.includes('all') || config.ROLES.includes(role);
-  const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'));
+  const metrics = new Metrics(log.child({ module: 'metrics' }));
+  const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'), (queue, final) => metrics.jobFailed(queue, final));
   const registry = new RouteRegistry(
     (req) => services.auth.authenticate(credentialsFrom(req)),
     apiRateLimiter(redis, config.REDIS_KEY_PREFIX, parseRateLimit(config.API_RATE_LIMIT)),
@@ -130,7 +137,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   // Routing's desk is built after the channels; the holds check reads it late (none: agents hold nothing).
   let holdsCheck: ContactHolds | undefined;
   const holds: ContactHolds = async (agentId, interactionId) => (await holdsCheck?.(agentId, interactionId)) ?? false;
-  const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions, holds });
+  const channels = createChannels({ config, log, mongo, redis, queues, registry, customers: services.customers, interactions: services.interactions, holds, onSmtpRejected: (rejection) => metrics.smtpRejected(rejection) });
   const replies = new ReplyService({ interactions: services.interactions, channels, holds });
   const attachments = new AttachmentStore(path.resolve(config.ATTACHMENTS_DIR));
   const integrations = createIntegrations({ config, log, mongo, redis, queues, tasks: services.tasks });
@@ -153,6 +160,13 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     services.auth.onSessionsEnded((userId) => gateway.disconnectUser(userId));
     routing = routingModule;
     realtime = gateway;
+    // Read on scrape (cached briefly by Metrics): one wallboard snapshot per queue.
+    metrics.provide({
+      queues: () => Promise.all([...routingModule.queuesConfig.byName.keys()].map(async (queue) => {
+        const snapshot = await routingModule.desk.queueSnapshot!(queue);
+        return { queue, waiting: snapshot.waiting, offersInFlight: snapshot.offersInFlight };
+      })),
+    });
   }
   // After routing: interaction listeners run in order, and a new contact's offer (routing's
   // listener) should not wait for the survey and task-loop listeners.
@@ -178,6 +192,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   if (runs('api')) {
     const app = createHttpApp({
       trustProxy: config.TRUST_PROXY,
+      observe: metrics.httpMiddleware(),
       log,
       version,
       registry,
@@ -212,6 +227,17 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     log.info({ port: address.port, roles: config.ROLES }, 'http listening');
   }
 
+  let metricsServer: MetricsServer | undefined;
+  if (config.METRICS_PORT !== 'off') {
+    // Any role serves its metrics (a worker has no HTTP API). A taken port costs the metrics, not the
+    // node: it is logged, and Prometheus shows the target down.
+    if (!['127.0.0.1', '::1', 'localhost'].includes(config.METRICS_HOST) && !config.METRICS_TOKEN) log.warn({ host: config.METRICS_HOST }, 'metrics served beyond loopback without METRICS_TOKEN: keep the port off public networks');
+    metricsServer = await startMetricsServer(metrics, { port: config.METRICS_PORT, host: config.METRICS_HOST, ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}), log }).catch((error: unknown) => {
+      log.error({ err: error, port: config.METRICS_PORT }, 'metrics not served: the metrics port could not be opened');
+      return undefined;
+    });
+  }
+
   for (const channel of channels) await channel.start();
   await surveys.start();
   await routing?.start();
@@ -233,6 +259,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
         await closed;
         clearTimeout(deadline);
       }
+      await metricsServer?.close();
       for (const channel of channels) await channel.close();
       await reports.settle();
       await queues.close();
@@ -242,5 +269,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     })());
 
   const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close, repairs };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, metrics, metricsUrl: metricsServer?.url, close, repairs };
 }

@@ -6,6 +6,7 @@ import type { InteractionService } from '../interactions';
 import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
+import type { SmtpRejection } from '../platform/metrics';
 import type { QueueFactory } from '../platform/queues';
 import type { Repair } from '../platform/repair';
 import type { ContactHolds } from './contact-access';
@@ -22,6 +23,8 @@ export interface ChannelDeps {
   interactions: InteractionService;
   /** Whether an agent holds a contact now (routing's desk); absent without routing: agents then hold nothing. */
   holds?: ContactHolds;
+  /** Told of each SMTP command the listener refuses (metrics). */
+  onSmtpRejected?: (rejection: SmtpRejection) => void;
 }
 
 /** Sends an agent's reply on the interaction's own channel. */

@@ -50,4 +50,12 @@ describe('configuration', () => {
   it('when roles list an unknown role, then ROLES is named', () => {
     expect(() => loadConfig({ ...valid, ROLES: 'api,fax' })).toThrow(/ROLES/);
   });
+
+  it('when METRICS_PORT is unset, a number or off, then metrics listen on loopback port 9464, that port, or not at all', () => {
+    expect(loadConfig({ ...valid })).toMatchObject({ METRICS_PORT: 9464, METRICS_HOST: '127.0.0.1' });
+    expect(loadConfig({ ...valid, METRICS_PORT: '9100' }).METRICS_PORT).toBe(9100);
+    expect(loadConfig({ ...valid, METRICS_PORT: 'off' }).METRICS_PORT).toBe('off');
+    expect(() => loadConfig({ ...valid, METRICS_PORT: 'prometheus' })).toThrow(/METRICS_PORT/);
+    expect(() => loadConfig({ ...valid, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+  });
 });

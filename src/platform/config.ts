@@ -188,6 +188,15 @@ const configSchema = z.object({
   REPORTS_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
   /** A repeat contact within this many days means the first contact did not resolve the matter (FCR). */
   REPORTS_FCR_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  /**
+   * Port of the Prometheus `/metrics` listener, apart from the public API so a load balancer never
+   * routes to it and smtp/worker-only processes have one too; `off` serves none, 0 picks a free port.
+   */
+  METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+  /** Bind address of the metrics listener: loopback unless the scraper reaches this host over the network. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** When set, a scrape must send `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -23,6 +23,8 @@ export class QueueFactory {
     private readonly log: Logger,
     /** False in processes that only produce jobs (ROLES without worker): no workers start there. */
     readonly runsWorkers: boolean,
+    /** Told of every failed job attempt (metrics); `final` when BullMQ will not retry it. */
+    private readonly onJobFailed?: (queue: string, final: boolean) => void,
   ) {}
 
   private get prefix(): string {
@@ -58,6 +60,7 @@ export class QueueFactory {
     worker.on('failed', (job: Job<Data, Result> | undefined, error: Error) => {
       const appError = normalizeError(error);
       const context = { queue: name, jobId: job?.id, attempt: job?.attemptsMade, code: appError.code };
+      this.onJobFailed?.(name, !job || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1));
       if (appError.operational) this.log.warn(context, 'job failed');
       else this.log.error({ ...context, err: error }, 'job failed');
     });

@@ -51,6 +51,8 @@ export function testConfig(overrides: Record<string, string | number> = {}): Con
     PORT: 0,
     // Every test app runs the SMTP listener too; port 0 keeps parallel test files apart.
     SMTP_PORT: 0,
+    // Many apps run in one test process: each metrics listener on a free port.
+    METRICS_PORT: 0,
     HOST: '127.0.0.1',
     MONGODB_URI: baseMongo,
     REDIS_KEY_PREFIX: `${name}:`,

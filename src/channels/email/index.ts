@@ -97,6 +97,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
         maxClients: config.SMTP_MAX_CLIENTS,
         idleTimeoutMs: durationMs(config.SMTP_IDLE_TIMEOUT),
         sessionTimeoutMs: durationMs(config.SMTP_SESSION_TIMEOUT),
+        ...(deps.onSmtpRejected ? { onRejected: deps.onSmtpRejected } : {}),
         clientLimits: new SmtpClientLimits(deps.redis, {
           keyPrefix: config.REDIS_KEY_PREFIX,
           maxConnectionsPerIp: config.SMTP_MAX_CONNECTIONS_PER_IP,

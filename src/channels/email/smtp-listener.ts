@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../../platform/logger';
+import type { SmtpRejection } from '../../platform/metrics';
 import { errorFacts } from './error-facts';
 import type { SmtpClientLimits } from './smtp-limits';
 import type { InboundEnvelope, ReceivedEmail } from './inbound-email.service';
@@ -33,6 +34,8 @@ export interface SmtpListenerOptions {
   idleTimeoutMs: number;
   /** Longest a connection may last, however active. */
   sessionTimeoutMs: number;
+  /** Told of every command this listener refuses (metrics); smtp-server's own refusals (maxClients, size, AUTH required) are not seen. */
+  onRejected?: (rejection: SmtpRejection) => void;
 }
 
 export interface SmtpListener {
@@ -54,7 +57,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
   const disabledCommands = [...(options.onAuth ? [] : ['AUTH']), ...(options.tls ? [] : ['STARTTLS'])];
   if (options.requireTls && !options.tls) throw new Error('requireTls needs tls (a key and certificate)');
   const limits = options.clientLimits;
-  const server = new SMTPServer({
+  const server = new SMTPServer(observeRejections(options.onRejected, {
     size: options.maxBytes,
     // With onAuth, MAIL/RCPT/DATA before a successful AUTH get 530 from smtp-server itself.
     authOptional: !options.onAuth,
@@ -123,7 +126,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
           callback(new SmtpReply(451, 'Temporary local problem, please try again later'));
         });
     },
-  });
+  }));
   server.on('error', (error) => log.warn({ err: error }, 'smtp listener error'));
   // The idle timeout does not stop a client that trickles a byte now and then; this cap does.
   server.server.on('connection', (socket: Socket) => {
@@ -170,4 +173,20 @@ function readLimited(stream: SMTPServerDataStream, maxBytes: number): Promise<Bu
 function envelopeOf(session: SMTPServerSession): InboundEnvelope {
   const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
   return { mailFrom, rcptTo: session.envelope.rcptTo.map((recipient) => recipient.address), clientAddress: session.remoteAddress, clientAuthenticated: Boolean(session.user) };
+}
+
+/** Wraps the command handlers so that each refusal they answer (an SmtpReply) is also told to `onRejected`. */
+function observeRejections(onRejected: SmtpListenerOptions['onRejected'], handlers: SMTPServerOptions): SMTPServerOptions {
+  if (!onRejected) return handlers;
+  const told = (stage: SmtpRejection['stage'], error: Error | null | undefined) => {
+    if (error instanceof SmtpReply) onRejected({ stage, code: error.responseCode });
+  };
+  const { onConnect, onAuth, onMailFrom, onData } = handlers;
+  return {
+    ...handlers,
+    ...(onConnect ? { onConnect: (session, callback) => onConnect(session, (error) => (told('connect', error), callback(error))) } : {}),
+    ...(onAuth ? { onAuth: (auth, session, callback) => onAuth(auth, session, (error, response) => (told('auth', error), callback(error, response))) } : {}),
+    ...(onMailFrom ? { onMailFrom: (address, session, callback) => onMailFrom(address, session, (error) => (told('mail', error), callback(error))) } : {}),
+    ...(onData ? { onData: (stream, session, callback) => onData(stream, session, (error, message) => (told('data', error), callback(error, message))) } : {}),
+  };
 }

@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   webDir?: string | false;
   /** TRUST_PROXY: which proxies may name the client in X-Forwarded-For; `off` believes none. */
   trustProxy?: string;
+  /** Runs first on every request (the metrics' latency timer). */
+  observe?: RequestHandler;
 }
 
 /** Express's `trust proxy` from TRUST_PROXY: false, a hop count, or the list as Express reads it. */
@@ -45,6 +47,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // Not 'private ranges' by default: any client on such a network (a container bridge, the same VPC)
   // could then pick its own address and walk past the per-address login limits.
   app.set('trust proxy', trustProxySetting(options.trustProxy));
+  if (options.observe) app.use(options.observe);
 
   app.use(
     pinoHttp({
@@ -126,7 +129,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
 }
 
 // Paths the browser UI never owns: an unknown one there stays a JSON 404, not the app's page.
-const serverPaths = /^\/(api|webhooks|socket\.io|healthz|readyz)(\/|$)/;
+// /metrics is served on its own port (METRICS_PORT), never here: a JSON 404, not the UI.
+const serverPaths = /^\/(api|webhooks|socket\.io|healthz|readyz|metrics)(\/|$)/;
 
 /**
  * The browser UI: hashed assets cached for good, and index.html (never cached) for every other GET

@@ -30,6 +30,8 @@ export function normalizeError(error: unknown): AppError {
 export function httpErrorHandler(log: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = normalizeError(error);
+    // For the metrics middleware, which labels rejected webhooks by code.
+    res.locals.errorCode = appError.code;
     const context = { requestId: req.id, method: req.method, route: req.route?.path ?? req.path, code: appError.code };
     if (appError.operational) {
       // Field names only: the offending values may be customer data.
