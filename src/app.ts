@@ -17,6 +17,7 @@ import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
 import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
+import type { Repair } from './platform/repair';
 import { durationMs } from './platform/duration';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
@@ -46,6 +47,8 @@ export interface Switchboard {
   routing?: RoutingModule;
   realtime?: RealtimeGateway;
   reports: ReportsModule;
+  /** The task outbox dispatcher (runs on a timer on every node; the reconciler may run it too). */
+  taskOutbox: Repair;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
@@ -122,8 +125,10 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
-  services.interactions.onChange(reports.onInteractionChange);
-  services.tasks.onEvent(reports.onTaskEvent);
+  // Counts run in the background; the rollup rebuild from the raw log repairs a contact's counts.
+  services.interactions.onChange(reports.onInteractionChange, 'best-effort', 'reports');
+  // Replayed after a crash: fact marks count each task fact once.
+  services.tasks.onEvent(reports.onTaskEvent, 'must-succeed', 'reports');
   // Routing's desk is built after the channels; the holds check reads it late (none: agents hold nothing).
   let holdsCheck: ContactHolds | undefined;
   const holds: ContactHolds = async (agentId, interactionId) => (await holdsCheck?.(agentId, interactionId)) ?? false;
@@ -212,11 +217,13 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   for (const channel of channels) await channel.start();
   await surveys.start();
   await routing?.start();
+  tasksModule.outbox.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      await tasksModule.outbox.close();
       // Routing first, so no match in flight emits into a closed gateway; then sockets (the
       // gateway leaves the HTTP server to us, which then drains requests).
       await routing?.close();
@@ -238,5 +245,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, taskOutbox: tasksModule.outbox, url, routes: registry.routes, close };
 }

@@ -123,6 +123,34 @@ describe('DomainEvents', () => {
     expect(seen).toEqual(['fast', 'slow']);
   });
 
+  it('when work a listener started in the background publishes after the chain ended, then that event still reaches the listeners', async () => {
+    const { events } = fanOut();
+    const seen: string[] = [];
+    let background!: Promise<void>;
+    events.on('spawn', 'best-effort', (event) => {
+      seen.push(event.id);
+      if (event.id === 'first') background = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => events.publish({ id: 'late' }));
+    });
+    await events.publish({ id: 'first' });
+    await background;
+    expect(seen).toEqual(['first', 'late']);
+  });
+
+  it('when nested publishing is inline, then an event published inside a listener is fanned out before the publisher goes on', async () => {
+    const { log } = capturedLog();
+    const events = new DomainEvents<Event>({ name: 'thing', log, ids: (event) => ({ thingId: event.id }), repairedBy: 'the reconciler', nested: 'inline' });
+    const seen: string[] = [];
+    events.on('first', 'must-succeed', async (event) => {
+      seen.push(`first:${event.id}`);
+      if (event.id === 'a') {
+        await events.publish({ id: 'b' });
+        seen.push('after-b');
+      }
+    });
+    await events.publish({ id: 'a' });
+    expect(seen).toEqual(['first:a', 'first:b', 'after-b']);
+  });
+
   it('when a must-succeed listener publishes during a redelivery, then the new event gets the full fan-out', async () => {
     const { events } = fanOut();
     const seen: string[] = [];

@@ -31,12 +31,24 @@ export interface DomainEventsOptions<E> {
   delivered?(event: E): Promise<void>;
   /** Where a failed must-succeed listener's work is redone, for the log line (e.g. `the task outbox dispatcher`). */
   repairedBy: string;
+  /**
+   * An event published from inside a listener: `queue` (default) runs it behind the event being
+   * handled, so every listener sees events in order; `inline` runs its fan-out right there and
+   * the publisher waits for it (callers that read the listeners' effects right after a write).
+   */
+  nested?: 'queue' | 'inline';
 }
 
 interface Registered<E> {
   name: string;
   mode: DeliveryMode;
   listener: DomainEventListener<E>;
+}
+
+/** One causal chain's queue; closed once drained, so late work that inherited the context runs its own chain. */
+interface Chain<E> {
+  items: Array<Queued<E>>;
+  open: boolean;
 }
 
 interface Queued<E> {
@@ -55,7 +67,7 @@ interface Queued<E> {
  */
 export class DomainEvents<E> {
   private readonly listeners: Array<Registered<E>> = [];
-  private readonly chain = new AsyncLocalStorage<Array<Queued<E>>>();
+  private readonly chain = new AsyncLocalStorage<Chain<E>>();
 
   constructor(private readonly options: DomainEventsOptions<E>) {}
 
@@ -75,8 +87,8 @@ export class DomainEvents<E> {
    */
   async publish(event: E): Promise<void> {
     const current = this.chain.getStore();
-    if (current) {
-      current.push({ event, durableOnly: false });
+    if (current?.open && this.options.nested !== 'inline') {
+      current.items.push({ event, durableOnly: false });
       return;
     }
     await this.drain({ event, durableOnly: false });
@@ -89,25 +101,27 @@ export class DomainEvents<E> {
    */
   async redeliver(event: E): Promise<boolean> {
     let result = false;
-    await this.chain.run([], () =>
-      this.drain({
-        event,
-        durableOnly: true,
-        settled: (delivered) => {
-          result = delivered;
-        },
-      }),
-    );
+    await this.drain({
+      event,
+      durableOnly: true,
+      settled: (delivered) => {
+        result = delivered;
+      },
+    });
     return result;
   }
 
+  /** Runs `first` and whatever its listeners publish meanwhile, in a chain of its own. */
   private async drain(first: Queued<E>): Promise<void> {
-    const queue = this.chain.getStore() ?? [];
-    queue.unshift(first);
-    await this.chain.run(queue, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const delivered = await this.deliver(next);
-        next.settled?.(delivered);
+    const chain: Chain<E> = { items: [first], open: true };
+    await this.chain.run(chain, async () => {
+      try {
+        for (let next = chain.items.shift(); next; next = chain.items.shift()) {
+          const delivered = await this.deliver(next);
+          next.settled?.(delivered);
+        }
+      } finally {
+        chain.open = false;
       }
     });
   }

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { SmsReplyClaimer } from '../channels/sms';
 import type { CustomerService } from '../customers';
 import type { InteractionService } from '../interactions';
+import type { DeliveryMode } from '../platform/domain-events';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
@@ -48,7 +49,9 @@ export class TaskNotifier {
   async onEvent(event: TaskEvent): Promise<void> {
     const kind = await this.kindOf(event);
     if (!kind) return;
-    await enqueueTaskNotification(this.deps.queues, { taskId: event.task.id, kind, version: event.task.version, ...(kind === 'update' ? { entryId: event.entry.id } : {}) });
+    // The version the change made (a redelivered event carries the task as it is now).
+    const version = event.entry.version ?? event.task.version;
+    await enqueueTaskNotification(this.deps.queues, { taskId: event.task.id, kind, version, ...(kind === 'update' ? { entryId: event.entry.id } : {}) });
   }
 
   private async kindOf(event: TaskEvent): Promise<TaskNotificationKind | null> {
@@ -146,7 +149,7 @@ type EmailPort = NonNullable<NotifierChannels['email']>;
 /** What the composition root hands over: the stores, the task services and the channel modules. */
 export interface CustomerLoopDeps extends Omit<TaskNotifierDeps, 'pending' | 'sms' | 'email' | 'tasks' | 'interactions'> {
   mongo: Connection;
-  tasks: TaskNotifierDeps['tasks'] & VerificationDeps['tasks'] & { onEvent(listener: (event: TaskEvent) => Promise<void>): void };
+  tasks: TaskNotifierDeps['tasks'] & VerificationDeps['tasks'] & { onEvent(listener: (event: TaskEvent) => Promise<void>, mode?: DeliveryMode, name?: string): void };
   interactions: TaskNotifierDeps['interactions'] & Pick<InteractionService, 'onChange'>;
   channels: ReadonlyArray<{ name: string }>;
 }
@@ -157,10 +160,12 @@ export function startCustomerLoop(deps: CustomerLoopDeps): TaskNotifier {
   const email = deps.channels.find((channel): channel is { name: string } & EmailPort => channel.name === 'email' && 'sendEmail' in channel);
   const pending = new PendingVerifications(deps.mongo);
   const notifier = new TaskNotifier({ ...deps, pending, sms: sms?.outbound, email });
-  deps.tasks.onEvent((event) => notifier.onEvent(event));
+  // Must-succeed: replayed from the outbox; the job id and the `customer_notified` key make it one message.
+  deps.tasks.onEvent((event) => notifier.onEvent(event), 'must-succeed', 'task-notifications');
   startTaskNotificationWorker(deps.queues, (job) => notifier.notify(job));
   const verification = { pending, tasks: deps.tasks, log: deps.log };
   sms?.addReplyClaimer(verificationSmsClaimer(verification));
-  deps.interactions.onChange(customerContactListener(verification));
+  // Best-effort: nothing rebuilds a missed YES/NO or reopen from the interaction yet.
+  deps.interactions.onChange(customerContactListener(verification), 'best-effort', 'task-customer-contact');
   return notifier;
 }

@@ -127,7 +127,7 @@ export function startTaskSlaTimers(deps: TaskSlaDeps): TaskSlaTimers {
     }
   }
 
-  tasks.onEvent(schedule);
+  tasks.onEvent(schedule, 'must-succeed', 'task-sla');
   deps.queues.worker<TaskSlaJob>(taskSlaQueue, (job: Job<TaskSlaJob>) => process(job.data));
   return { schedule, process };
 }

@@ -11,6 +11,8 @@ export interface StoredHistoryEntry {
   comment?: string;
   visibility?: CommentVisibility;
   data?: Record<string, unknown>;
+  /** The task version this change made (entries written before the outbox have none). */
+  version?: number;
 }
 
 export interface StoredAttachment {
@@ -55,6 +57,11 @@ export interface TaskDocument {
   reopenCount: number;
   attachments: StoredAttachment[];
   history: StoredHistoryEntry[];
+  /**
+   * The outbox: ids of history entries whose must-succeed listeners have not all succeeded yet.
+   * Pushed in the same write as the entry, pulled once they did (see task-outbox.ts).
+   */
+  pendingEvents?: string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -99,6 +106,7 @@ const taskSchema = new Schema<TaskDocument>(
     reopenCount: { type: Number, default: 0 },
     attachments: { type: Schema.Types.Mixed, default: () => [] },
     history: { type: Schema.Types.Mixed, default: () => [] },
+    pendingEvents: { type: [String], default: () => [] },
     version: { type: Number, required: true, default: 1 },
   },
   { timestamps: true, versionKey: false, minimize: false },
@@ -109,6 +117,9 @@ taskSchema.index({ reference: 1 }, { unique: true });
 taskSchema.index({ departmentId: 1, status: 1, dueAt: 1 });
 // "Tasks of this customer" on the screen pop.
 taskSchema.index({ customerId: 1, createdAt: -1 });
+// The outbox dispatcher: tasks holding an entry id older than the grace (a range on a multikey
+// index; nearly every task's array is empty, so the index stays small).
+taskSchema.index({ pendingEvents: 1 });
 
 /** A customer's tasks not closed yet, by task id: the screen pop reads them by primary key. */
 export interface OpenTaskSummary {

@@ -103,16 +103,37 @@ export class TaskRepository {
     return this.Task.findOne({ reference }).lean<TaskDocument>().exec();
   }
 
-  /** Applies the change when the task is still at `expectedVersion`; null when someone changed it first. */
+  /**
+   * Applies the change when the task is still at `expectedVersion`; null when someone changed it
+   * first. The entry's id goes into the outbox (`pendingEvents`) in the same write.
+   */
   applyChange(id: string, expectedVersion: number, change: TaskChange): Promise<TaskDocument | null> {
     const update: Record<string, unknown> = {
       // The change's own time (the service's clock), so a replayed history keeps its dates.
       $set: { ...change.set, updatedAt: change.entry.at },
       $inc: { version: 1 },
-      $push: { history: change.entry, ...(change.attachment ? { attachments: change.attachment } : {}) },
+      $push: { history: change.entry, pendingEvents: change.entry._id, ...(change.attachment ? { attachments: change.attachment } : {}) },
     };
     if (change.unset?.length) update.$unset = Object.fromEntries(change.unset.map((field) => [field, '']));
     return this.Task.findOneAndUpdate({ _id: id, version: expectedVersion }, update, { returnDocument: 'after', timestamps: false }).lean<TaskDocument>().exec();
+  }
+
+  /** Takes an event out of the outbox once its must-succeed listeners all succeeded; not a change (no version bump). */
+  async clearPendingEvent(id: string, entryId: string): Promise<void> {
+    await this.Task.updateOne({ _id: id }, { $pull: { pendingEvents: entryId } }, { timestamps: false }).exec();
+  }
+
+  /**
+   * Tasks whose outbox holds an entry id below `beforeId`, by `_id` after `afterId`. Entry ids are
+   * ObjectIds, whose leading hex digits are the second they were made: "older than" is a string
+   * comparison (FerretDB has no $elemMatch on these arrays and no $pull by condition; this works).
+   */
+  withPendingEvents(beforeId: string, afterId: string, limit: number): Promise<Array<Pick<TaskDocument, '_id' | 'pendingEvents'>>> {
+    return this.Task.find({ pendingEvents: mongoose.trusted({ $lt: beforeId }), _id: mongoose.trusted({ $gt: afterId }) }, { _id: 1, pendingEvents: 1 })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<Array<Pick<TaskDocument, '_id' | 'pendingEvents'>>>()
+      .exec();
   }
 
   list(filter: TaskFilter, options: { sort: 'dueAt' | '-createdAt' | '-updatedAt'; limit: number; skip: number }): Promise<TaskDocument[]> {

@@ -14,8 +14,10 @@ import { departmentRoutes } from './department.routes';
 import type { DepartmentService } from './department.service';
 import { TaskAttachments } from './task-attachments';
 import { startCustomerLoop } from './task-notifications';
+import { TaskOutbox } from './task-outbox';
 import { startTaskSlaTimers } from './task-sla.jobs';
 import { taskRealtime } from './task.realtime';
+import { TaskRepository } from './task.repository';
 import { taskRoutes } from './task.routes';
 import type { TaskService } from './task.service';
 
@@ -37,6 +39,8 @@ export interface TasksModule {
   routers(registry: RouteRegistry): Router[];
   /** Live delivery of task changes to boards, filers, watchers and owners. */
   connectRealtime(gateway: RealtimeGateway): void;
+  /** The outbox dispatcher (a Repair); `start()` runs it every TASK_OUTBOX_INTERVAL on this node. */
+  outbox: TaskOutbox;
 }
 
 /**
@@ -50,8 +54,17 @@ export function createTasksModule(deps: TasksModuleDeps): TasksModule {
     verificationWindowMs: durationMs(config.TASK_VERIFICATION_WINDOW), log: log.child({ module: 'task-notifications' }),
   });
   startTaskSlaTimers({ queues: deps.queues, tasks, departments, users: deps.users, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
+  const outbox = new TaskOutbox({
+    repository: new TaskRepository(deps.mongo),
+    redeliver: (taskId, entryId) => tasks.redeliverEvent(taskId, entryId),
+    graceMs: durationMs(config.TASK_OUTBOX_GRACE),
+    intervalMs: durationMs(config.TASK_OUTBOX_INTERVAL),
+    log: log.child({ module: 'task-outbox' }),
+  });
   return {
     routers: (registry) => [departmentRoutes(registry, departments), taskRoutes(registry, tasks, new TaskAttachments(tasks, deps.attachments))],
-    connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log })),
+    // Best-effort: a board or desk that missed a push reloads the task; replaying old pushes would only confuse.
+    connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log }), 'best-effort', 'task-realtime'),
+    outbox,
   };
 }

@@ -1,0 +1,131 @@
+import { Types } from 'mongoose';
+import type { Logger } from '../platform/logger';
+import type { Repair } from '../platform/repair';
+import type { Task, TaskEvent, TaskStatus } from './task.contracts';
+import type { TaskRepository } from './task.repository';
+
+/*
+ * The task outbox. Every task write (filing, each change) pushes its new history entry's id onto
+ * the task's `pendingEvents` in the same MongoDB write; the task service pulls it again once every
+ * must-succeed listener (SLA timers, customer notices, webhooks, reports) has succeeded for that
+ * event. An id still there after the grace period means the node died in between, or a listener
+ * failed: the dispatcher below rebuilds the event from the stored task and runs the must-succeed
+ * listeners again (they are idempotent: deterministic job ids, notification keys, delivery ids,
+ * fact marks), then pulls the id. Best-effort listeners (live pushes) are not replayed.
+ */
+
+/**
+ * The event a history entry was published as, rebuilt from the task as stored now (with history).
+ * `previousStatus` is the entry's `fromStatus`, or for a change that did not move the status, the
+ * status the history says the task had then; `previousDepartmentId` comes from a forward's data.
+ */
+export function replayedEvent(task: Task, entryId: string): TaskEvent | null {
+  const history = task.history ?? [];
+  const index = history.findIndex((entry) => entry.id === entryId);
+  if (index < 0) return null;
+  const entry = history[index];
+  if (entry.action === 'created') return { type: 'task_created', action: 'created', task, entry };
+  const fromDepartmentId = entry.action === 'forwarded' && typeof entry.data?.fromDepartmentId === 'string' ? entry.data.fromDepartmentId : undefined;
+  return {
+    type: 'task_updated',
+    action: entry.action,
+    task,
+    entry,
+    previousStatus: entry.fromStatus ?? statusBefore(history.slice(0, index)),
+    ...(fromDepartmentId ? { previousDepartmentId: fromDepartmentId } : {}),
+  };
+}
+
+/** The status after the last entry that set one (a task is filed `open`). */
+function statusBefore(earlier: NonNullable<Task['history']>): TaskStatus {
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const to = earlier[i].toStatus;
+    if (to) return to;
+  }
+  return 'open';
+}
+
+/** The smallest ObjectId hex of the second `at` falls in: entry ids below it were made before. */
+export function entryIdBefore(at: Date): string {
+  return Types.ObjectId.createFromTime(Math.floor(at.getTime() / 1000)).toHexString();
+}
+
+export interface TaskOutboxDeps {
+  repository: Pick<TaskRepository, 'withPendingEvents' | 'clearPendingEvent'>;
+  /** Runs the must-succeed listeners of one stored event again; true when all succeeded (the id is then pulled). */
+  redeliver(taskId: string, entryId: string): Promise<boolean>;
+  /** How old an outbox id must be before it counts as lost (longer than a normal publish). */
+  graceMs: number;
+  /** How often `start()` dispatches on this node. */
+  intervalMs: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+const pageSize = 100;
+
+/**
+ * The dispatcher: a Repair (the reconciler may run it) with its own timer on every node. Nodes
+ * need no coordination: two replaying one event run idempotent listeners twice and do the work
+ * once. One run at a time per node (a tick that finds one running joins it).
+ */
+export class TaskOutbox implements Repair {
+  readonly name = 'task-outbox';
+  private running: Promise<number> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: TaskOutboxDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Redelivers every outbox event older than the grace; returns how many were delivered now. */
+  run(): Promise<number> {
+    this.running ??= this.dispatch().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Dispatches every `intervalMs` on this node until `close()`. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.run().catch((error: unknown) => this.deps.log.warn({ err: error }, 'task outbox dispatch failed; next tick retries'));
+    }, this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async dispatch(): Promise<number> {
+    const before = entryIdBefore(new Date(this.now().getTime() - this.deps.graceMs));
+    let after = '';
+    let delivered = 0;
+    let failed = 0;
+    for (;;) {
+      const page = await this.deps.repository.withPendingEvents(before, after, pageSize);
+      for (const task of page) {
+        // Oldest first: a task's events reach the listeners in the order they happened.
+        for (const entryId of [...(task.pendingEvents ?? [])].filter((id) => id < before).sort()) {
+          try {
+            if (await this.deps.redeliver(task._id, entryId)) delivered += 1;
+            else failed += 1;
+          } catch (error) {
+            failed += 1;
+            this.deps.log.warn({ err: error, taskId: task._id, entryId }, 'task event redelivery failed; next tick retries');
+          }
+        }
+      }
+      if (page.length < pageSize) break;
+      after = page[page.length - 1]._id;
+    }
+    if (delivered || failed) this.deps.log.info({ delivered, failed }, 'task outbox events redelivered');
+    return delivered;
+  }
+}
