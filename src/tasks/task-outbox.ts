@@ -12,6 +12,10 @@ import type { TaskRepository } from './task.repository';
  * failed: the dispatcher below rebuilds the event from the stored task and runs the must-succeed
  * listeners again (they are idempotent: deterministic job ids, notification keys, delivery ids,
  * fact marks), then pulls the id. Best-effort listeners (live pushes) are not replayed.
+ *
+ * The dispatcher finds such tasks through `task_outbox` pointers, one per task changed lately,
+ * written just before the task write (so never missing while the task holds an id), and dropped
+ * by the dispatcher once the task's outbox is empty.
  */
 
 /**
@@ -51,7 +55,7 @@ export function entryIdBefore(at: Date): string {
 }
 
 export interface TaskOutboxDeps {
-  repository: Pick<TaskRepository, 'withPendingEvents' | 'clearPendingEvent'>;
+  repository: Pick<TaskRepository, 'outboxPointers' | 'pendingEventsOf' | 'dropOutboxPointer'>;
   /** Runs the must-succeed listeners of one stored event again; true when all succeeded (the id is then pulled). */
   redeliver(taskId: string, entryId: string): Promise<boolean>;
   /** How old an outbox id must be before it counts as lost (longer than a normal publish). */
@@ -109,23 +113,38 @@ export class TaskOutbox implements Repair {
     let delivered = 0;
     let failed = 0;
     for (;;) {
-      const page = await this.deps.repository.withPendingEvents(before, after, pageSize);
-      for (const task of page) {
-        // Oldest first: a task's events reach the listeners in the order they happened.
-        for (const entryId of [...(task.pendingEvents ?? [])].filter((id) => id < before).sort()) {
-          try {
-            if (await this.deps.redeliver(task._id, entryId)) delivered += 1;
-            else failed += 1;
-          } catch (error) {
-            failed += 1;
-            this.deps.log.warn({ err: error, taskId: task._id, entryId }, 'task event redelivery failed; next tick retries');
-          }
-        }
+      const pointers = await this.deps.repository.outboxPointers(before, after, pageSize);
+      for (const pointer of pointers) {
+        const result = await this.dispatchTask(pointer._id, pointer.entryId, before);
+        delivered += result.delivered;
+        failed += result.failed;
       }
-      if (page.length < pageSize) break;
-      after = page[page.length - 1]._id;
+      if (pointers.length < pageSize) break;
+      after = pointers[pointers.length - 1].entryId;
     }
     if (delivered || failed) this.deps.log.info({ delivered, failed }, 'task outbox events redelivered');
     return delivered;
+  }
+
+  /** Redelivers the task's outbox ids older than `before`, oldest first; drops its pointer once the outbox is empty. */
+  private async dispatchTask(taskId: string, announced: string, before: string): Promise<{ delivered: number; failed: number }> {
+    let delivered = 0;
+    let failed = 0;
+    const pending = await this.deps.repository.pendingEventsOf(taskId);
+    // Oldest first: a task's events reach the listeners in the order they happened.
+    for (const entryId of [...(pending ?? [])].filter((id) => id < before).sort()) {
+      try {
+        if (await this.deps.redeliver(taskId, entryId)) delivered += 1;
+        else failed += 1;
+      } catch (error) {
+        failed += 1;
+        this.deps.log.warn({ err: error, taskId, entryId }, 'task event redelivery failed; next tick retries');
+      }
+    }
+    // Read again: a failed one stays, and a change may have added one (its writer announced it, so
+    // the conditional drop keeps the pointer).
+    const left = pending === null ? null : await this.deps.repository.pendingEventsOf(taskId);
+    if (!left?.length) await this.deps.repository.dropOutboxPointer(taskId, announced);
+    return { delivered, failed };
   }
 }

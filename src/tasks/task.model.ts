@@ -117,9 +117,7 @@ taskSchema.index({ reference: 1 }, { unique: true });
 taskSchema.index({ departmentId: 1, status: 1, dueAt: 1 });
 // "Tasks of this customer" on the screen pop.
 taskSchema.index({ customerId: 1, createdAt: -1 });
-// The outbox dispatcher: tasks holding an entry id older than the grace (a range on a multikey
-// index; nearly every task's array is empty, so the index stays small).
-taskSchema.index({ pendingEvents: 1 });
+
 
 /** A customer's tasks not closed yet, by task id: the screen pop reads them by primary key. */
 export interface OpenTaskSummary {
@@ -146,8 +144,25 @@ const customerOpenTasksSchema = new Schema<CustomerOpenTasksDocument>(
 
 const counterSchema = new Schema<CounterDocument>({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false });
 
-export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument>; CustomerOpenTasks: Model<CustomerOpenTasksDocument> } {
+/**
+ * Where the outbox dispatcher looks: one small document per task changed lately, written BEFORE the
+ * task write (the write itself holds the outbox ids in `pendingEvents`). `entryId` is the newest
+ * entry id a writer announced; the dispatcher drops the pointer only while it still says that and
+ * the task's outbox is empty. It spares the dispatcher a scan of every task (on FerretDB, which
+ * does not use the index for array ranges, that took seconds per 10,000 tasks).
+ */
+export interface TaskOutboxPointerDocument {
+  _id: string;
+  entryId: string;
+}
+
+const outboxPointerSchema = new Schema<TaskOutboxPointerDocument>({ _id: { type: String, required: true }, entryId: { type: String, required: true } }, { versionKey: false });
+// The dispatcher: pointers announced before the grace cutoff, oldest first.
+outboxPointerSchema.index({ entryId: 1 });
+
+export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument>; CustomerOpenTasks: Model<CustomerOpenTasksDocument>; OutboxPointer: Model<TaskOutboxPointerDocument> } {
   return {
+    OutboxPointer: connection.models.TaskOutboxPointer ?? connection.model<TaskOutboxPointerDocument>('TaskOutboxPointer', outboxPointerSchema, 'task_outbox'),
     CustomerOpenTasks:
       connection.models.CustomerOpenTasks ?? connection.model<CustomerOpenTasksDocument>('CustomerOpenTasks', customerOpenTasksSchema, 'customer_open_tasks'),
     Task: connection.models.Task ?? connection.model<TaskDocument>('Task', taskSchema, 'tasks'),

@@ -1,7 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../platform/errors';
 import type { TaskPriority, TaskStatus } from './task.contracts';
-import { taskModels, type CounterDocument, type CustomerOpenTasksDocument, type OpenTaskSummary, type StoredAttachment, type StoredHistoryEntry, type TaskDocument } from './task.model';
+import { taskModels, type CounterDocument, type CustomerOpenTasksDocument, type OpenTaskSummary, type StoredAttachment, type StoredHistoryEntry, type TaskDocument, type TaskOutboxPointerDocument } from './task.model';
 
 export interface TaskChange {
   set?: Partial<Omit<TaskDocument, '_id' | 'history' | 'version' | 'createdAt'>>;
@@ -38,9 +38,10 @@ export class TaskRepository {
   private readonly Task: Model<TaskDocument>;
   private readonly Counter: Model<CounterDocument>;
   private readonly CustomerOpenTasks: Model<CustomerOpenTasksDocument>;
+  private readonly OutboxPointer: Model<TaskOutboxPointerDocument>;
 
   constructor(connection: Connection) {
-    ({ Task: this.Task, Counter: this.Counter, CustomerOpenTasks: this.CustomerOpenTasks } = taskModels(connection));
+    ({ Task: this.Task, Counter: this.Counter, CustomerOpenTasks: this.CustomerOpenTasks, OutboxPointer: this.OutboxPointer } = taskModels(connection));
   }
 
   /**
@@ -123,17 +124,25 @@ export class TaskRepository {
     await this.Task.updateOne({ _id: id }, { $pull: { pendingEvents: entryId } }, { timestamps: false }).exec();
   }
 
-  /**
-   * Tasks whose outbox holds an entry id below `beforeId`, by `_id` after `afterId`. Entry ids are
-   * ObjectIds, whose leading hex digits are the second they were made: "older than" is a string
-   * comparison (FerretDB has no $elemMatch on these arrays and no $pull by condition; this works).
-   */
-  withPendingEvents(beforeId: string, afterId: string, limit: number): Promise<Array<Pick<TaskDocument, '_id' | 'pendingEvents'>>> {
-    return this.Task.find({ pendingEvents: mongoose.trusted({ $lt: beforeId }), _id: mongoose.trusted({ $gt: afterId }) }, { _id: 1, pendingEvents: 1 })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .lean<Array<Pick<TaskDocument, '_id' | 'pendingEvents'>>>()
-      .exec();
+  /** Tells the dispatcher to look at the task; written before the task write that adds `entryId` to its outbox. */
+  async announceOutbox(id: string, entryId: string): Promise<void> {
+    await this.OutboxPointer.updateOne({ _id: id }, { $set: { entryId } }, { upsert: true }).exec();
+  }
+
+  /** Pointers announced before `beforeId` (entry ids are ObjectIds: their leading hex digits are the second they were made), after `afterId`, oldest first. */
+  outboxPointers(beforeId: string, afterId: string, limit: number): Promise<TaskOutboxPointerDocument[]> {
+    return this.OutboxPointer.find({ entryId: mongoose.trusted({ $lt: beforeId, $gt: afterId }) }).sort({ entryId: 1, _id: 1 }).limit(limit).lean<TaskOutboxPointerDocument[]>().exec();
+  }
+
+  /** The task's outbox ids; null when the task does not exist. */
+  async pendingEventsOf(id: string): Promise<string[] | null> {
+    const task = await this.Task.findById(id, { pendingEvents: 1 }).lean<Pick<TaskDocument, '_id' | 'pendingEvents'>>().exec();
+    return task ? (task.pendingEvents ?? []) : null;
+  }
+
+  /** Drops the pointer unless a writer announced another entry meanwhile. */
+  async dropOutboxPointer(id: string, entryId: string): Promise<void> {
+    await this.OutboxPointer.deleteOne({ _id: id, entryId }).exec();
   }
 
   list(filter: TaskFilter, options: { sort: 'dueAt' | '-createdAt' | '-updatedAt'; limit: number; skip: number }): Promise<TaskDocument[]> {

@@ -135,8 +135,10 @@ export class TaskService {
     const now = this.now();
     const actor = actorOf(principal);
     const entry = { ...this.entry('created', actor, { toStatus: 'open', comment: input.description }), version: 1 };
+    const taskId = new Types.ObjectId().toHexString();
+    await this.deps.repository.announceOutbox(taskId, entry._id);
     const stored = await this.deps.repository.insert({
-      _id: new Types.ObjectId().toHexString(),
+      _id: taskId,
       reference: await this.deps.repository.nextReference(),
       departmentId: department.id,
       typeCode: type.code,
@@ -451,6 +453,7 @@ export class TaskService {
       const decided = await decide(stored);
       if (!decided) return toTask(stored);
       const change = { ...decided, entry: { ...decided.entry, version: stored.version + 1 } };
+      await this.deps.repository.announceOutbox(id, change.entry._id);
       const updated = await this.deps.repository.applyChange(id, stored.version, change);
       if (!updated) continue;
       await this.deps.repository.indexForCustomer(updated, stored.customerId);
