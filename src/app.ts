@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, apiRateLimiter, assertNoDemoAccounts, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
-import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
+import { DepartmentService, TaskRepository, TaskService, createTasksModule, type TaskOutbox } from './tasks';
 import { AttachmentStore, ReplyService, createChannels, replyRoutes, type ChannelModule, type ContactHolds } from './channels';
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
@@ -17,7 +17,6 @@ import { createReports, type ReportsModule } from './reports';
 import { createRealtimeGateway, type RealtimeGateway } from './realtime';
 import type { CallControlService } from './channels/voice/call-control.service';
 import type { Config } from './platform/config';
-import type { Repair } from './platform/repair';
 import { durationMs } from './platform/duration';
 import { createHttpApp } from './platform/http/app';
 import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
@@ -47,8 +46,8 @@ export interface Switchboard {
   routing?: RoutingModule;
   realtime?: RealtimeGateway;
   reports: ReportsModule;
-  /** The task outbox dispatcher (runs on a timer on every node; the reconciler may run it too). */
-  taskOutbox: Repair;
+  /** The task outbox dispatcher, a Repair (runs on a timer on every node; the reconciler may run it too; `stats()` for metrics). */
+  taskOutbox: TaskOutbox;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */

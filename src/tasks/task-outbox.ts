@@ -68,6 +68,19 @@ export interface TaskOutboxDeps {
 
 const pageSize = 100;
 
+/** What the last dispatch found (for /metrics: outbox lag and redeliveries). */
+export interface TaskOutboxStats {
+  /** When the last dispatch ended; undefined before the first. */
+  at?: Date;
+  delivered: number;
+  failed: number;
+  /** Age of the oldest owed event the last dispatch found (0 when none was past the grace). */
+  oldestAgeMs: number;
+}
+
+/** When an ObjectId hex was made (its leading 8 hex digits are seconds since the epoch). */
+const madeAt = (id: string) => parseInt(id.slice(0, 8), 16) * 1000;
+
 /**
  * The dispatcher: a Repair (the reconciler may run it) with its own timer on every node. Nodes
  * need no coordination: two replaying one event run idempotent listeners twice and do the work
@@ -78,6 +91,7 @@ export class TaskOutbox implements Repair {
   private running: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => Date;
+  private last: TaskOutboxStats = { delivered: 0, failed: 0, oldestAgeMs: 0 };
 
   constructor(private readonly deps: TaskOutboxDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -89,6 +103,11 @@ export class TaskOutbox implements Repair {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /** What the last dispatch on this node found. */
+  stats(): TaskOutboxStats {
+    return { ...this.last };
   }
 
   /** Dispatches every `intervalMs` on this node until `close()`. */
@@ -108,31 +127,37 @@ export class TaskOutbox implements Repair {
   }
 
   private async dispatch(): Promise<number> {
-    const before = entryIdBefore(new Date(this.now().getTime() - this.deps.graceMs));
+    const started = this.now();
+    const before = entryIdBefore(new Date(started.getTime() - this.deps.graceMs));
     let after = '';
     let delivered = 0;
     let failed = 0;
+    let oldest: string | undefined;
     for (;;) {
       const pointers = await this.deps.repository.outboxPointers(before, after, pageSize);
       for (const pointer of pointers) {
         const result = await this.dispatchTask(pointer._id, pointer.entryId, before);
         delivered += result.delivered;
         failed += result.failed;
+        if (result.oldest && (!oldest || result.oldest < oldest)) oldest = result.oldest;
       }
       if (pointers.length < pageSize) break;
       after = pointers[pointers.length - 1].entryId;
     }
-    if (delivered || failed) this.deps.log.info({ delivered, failed }, 'task outbox events redelivered');
+    const oldestAgeMs = oldest ? Math.max(0, started.getTime() - madeAt(oldest)) : 0;
+    this.last = { at: this.now(), delivered, failed, oldestAgeMs };
+    if (delivered || failed) this.deps.log.info({ delivered, failed, oldestAgeMs }, 'task outbox events redelivered');
     return delivered;
   }
 
   /** Redelivers the task's outbox ids older than `before`, oldest first; drops its pointer once the outbox is empty. */
-  private async dispatchTask(taskId: string, announced: string, before: string): Promise<{ delivered: number; failed: number }> {
+  private async dispatchTask(taskId: string, announced: string, before: string): Promise<{ delivered: number; failed: number; oldest?: string }> {
     let delivered = 0;
     let failed = 0;
     const pending = await this.deps.repository.pendingEventsOf(taskId);
     // Oldest first: a task's events reach the listeners in the order they happened.
-    for (const entryId of [...(pending ?? [])].filter((id) => id < before).sort()) {
+    const due = [...(pending ?? [])].filter((id) => id < before).sort();
+    for (const entryId of due) {
       try {
         if (await this.deps.redeliver(taskId, entryId)) delivered += 1;
         else failed += 1;
@@ -145,6 +170,6 @@ export class TaskOutbox implements Repair {
     // the conditional drop keeps the pointer).
     const left = pending === null ? null : await this.deps.repository.pendingEventsOf(taskId);
     if (!left?.length) await this.deps.repository.dropOutboxPointer(taskId, announced);
-    return { delivered, failed };
+    return { delivered, failed, ...(due.length ? { oldest: due[0] } : {}) };
   }
 }
