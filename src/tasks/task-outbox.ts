@@ -168,7 +168,7 @@ export class TaskOutbox implements Repair {
     }
     // Read again: a failed one stays, and a change may have added one (its writer announced it, so
     // the conditional drop keeps the pointer).
-    const left = pending === null ? null : await this.deps.repository.pendingEventsOf(taskId);
+    const left = pending === null || due.length === 0 ? pending : await this.deps.repository.pendingEventsOf(taskId);
     if (!left?.length) await this.deps.repository.dropOutboxPointer(taskId, announced);
     return { delivered, failed, ...(due.length ? { oldest: due[0] } : {}) };
   }
