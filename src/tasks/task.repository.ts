@@ -119,9 +119,16 @@ export class TaskRepository {
     return this.Task.findOneAndUpdate({ _id: id, version: expectedVersion }, update, { returnDocument: 'after', timestamps: false }).lean<TaskDocument>().exec();
   }
 
-  /** Takes an event out of the outbox once its must-succeed listeners all succeeded; not a change (no version bump). */
-  async clearPendingEvent(id: string, entryId: string): Promise<void> {
-    await this.Task.updateOne({ _id: id }, { $pull: { pendingEvents: entryId } }, { timestamps: false }).exec();
+  /**
+   * Takes an event out of the outbox once its must-succeed listeners all succeeded; not a change
+   * (no version bump). Returns the ids still owed (null when the task is gone).
+   */
+  async clearPendingEvent(id: string, entryId: string): Promise<string[] | null> {
+    // No projection: FerretDB's findAndModify does not implement one.
+    const after = await this.Task.findOneAndUpdate({ _id: id }, { $pull: { pendingEvents: entryId } }, { returnDocument: 'after', timestamps: false })
+      .lean<Pick<TaskDocument, '_id' | 'pendingEvents'>>()
+      .exec();
+    return after ? (after.pendingEvents ?? []) : null;
   }
 
   /** Tells the dispatcher to look at the task; written before the task write that adds `entryId` to its outbox. */

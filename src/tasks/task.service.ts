@@ -85,7 +85,7 @@ export class TaskService {
       name: 'task',
       log: deps.log,
       ids: (event) => ({ taskId: event.task.id, action: event.action, entryId: event.entry.id }),
-      delivered: (event) => deps.repository.clearPendingEvent(event.task.id, event.entry.id),
+      delivered: (event) => this.delivered(event.task.id, event.entry.id),
       repairedBy: 'the task outbox dispatcher',
     });
   }
@@ -480,6 +480,16 @@ export class TaskService {
       if (error instanceof AppError && error.code === 'not_found') throw AppError.validation([{ field, message: `user ${id} does not exist` }]);
       throw error;
     }
+  }
+
+  /**
+   * Every must-succeed listener succeeded: the id leaves the outbox, and with nothing else owed the
+   * dispatcher's pointer goes too, unless a later change announced itself there meanwhile. (A
+   * writer that announced before us but writes after us lost the version race and announces again.)
+   */
+  private async delivered(taskId: string, entryId: string): Promise<void> {
+    const left = await this.deps.repository.clearPendingEvent(taskId, entryId);
+    if (left?.length === 0) await this.deps.repository.dropOutboxPointer(taskId, entryId);
   }
 
   /**
