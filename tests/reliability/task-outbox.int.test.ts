@@ -152,6 +152,16 @@ describe('task outbox: nothing a task change owes is lost or doubled', () => {
     await expectExactlyOnce(customer.phone, task);
   }, 40_000);
 
+  it('when every listener succeeds, then nothing stays owed the moment the change is answered: the outbox and its pointer are empty', async () => {
+    const customer = await textingCustomer();
+    const task = await main.app.services.tasks.fileTask({ departmentId, typeCode: 'claim', title: 'Brake noise', customerId: customer.customerId, interactionId: customer.interactionId }, agent);
+    await eventually(async () => (await notices(task)).length === 1, 15_000, 'notice');
+    const commented = await main.app.services.tasks.comment(task.id, agent, { text: 'Called the dealer', visibility: 'internal' });
+    expect(commented.history!.at(-1)).toMatchObject({ action: 'commented', version: commented.version });
+    expect(await pendingOf(task)).toEqual([]);
+    expect(await main.app.mongo.collection('task_outbox').countDocuments({ _id: task.id as never })).toBe(0);
+  }, 40_000);
+
   it('when a must-succeed listener fails the first time, then the dispatcher runs it again until it succeeds, once, and nothing else is sent twice', async () => {
     const customer = await textingCustomer();
     const calls: string[] = [];
