@@ -72,6 +72,7 @@ describe('DomainEvents', () => {
     expect(await events.redeliver({ id: '9' })).toBe(true);
     expect(calls).toEqual(['push', 'webhook', 'webhook']);
     expect(delivered).toEqual(['9']);
+    expect(events.failures()).toEqual({ webhook: 1 });
   });
 
   it('when marking the delivery fails, then redeliver says false (the mark stays for the next try)', async () => {

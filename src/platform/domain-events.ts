@@ -68,12 +68,18 @@ interface Queued<E> {
 export class DomainEvents<E> {
   private readonly listeners: Array<Registered<E>> = [];
   private readonly chain = new AsyncLocalStorage<Chain<E>>();
+  private readonly failed = new Map<string, number>();
 
   constructor(private readonly options: DomainEventsOptions<E>) {}
 
   /** Registers a listener; `name` appears in failure logs. */
   on(name: string, mode: DeliveryMode, listener: DomainEventListener<E>): void {
     this.listeners.push({ name, mode, listener });
+  }
+
+  /** Failures so far per listener name (for /metrics). */
+  failures(): Record<string, number> {
+    return Object.fromEntries(this.failed);
   }
 
   /** The registered listeners' names and modes, in order (for docs and tests). */
@@ -134,6 +140,7 @@ export class DomainEvents<E> {
       try {
         await listener(event);
       } catch (error) {
+        this.failed.set(name, (this.failed.get(name) ?? 0) + 1);
         const context = { err: error, listener: name, mode, ...this.options.ids(event) };
         if (mode === 'best-effort') {
           this.options.log.warn(context, `${this.options.name} listener failed (best-effort: not retried)`);
