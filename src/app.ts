@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { AuthService, UserRepository, apiRateLimiter, assertNoDemoAccounts, authRoutes, credentialsFrom, listenForEndedSessions, parseRateLimit } from './auth';
 import { CustomerRepository, CustomerService, customerRoutes } from './customers';
 import { InteractionRepository, InteractionService, interactionRoutes } from './interactions';
-import { DepartmentService, TaskRepository, TaskService, createTasksModule } from './tasks';
+import { DepartmentService, TaskRepository, TaskService, createTasksModule, type TaskOutbox } from './tasks';
 import { AttachmentStore, ReplyService, createChannels, replyRoutes, type ChannelModule, type ContactHolds } from './channels';
 import { createIntegrations } from './integrations';
 import { createSurveys, type CsatAnswer } from './surveys';
@@ -49,6 +49,8 @@ export interface Switchboard {
   routing?: RoutingModule;
   realtime?: RealtimeGateway;
   reports: ReportsModule;
+  /** The task outbox dispatcher, a Repair (runs on a timer on every node; the reconciler may run it too; `stats()` for metrics). */
+  taskOutbox: TaskOutbox;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
@@ -132,8 +134,10 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
-  services.interactions.onChange(reports.onInteractionChange);
-  services.tasks.onEvent(reports.onTaskEvent);
+  // Counts run in the background; the rollup rebuild from the raw log repairs a contact's counts.
+  services.interactions.onChange(reports.onInteractionChange, 'best-effort', 'reports');
+  // Replayed after a crash: fact marks count each task fact once.
+  services.tasks.onEvent(reports.onTaskEvent, 'must-succeed', 'reports');
   // Routing's desk is built after the channels; the holds check reads it late (none: agents hold nothing).
   let holdsCheck: ContactHolds | undefined;
   const holds: ContactHolds = async (agentId, interactionId) => (await holdsCheck?.(agentId, interactionId)) ?? false;
@@ -241,11 +245,13 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   for (const channel of channels) await channel.start();
   await surveys.start();
   await routing?.start();
+  tasksModule.outbox.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      await tasksModule.outbox.close();
       // Routing first, so no match in flight emits into a closed gateway; then sockets (the
       // gateway leaves the HTTP server to us, which then drains requests).
       await routing?.close();
@@ -269,5 +275,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     })());
 
   const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, metrics, metricsUrl: metricsServer?.url, close, repairs };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, taskOutbox: tasksModule.outbox, url, routes: registry.routes, metrics, metricsUrl: metricsServer?.url, close, repairs };
 }

@@ -44,7 +44,8 @@ export function createIntegrations(deps: { config: Config; log: Logger; mongo: C
     timeoutMs: durationMs(deps.config.WEBHOOK_TIMEOUT),
     policy: { httpsOnly: deps.config.NODE_ENV === 'production', allowPrivateTargets: deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS },
   });
-  deps.tasks.onEvent((event) => webhooks.onTaskEvent(event));
+  // Must-succeed: replayed from the task outbox; the delivery id (subscription, task, version, action) makes it one delivery.
+  deps.tasks.onEvent((event) => webhooks.onTaskEvent(event), 'must-succeed', 'webhooks');
   startWebhookWorker(deps.queues, (deliveryId, attempt) => webhooks.deliver(deliveryId, attempt));
   const erp = new ErpService(deps.tasks, log);
   const idempotency = new IdempotencyStore(deps.redis, deps.config.REDIS_KEY_PREFIX);

@@ -106,16 +106,19 @@ export class WebhookService {
   /** The task event listener: one delivery per matching subscription, idempotent per (subscription, task, version, action). */
   async onTaskEvent(event: TaskEvent): Promise<void> {
     const subscriptions = (await this.deps.repository.listSubscriptions()).filter((subscription) => subscribedTo(subscription.events, event));
+    // The version the change made: a redelivered event (task outbox) carries the task as it is now,
+    // and must name the same delivery as the first publish did.
+    const version = event.entry.version ?? event.task.version;
     for (const subscription of subscriptions) {
       // No ':' (BullMQ refuses it in job ids); every part is an id or a word.
-      const deliveryId = `${subscription._id}-${event.task.id}-${event.task.version}-${event.action}`;
+      const deliveryId = `${subscription._id}-${event.task.id}-${version}-${event.action}`;
       const { history: _history, ...task } = event.task;
       const body = JSON.stringify({ id: deliveryId, type: event.type, action: event.action, occurredAt: event.entry.at, task, entry: event.entry });
       const inserted = await this.deps.repository.insertDelivery({
         _id: deliveryId,
         subscriptionId: subscription._id,
         taskId: event.task.id,
-        taskVersion: event.task.version,
+        taskVersion: version,
         event: eventName(event),
         body,
         state: 'pending',

@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import type { Redis } from 'ioredis';
+import { DomainEvents, type DeliveryMode } from '../platform/domain-events';
 import { AppError } from '../platform/errors';
 import { withLock } from '../platform/locks';
 import type { Logger } from '../platform/logger';
@@ -29,17 +30,38 @@ export type InteractionListener = (change: { interaction: Interaction; created: 
 
 /** The unified interaction log: every contact of every customer on every channel. */
 export class InteractionService {
-  private readonly listeners: InteractionListener[] = [];
+  /**
+   * The fan-out of interaction changes. Must-succeed work here is state-reconciled, not outboxed:
+   * the interaction itself (its status, queue, times) is the durable intent, written before any
+   * listener runs, and the reconciler rebuilds from it what a listener failed to do or a crash cut
+   * off (waiting contacts from `queued` interactions; SMS/email sends, surveys and SLA timers from
+   * their stored due dates). So a failed must-succeed listener is logged as an error for the
+   * reconciler, and no outbox write is added to the hot path of every call, text and email.
+   * Nested changes run inline: a listener that changes an interaction waits for that fan-out.
+   */
+  readonly events: DomainEvents<{ interaction: Interaction; created: boolean }>;
 
   constructor(
     private readonly interactions: InteractionRepository,
     private readonly redis: Redis,
     private readonly redisKeyPrefix: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.events = new DomainEvents({
+      name: 'interaction',
+      log,
+      ids: ({ interaction, created }) => ({ interactionId: interaction.id, status: interaction.status, created }),
+      repairedBy: 'the reconciler (rebuilds from the interaction as stored)',
+      nested: 'inline',
+    });
+  }
 
-  onChange(listener: InteractionListener): void {
-    this.listeners.push(listener);
+  /**
+   * Registers a change listener; `must-succeed` when what it does is owed (queueing a contact, a
+   * survey), and is rebuilt from stored state by a reconciler repair if it fails.
+   */
+  onChange(listener: InteractionListener, mode: DeliveryMode = 'best-effort', name = listener.name || 'interaction listener'): void {
+    this.events.on(name, mode, listener);
   }
 
   /**
@@ -60,13 +82,7 @@ export class InteractionService {
   }
 
   private async notifyListeners(interaction: Interaction, created: boolean): Promise<void> {
-    for (const listener of this.listeners) {
-      try {
-        await listener({ interaction, created });
-      } catch (error) {
-        this.log.error({ err: error, interactionId: interaction.id }, 'interaction listener failed');
-      }
-    }
+    await this.events.publish({ interaction, created });
   }
 
   /**

@@ -157,6 +157,9 @@ const configSchema = z.object({
     .transform((flag) => flag === '1' || flag === 'true'),
   /** How long a customer's YES/NO answer to "is it solved?" is taken as the answer to that task. */
   TASK_VERIFICATION_WINDOW: z.string().regex(durationPattern, 'must look like 12h or 7d').default('7d'),
+  /** The task outbox: an event not confirmed delivered after the grace is redelivered by any node's dispatcher, which looks every interval. */
+  TASK_OUTBOX_GRACE: z.string().regex(durationPattern, 'must look like 30s or 1m').default('30s'),
+  TASK_OUTBOX_INTERVAL: z.string().regex(durationPattern, 'must look like 10s or 500ms').default('10s'),
   /** Share of a task's SLA (business time) after which its owner is warned. */
   SLA_WARN_RATIO: z.coerce.number().gt(0).lt(1).default(0.75),
   /** Tests only: multiplies SLA job delays (0.01 fires a 1-minute SLA in 0.6 s); due times stay real. */

@@ -110,7 +110,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
 
   // Logged per user (not a room event): an agent who reconnects gets what their customers sent meanwhile.
   const updates = new InteractionUpdates(deps.redis, deps.config.REDIS_KEY_PREFIX, (agentId, update) => toUser(agentId, 'interaction_updated', update));
-  deps.interactions.onChange((change) => updates.onChange(change));
+  deps.interactions.onChange((change) => updates.onChange(change), 'best-effort', 'realtime-interaction-updates');
 
   async function toUser(userId: string, event: string, payload: unknown): Promise<string> {
     // Logged first: a socket that misses the live emit (reconnecting right now) finds it in the replay.

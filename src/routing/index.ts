@@ -127,7 +127,7 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
     } else if (created && interaction.status === 'open' && interaction.direction === 'inbound' && queuesConfig.channelQueues[interaction.channel]) {
       await service.enqueue({ interactionId: interaction.id, customerId: interaction.customerId, channel: interaction.channel, enqueuedAt: new Date(interaction.createdAt) });
     }
-  });
+  }, 'must-succeed', 'routing');
 
   let worker: ReturnType<RoutingTimers['startWorker']>;
   let recoverTimer: NodeJS.Timeout | undefined;

@@ -72,7 +72,7 @@ export function createSurveys(deps: SurveyModuleDeps): SurveyModule {
     log,
   });
   if (config.CSAT_ENABLED) {
-    deps.interactions.onChange((change) => service.onInteractionChange(change));
+    deps.interactions.onChange((change) => service.onInteractionChange(change), 'must-succeed', 'csat-survey');
     // Off means off: with CSAT disabled, replies to earlier surveys reach agents as ordinary texts.
     sms?.addReplyClaimer((reply) => service.claimSmsReply(reply));
   }

@@ -8,3 +8,4 @@ export type { TransitionAction } from './task.lifecycle';
 export type { TaskUpdate } from './task.realtime';
 export { taskSlaQueue, type TaskSlaJob } from './task-sla.jobs';
 export { createTasksModule, type TasksModule } from './tasks.module';
+export { TaskOutbox, type TaskOutboxStats } from './task-outbox';

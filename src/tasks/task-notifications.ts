@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { SmsReplyClaimer } from '../channels/sms';
 import type { CustomerService } from '../customers';
 import type { InteractionService } from '../interactions';
+import type { DeliveryMode } from '../platform/domain-events';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
@@ -49,7 +50,9 @@ export class TaskNotifier {
   async onEvent(event: TaskEvent): Promise<void> {
     const kind = await this.kindOf(event);
     if (!kind) return;
-    await enqueueTaskNotification(this.deps.queues, { taskId: event.task.id, kind, version: event.task.version, ...(kind === 'update' ? { entryId: event.entry.id } : {}) });
+    // The version the change made (a redelivered event carries the task as it is now).
+    const version = event.entry.version ?? event.task.version;
+    await enqueueTaskNotification(this.deps.queues, { taskId: event.task.id, kind, version, ...(kind === 'update' ? { entryId: event.entry.id } : {}) });
   }
 
   private async kindOf(event: TaskEvent): Promise<TaskNotificationKind | null> {
@@ -147,7 +150,7 @@ type EmailPort = NonNullable<NotifierChannels['email']>;
 /** What the composition root hands over: the stores, the task services and the channel modules. */
 export interface CustomerLoopDeps extends Omit<TaskNotifierDeps, 'pending' | 'sms' | 'email' | 'tasks' | 'interactions'> {
   mongo: Connection;
-  tasks: TaskNotifierDeps['tasks'] & VerificationDeps['tasks'] & { onEvent(listener: (event: TaskEvent) => Promise<void>): void };
+  tasks: TaskNotifierDeps['tasks'] & VerificationDeps['tasks'] & { onEvent(listener: (event: TaskEvent) => Promise<void>, mode?: DeliveryMode, name?: string): void };
   interactions: TaskNotifierDeps['interactions'] & Pick<InteractionService, 'onChange'>;
   channels: ReadonlyArray<{ name: string }>;
 }
@@ -158,29 +161,32 @@ export function startCustomerLoop(deps: CustomerLoopDeps): TaskNotifier {
   const email = deps.channels.find((channel): channel is { name: string } & EmailPort => channel.name === 'email' && 'sendEmail' in channel);
   const pending = new PendingVerifications(deps.mongo);
   const notifier = new TaskNotifier({ ...deps, pending, sms: sms?.outbound, email });
-  deps.tasks.onEvent((event) => notifier.onEvent(event));
+  // Must-succeed: replayed from the outbox; the job id and the `customer_notified` key make it one message.
+  deps.tasks.onEvent((event) => notifier.onEvent(event), 'must-succeed', 'task-notifications');
   startTaskNotificationWorker(deps.queues, (job) => notifier.notify(job));
   const verification = { pending, tasks: deps.tasks, log: deps.log };
   sms?.addReplyClaimer(verificationSmsClaimer(verification));
-  deps.interactions.onChange(customerContactListener(verification));
+  // Best-effort: nothing rebuilds a missed YES/NO or reopen from the interaction yet.
+  deps.interactions.onChange(customerContactListener(verification), 'best-effort', 'task-customer-contact');
   return notifier;
 }
 
 /**
  * The notifications a task's history says are owed and not yet recorded as `customer_notified`,
  * for the entries written since `since`: the filing (when its type tells the customer), each
- * customer-visible comment, each resolution. Every change writes one history entry and one
- * version, so entry i was written at version i + 1, the version its event (and job key) carried;
- * a task whose history does not match its version is left out rather than guessed at.
+ * customer-visible comment, each resolution. An entry records the version its change made (the
+ * version its event and job key carried); entries written before it did are placed by position
+ * (one change, one entry, one version), and a task whose history does not match its version
+ * then is left out rather than guessed at.
  */
 export function owedNotifications(task: Task, notifyOnCreate: boolean, since: Date): TaskNotifyJob[] {
   const history = task.history ?? [];
-  if (history.length !== task.version) return [];
+  if (history.some((entry) => entry.version === undefined) && history.length !== task.version) return [];
   const notified = new Set(history.filter((entry) => entry.action === 'customer_notified').map((entry) => entry.data?.key));
   const owed: TaskNotifyJob[] = [];
   history.forEach((entry, index) => {
     if (Date.parse(entry.at) < since.getTime()) return;
-    const version = index + 1;
+    const version = entry.version ?? index + 1;
     let job: TaskNotifyJob | null = null;
     if (entry.action === 'created' && notifyOnCreate) job = { taskId: task.id, kind: 'created', version };
     else if (entry.action === 'resolved') job = { taskId: task.id, kind: 'resolved', version };

@@ -169,7 +169,7 @@ export function startTaskSlaTimers(deps: TaskSlaDeps): TaskSlaTimers {
     return restored;
   }
 
-  tasks.onEvent(schedule);
+  tasks.onEvent(schedule, 'must-succeed', 'task-sla');
   deps.queues.worker<TaskSlaJob>(taskSlaQueue, (job: Job<TaskSlaJob>) => process(job.data));
   return { schedule, process, repair: { name: 'task-sla-timers', run: repairTimers } };
 }

@@ -58,6 +58,8 @@ export interface TaskHistoryEntry {
   visibility?: CommentVisibility;
   /** Action details, e.g. `{ fromDepartmentId, toDepartmentId }` for a forward. */
   data?: Record<string, unknown>;
+  /** The task version this change made (absent on entries older than the outbox). */
+  version?: number;
 }
 
 export interface TaskAttachment {
@@ -114,7 +116,12 @@ export interface Task {
   history?: TaskHistoryEntry[];
 }
 
-/** Published after every change is stored; `entry` is the history entry the change wrote. */
+/**
+ * Published after every change is stored; `entry` is the history entry the change wrote. A
+ * redelivered event (the outbox dispatcher, after a crash or a failed listener) carries the task
+ * as it is stored now, which may be later than the change: key idempotent work by `entry.id` or
+ * `entry.version`, never by `task.version`.
+ */
 export interface TaskEvent {
   type: 'task_created' | 'task_updated';
   action: TaskAction;

@@ -15,6 +15,7 @@ export function toHistoryEntry(stored: StoredHistoryEntry): TaskHistoryEntry {
     ...(stored.comment !== undefined ? { comment: stored.comment } : {}),
     ...(stored.visibility ? { visibility: stored.visibility } : {}),
     ...(stored.data ? { data: stored.data } : {}),
+    ...(stored.version !== undefined ? { version: stored.version } : {}),
   };
 }
 

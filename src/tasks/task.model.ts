@@ -11,6 +11,8 @@ export interface StoredHistoryEntry {
   comment?: string;
   visibility?: CommentVisibility;
   data?: Record<string, unknown>;
+  /** The task version this change made (entries written before the outbox have none). */
+  version?: number;
 }
 
 export interface StoredAttachment {
@@ -55,6 +57,11 @@ export interface TaskDocument {
   reopenCount: number;
   attachments: StoredAttachment[];
   history: StoredHistoryEntry[];
+  /**
+   * The outbox: ids of history entries whose must-succeed listeners have not all succeeded yet.
+   * Pushed in the same write as the entry, pulled once they did (see task-outbox.ts).
+   */
+  pendingEvents?: string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -99,6 +106,7 @@ const taskSchema = new Schema<TaskDocument>(
     reopenCount: { type: Number, default: 0 },
     attachments: { type: Schema.Types.Mixed, default: () => [] },
     history: { type: Schema.Types.Mixed, default: () => [] },
+    pendingEvents: { type: [String], default: () => [] },
     version: { type: Number, required: true, default: 1 },
   },
   { timestamps: true, versionKey: false, minimize: false },
@@ -109,6 +117,7 @@ taskSchema.index({ reference: 1 }, { unique: true });
 taskSchema.index({ departmentId: 1, status: 1, dueAt: 1 });
 // "Tasks of this customer" on the screen pop.
 taskSchema.index({ customerId: 1, createdAt: -1 });
+
 
 /** A customer's tasks not closed yet, by task id: the screen pop reads them by primary key. */
 export interface OpenTaskSummary {
@@ -135,8 +144,25 @@ const customerOpenTasksSchema = new Schema<CustomerOpenTasksDocument>(
 
 const counterSchema = new Schema<CounterDocument>({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { versionKey: false });
 
-export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument>; CustomerOpenTasks: Model<CustomerOpenTasksDocument> } {
+/**
+ * Where the outbox dispatcher looks: one small document per task changed lately, written BEFORE the
+ * task write (the write itself holds the outbox ids in `pendingEvents`). `entryId` is the newest
+ * entry id a writer announced; the dispatcher drops the pointer only while it still says that and
+ * the task's outbox is empty. It spares the dispatcher a scan of every task (on FerretDB, which
+ * does not use the index for array ranges, that took seconds per 10,000 tasks).
+ */
+export interface TaskOutboxPointerDocument {
+  _id: string;
+  entryId: string;
+}
+
+const outboxPointerSchema = new Schema<TaskOutboxPointerDocument>({ _id: { type: String, required: true }, entryId: { type: String, required: true } }, { versionKey: false });
+// The dispatcher: pointers announced before the grace cutoff, oldest first.
+outboxPointerSchema.index({ entryId: 1 });
+
+export function taskModels(connection: Connection): { Task: Model<TaskDocument>; Counter: Model<CounterDocument>; CustomerOpenTasks: Model<CustomerOpenTasksDocument>; OutboxPointer: Model<TaskOutboxPointerDocument> } {
   return {
+    OutboxPointer: connection.models.TaskOutboxPointer ?? connection.model<TaskOutboxPointerDocument>('TaskOutboxPointer', outboxPointerSchema, 'task_outbox'),
     CustomerOpenTasks:
       connection.models.CustomerOpenTasks ?? connection.model<CustomerOpenTasksDocument>('CustomerOpenTasks', customerOpenTasksSchema, 'customer_open_tasks'),
     Task: connection.models.Task ?? connection.model<TaskDocument>('Task', taskSchema, 'tasks'),

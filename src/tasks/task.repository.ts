@@ -1,7 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../platform/errors';
 import type { TaskPriority, TaskStatus } from './task.contracts';
-import { taskModels, type CounterDocument, type CustomerOpenTasksDocument, type OpenTaskSummary, type StoredAttachment, type StoredHistoryEntry, type TaskDocument } from './task.model';
+import { taskModels, type CounterDocument, type CustomerOpenTasksDocument, type OpenTaskSummary, type StoredAttachment, type StoredHistoryEntry, type TaskDocument, type TaskOutboxPointerDocument } from './task.model';
 
 export interface TaskChange {
   set?: Partial<Omit<TaskDocument, '_id' | 'history' | 'version' | 'createdAt'>>;
@@ -38,9 +38,10 @@ export class TaskRepository {
   private readonly Task: Model<TaskDocument>;
   private readonly Counter: Model<CounterDocument>;
   private readonly CustomerOpenTasks: Model<CustomerOpenTasksDocument>;
+  private readonly OutboxPointer: Model<TaskOutboxPointerDocument>;
 
   constructor(connection: Connection) {
-    ({ Task: this.Task, Counter: this.Counter, CustomerOpenTasks: this.CustomerOpenTasks } = taskModels(connection));
+    ({ Task: this.Task, Counter: this.Counter, CustomerOpenTasks: this.CustomerOpenTasks, OutboxPointer: this.OutboxPointer } = taskModels(connection));
   }
 
   /**
@@ -103,16 +104,52 @@ export class TaskRepository {
     return this.Task.findOne({ reference }).lean<TaskDocument>().exec();
   }
 
-  /** Applies the change when the task is still at `expectedVersion`; null when someone changed it first. */
+  /**
+   * Applies the change when the task is still at `expectedVersion`; null when someone changed it
+   * first. The entry's id goes into the outbox (`pendingEvents`) in the same write.
+   */
   applyChange(id: string, expectedVersion: number, change: TaskChange): Promise<TaskDocument | null> {
     const update: Record<string, unknown> = {
       // The change's own time (the service's clock), so a replayed history keeps its dates.
       $set: { ...change.set, updatedAt: change.entry.at },
       $inc: { version: 1 },
-      $push: { history: change.entry, ...(change.attachment ? { attachments: change.attachment } : {}) },
+      $push: { history: change.entry, pendingEvents: change.entry._id, ...(change.attachment ? { attachments: change.attachment } : {}) },
     };
     if (change.unset?.length) update.$unset = Object.fromEntries(change.unset.map((field) => [field, '']));
     return this.Task.findOneAndUpdate({ _id: id, version: expectedVersion }, update, { returnDocument: 'after', timestamps: false }).lean<TaskDocument>().exec();
+  }
+
+  /**
+   * Takes an event out of the outbox once its must-succeed listeners all succeeded; not a change
+   * (no version bump). Returns the ids still owed (null when the task is gone).
+   */
+  async clearPendingEvent(id: string, entryId: string): Promise<string[] | null> {
+    // No projection: FerretDB's findAndModify does not implement one.
+    const after = await this.Task.findOneAndUpdate({ _id: id }, { $pull: { pendingEvents: entryId } }, { returnDocument: 'after', timestamps: false })
+      .lean<Pick<TaskDocument, '_id' | 'pendingEvents'>>()
+      .exec();
+    return after ? (after.pendingEvents ?? []) : null;
+  }
+
+  /** Tells the dispatcher to look at the task; written before the task write that adds `entryId` to its outbox. */
+  async announceOutbox(id: string, entryId: string): Promise<void> {
+    await this.OutboxPointer.updateOne({ _id: id }, { $set: { entryId } }, { upsert: true }).exec();
+  }
+
+  /** Pointers announced before `beforeId` (entry ids are ObjectIds: their leading hex digits are the second they were made), after `afterId`, oldest first. */
+  outboxPointers(beforeId: string, afterId: string, limit: number): Promise<TaskOutboxPointerDocument[]> {
+    return this.OutboxPointer.find({ entryId: mongoose.trusted({ $lt: beforeId, $gt: afterId }) }).sort({ entryId: 1, _id: 1 }).limit(limit).lean<TaskOutboxPointerDocument[]>().exec();
+  }
+
+  /** The task's outbox ids; null when the task does not exist. */
+  async pendingEventsOf(id: string): Promise<string[] | null> {
+    const task = await this.Task.findById(id, { pendingEvents: 1 }).lean<Pick<TaskDocument, '_id' | 'pendingEvents'>>().exec();
+    return task ? (task.pendingEvents ?? []) : null;
+  }
+
+  /** Drops the pointer unless a writer announced another entry meanwhile. */
+  async dropOutboxPointer(id: string, entryId: string): Promise<void> {
+    await this.OutboxPointer.deleteOne({ _id: id, entryId }).exec();
   }
 
   list(filter: TaskFilter, options: { sort: 'dueAt' | '-createdAt' | '-updatedAt'; limit: number; skip: number }): Promise<TaskDocument[]> {

@@ -1,7 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Types } from 'mongoose';
 import type { CustomerService } from '../customers';
 import type { InteractionService } from '../interactions';
+import { DomainEvents, type DeliveryMode } from '../platform/domain-events';
 import { AppError } from '../platform/errors';
 import type { Principal } from '../platform/http/principal';
 import type { Logger } from '../platform/logger';
@@ -10,6 +10,7 @@ import type { DepartmentService, Department } from './department.service';
 import type { TaskType } from './department.model';
 import { activeTaskStatuses, type CommentVisibility, type Task, type TaskAction, type TaskActor, type TaskEvent, type TaskEventListener, type TaskPriority, type TaskStatus } from './task.contracts';
 import { mayPerform, nextStatus, ownerFor, type TransitionAction } from './task.lifecycle';
+import { replayedEvent } from './task-outbox';
 import { actorOf, customerActor, systemActor, toHistoryEntry, toTask } from './task.mappers';
 import type { StoredHistoryEntry, TaskDocument } from './task.model';
 import type { TaskChange, TaskFilter, TaskRepository } from './task.repository';
@@ -69,21 +70,50 @@ const maxRaceRetries = 5;
 /**
  * Follow-up tasks: filing, the lifecycle (accept → work → resolve/reject → verify → close, reopen),
  * comments, and the system's own changes (SLA warnings, breaches, customer answers). Every change is
- * one conditional write plus a history entry, then a `TaskEvent` to the listeners (realtime, SLA
- * timers, notifications, webhooks, reports).
+ * one conditional write plus a history entry, whose id goes into the task's outbox in that same
+ * write; then a `TaskEvent` to the listeners (realtime, SLA timers, notifications, webhooks,
+ * reports), and once every must-succeed one succeeded the id leaves the outbox (task-outbox.ts).
  */
 export class TaskService {
-  private readonly listeners: TaskEventListener[] = [];
-  // Events published from inside a listener, per causal chain (async context), not per process.
-  private readonly publishing = new AsyncLocalStorage<TaskEvent[]>();
+  /** The fan-out of task events; must-succeed listeners are redone by the outbox dispatcher. */
+  readonly events: DomainEvents<TaskEvent>;
   private readonly now: () => Date;
 
   constructor(private readonly deps: TaskServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.events = new DomainEvents<TaskEvent>({
+      name: 'task',
+      log: deps.log,
+      ids: (event) => ({ taskId: event.task.id, action: event.action, entryId: event.entry.id }),
+      delivered: (event) => this.delivered(event.task.id, event.entry.id),
+      repairedBy: 'the task outbox dispatcher',
+    });
   }
 
-  onEvent(listener: TaskEventListener): void {
-    this.listeners.push(listener);
+  /**
+   * Registers a task event listener. `must-succeed` listeners are run again (after a crash or a
+   * failure) until they succeed, so they must be idempotent per event: key the work by
+   * `event.entry.id` (or `entry.version`), since a redelivered event carries the task as stored now.
+   */
+  onEvent(listener: TaskEventListener, mode: DeliveryMode = 'best-effort', name = listener.name || 'task listener'): void {
+    this.events.on(name, mode, listener);
+  }
+
+  /**
+   * The outbox dispatcher's step for one stored event: rebuilds it from the task and runs the
+   * must-succeed listeners again; true when all succeeded (the id has then left the outbox).
+   */
+  async redeliverEvent(taskId: string, entryId: string): Promise<boolean> {
+    const stored = await this.deps.repository.findById(taskId);
+    if (!stored) return false;
+    const event = replayedEvent(toTask(stored), entryId);
+    if (!event) {
+      // An id without its entry cannot be replayed; keeping it would only retry forever.
+      this.deps.log.warn({ taskId, entryId }, 'task outbox id without a history entry dropped');
+      await this.deps.repository.clearPendingEvent(taskId, entryId);
+      return false;
+    }
+    return this.events.redeliver(event);
   }
 
   async fileTask(input: FileTaskInput, principal: Principal): Promise<Task> {
@@ -104,9 +134,11 @@ export class TaskService {
 
     const now = this.now();
     const actor = actorOf(principal);
-    const entry = this.entry('created', actor, { toStatus: 'open', comment: input.description });
+    const entry = { ...this.entry('created', actor, { toStatus: 'open', comment: input.description }), version: 1 };
+    const taskId = new Types.ObjectId().toHexString();
+    await this.deps.repository.announceOutbox(taskId, entry._id);
     const stored = await this.deps.repository.insert({
-      _id: new Types.ObjectId().toHexString(),
+      _id: taskId,
       reference: await this.deps.repository.nextReference(),
       departmentId: department.id,
       typeCode: type.code,
@@ -127,6 +159,8 @@ export class TaskService {
       reopenCount: 0,
       attachments: [],
       history: [entry],
+      // The outbox, written with the task itself: its `created` event is owed until delivered.
+      pendingEvents: [entry._id],
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -416,8 +450,10 @@ export class TaskService {
     for (let attempt = 0; attempt < maxRaceRetries; attempt++) {
       const stored = await this.deps.repository.findById(id);
       if (!stored || (principal && !canSee(principal, stored))) throw AppError.notFound('Task', id);
-      const change = await decide(stored);
-      if (!change) return toTask(stored);
+      const decided = await decide(stored);
+      if (!decided) return toTask(stored);
+      const change = { ...decided, entry: { ...decided.entry, version: stored.version + 1 } };
+      await this.deps.repository.announceOutbox(id, change.entry._id);
       const updated = await this.deps.repository.applyChange(id, stored.version, change);
       if (!updated) continue;
       await this.deps.repository.indexForCustomer(updated, stored.customerId);
@@ -447,28 +483,23 @@ export class TaskService {
   }
 
   /**
+   * Every must-succeed listener succeeded: the id leaves the outbox, and with nothing else owed the
+   * dispatcher's pointer goes too, unless a later change announced itself there meanwhile. (A
+   * writer that announced before us but writes after us lost the version race and announces again.)
+   */
+  private async delivered(taskId: string, entryId: string): Promise<void> {
+    const left = await this.deps.repository.clearPendingEvent(taskId, entryId);
+    if (left?.length === 0) await this.deps.repository.dropOutboxPointer(taskId, entryId);
+  }
+
+  /**
    * Listeners run in registration order; one failing does not stop the others or fail the change (it
-   * is stored). A change a listener makes while handling an event (a notification recorded on
-   * `resolved`) is queued behind it, so every listener sees events in the order they happened.
+   * is stored, and its outbox id brings must-succeed work back). A change a listener makes while
+   * handling an event (a notification recorded on `resolved`) is queued behind it, so every
+   * listener sees events in the order they happened.
    */
   private async publish(event: TaskEvent): Promise<void> {
-    const inListener = this.publishing.getStore();
-    if (inListener) {
-      inListener.push(event);
-      return;
-    }
-    const queue = [event];
-    await this.publishing.run(queue, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        for (const listener of this.listeners) {
-          try {
-            await listener(next);
-          } catch (error) {
-            this.deps.log.error({ err: error, taskId: next.task.id, action: next.action }, 'task listener failed');
-          }
-        }
-      }
-    });
+    await this.events.publish(event);
   }
 }
 

@@ -15,9 +15,11 @@ import { departmentRoutes } from './department.routes';
 import type { DepartmentService } from './department.service';
 import { TaskAttachments } from './task-attachments';
 import { startCustomerLoop, taskNotificationRepair } from './task-notifications';
+import { TaskOutbox } from './task-outbox';
 import { startTaskSlaTimers } from './task-sla.jobs';
 import { TaskScanRepository } from './task-scan.repository';
 import { taskRealtime } from './task.realtime';
+import { TaskRepository } from './task.repository';
 import { taskRoutes } from './task.routes';
 import type { TaskService } from './task.service';
 
@@ -41,6 +43,8 @@ export interface TasksModule {
   connectRealtime(gateway: RealtimeGateway): void;
   /** Rebuild-from-MongoDB steps for the reconciler (issue 13): SLA timers and owed customer notifications. */
   repairs: Repair[];
+  /** The outbox dispatcher (a Repair); `start()` runs it every TASK_OUTBOX_INTERVAL on this node. */
+  outbox: TaskOutbox;
 }
 
 // A notification owed for longer than this is stale news; the reconciler leaves it to a person.
@@ -59,9 +63,18 @@ export function createTasksModule(deps: TasksModuleDeps): TasksModule {
   const scan = new TaskScanRepository(deps.mongo);
   const sla = startTaskSlaTimers({ queues: deps.queues, tasks, departments, users: deps.users, scan, warnRatio: config.SLA_WARN_RATIO, timeScale: config.SLA_TIME_SCALE, log: log.child({ module: 'task-sla' }) });
   const notificationRepair = taskNotificationRepair({ scan, departments, queues: deps.queues, windowMs: notificationRepairWindowMs, log: log.child({ module: 'task-notifications' }) });
+  const outbox = new TaskOutbox({
+    repository: new TaskRepository(deps.mongo),
+    redeliver: (taskId, entryId) => tasks.redeliverEvent(taskId, entryId),
+    graceMs: durationMs(config.TASK_OUTBOX_GRACE),
+    intervalMs: durationMs(config.TASK_OUTBOX_INTERVAL),
+    log: log.child({ module: 'task-outbox' }),
+  });
   return {
     repairs: [sla.repair, notificationRepair],
     routers: (registry) => [departmentRoutes(registry, departments), taskRoutes(registry, tasks, new TaskAttachments(tasks, deps.attachments))],
-    connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log })),
+    // Best-effort: a board or desk that missed a push reloads the task; replaying old pushes would only confuse.
+    connectRealtime: (gateway) => tasks.onEvent(taskRealtime({ gateway, departments, log }), 'best-effort', 'task-realtime'),
+    outbox,
   };
 }
