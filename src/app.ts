@@ -22,6 +22,7 @@ import { createHttpApp } from './platform/http/app';
 import { RouteRegistry, type RegisteredRoute } from './platform/http/route';
 import { createLogger, type Logger } from './platform/logger';
 import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
+import { Reconciler } from './platform/reconciler';
 import { createRedis, pingRedis } from './platform/redis';
 import { checkRedisSettings } from './platform/redis-settings';
 import { version } from './platform/version';
@@ -46,6 +47,8 @@ export interface Switchboard {
   routing?: RoutingModule;
   realtime?: RealtimeGateway;
   reports: ReportsModule;
+  /** Rebuilds Redis from MongoDB (at start, after a Redis reset, periodically); modules register their repairs on it. */
+  reconciler: Reconciler;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
@@ -212,11 +215,15 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   for (const channel of channels) await channel.start();
   await surveys.start();
   await routing?.start();
+  const reconciler = new Reconciler({ redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, log: log.child({ module: 'reconciler' }) }, { intervalMs: durationMs(config.RECONCILE_INTERVAL) });
+  if (routing) reconciler.register(...routing.repairs);
+  await reconciler.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      await reconciler.stop();
       // Routing first, so no match in flight emits into a closed gateway; then sockets (the
       // gateway leaves the HTTP server to us, which then drains requests).
       await routing?.close();
@@ -238,5 +245,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log.info('switchboard stopped');
     })());
 
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, url, routes: registry.routes, close };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, reconciler, url, routes: registry.routes, close };
 }

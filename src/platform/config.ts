@@ -188,6 +188,8 @@ const configSchema = z.object({
   REPORTS_SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
   /** A repeat contact within this many days means the first contact did not resolve the matter (FCR). */
   REPORTS_FCR_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  /** How often the reconciler makes Redis agree with MongoDB anyway (it also runs at start and after a Redis reset). */
+  RECONCILE_INTERVAL: z.string().regex(durationPattern, 'must look like 30s, 5m or 1h').default('5m'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
