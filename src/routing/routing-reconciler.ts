@@ -159,14 +159,15 @@ async function waitingContacts({ store, service, interactions, queues, log }: Ro
 /**
  * The agents connected to this node: connections Redis lost are registered again, a state it lost
  * is put back as this node last saw it (away, reason `recovered`, when it never saw one), and their
- * desks get a fresh snapshot; available ones are matched at once.
+ * desks get a fresh snapshot; available ones are matched at once. The node is announced again too.
  */
 async function connectedAgents({ store, service, node, match }: RoutingRepairDeps): Promise<number> {
   const agents = node.agents();
-  if (!agents.length) return 0;
   const stateless = new Set<string>();
   for (const agentId of agents) if (!(await store.hasAgentState(agentId))) stateless.add(agentId);
   if (stateless.size) await store.advanceJournal(journalAfterReset());
+  // Always, with or without agents: the node's heartbeat comes back now, not at its next beat, so
+  // an agent who connects meanwhile is not passed over as stranded on a dead node.
   const reconnected = await node.reassert();
   let repaired = 0;
   for (const agentId of agents) {

@@ -118,7 +118,10 @@ describe('when Redis is killed and comes back empty', () => {
     expect(await waiting('email')).toEqual(order.email);
 
     // The reconciler says what it put back: 139 contacts (138 waiting, 1 under offer) and 1 work item.
-    const stats = app.reconciler.stats();
+    const stats = await eventually('the runs counted', () => {
+      const current = app.reconciler.stats();
+      return current.last && current.repaired['routing.agents'] ? current : undefined;
+    });
     expect(stats.repaired['routing.waiting']).toBe(139);
     expect(stats.repaired['routing.work']).toBe(1);
     expect(stats.resets).toBeGreaterThanOrEqual(1);
