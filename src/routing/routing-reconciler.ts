@@ -24,8 +24,13 @@ export interface RoutingRepairDeps {
 /** Prefix of the reservation id a work item put back by the reconciler carries (its accept is gone with Redis). */
 export const recoveredReservationPrefix = 'recovered-';
 
-/** A number above any the agent journal reached before Redis was reset (it counts one per agent write). */
-const journalAfterReset = () => Date.now() * 1000;
+/**
+ * The number the agent journal jumps to after Redis was reset: the time in ms, above any count of
+ * agent writes it could have reached, and printed exactly by Lua's tostring (14 digits). A reader
+ * that last read below it reads everyone (it is the floor too); one whose number is above it does
+ * so already (a number the journal never reached).
+ */
+const journalAfterReset = () => Date.now();
 
 const enqueuedAtOf = (interaction: Pick<Interaction, 'queuedAt' | 'createdAt'>) => new Date(interaction.queuedAt ?? interaction.createdAt);
 
