@@ -103,10 +103,13 @@ describe('when Redis is killed and comes back empty', () => {
       },
       10_000,
     );
+    const queuesBackMs = Date.now() - restarted;
     // The sms desk is offered again (a new offer: the old one died with Redis), the same best-placed text.
     const after = await smsDesk.waitFor('offer', (payload) => payload.data.reservation.id !== before.data.reservation.id, Math.max(1, 10_000 - (Date.now() - restarted)));
     expect(after.data.reservation.interactionId).toBe(smsHead);
-    expect(Date.now() - restarted).toBeLessThan(10_000);
+    const offeredAgainMs = Date.now() - restarted;
+    expect(offeredAgainMs).toBeLessThan(10_000);
+    process.stderr.write(`[redis-reset] 138 waiting + 1 under offer back in order ${queuesBackMs} ms after Redis restarted empty; the sms desk offered again at ${offeredAgainMs} ms\n`);
 
     // The email agent still holds the email: capacity not freed, so no email was offered to them.
     const me = await request(app, 'GET', '/api/routing/me', { token: emailAgent.token });
