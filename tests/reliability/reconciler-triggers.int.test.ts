@@ -155,6 +155,30 @@ describe('the reconciler', () => {
     }
   }, 30_000);
 
+  it('when Redis is emptied under two nodes, then each sees the reset and the node holding an agent\'s desk puts back the state it last saw', async () => {
+    const first = await start();
+    const second = await start({ MONGODB_URI: first.config.MONGODB_URI, REDIS_KEY_PREFIX: first.config.REDIS_KEY_PREFIX, AUTH_TOKEN_SECRET: first.config.AUTH_TOKEN_SECRET! });
+    const agent = await createUserAndLogin(first, 'agent');
+    const desk = await connectSocket(second.url, { token: agent.token });
+    try {
+      expect((await desk.act('state:set', { state: 'away', reason: 'lunch' })).ok).toBe(true);
+      const interactionId = await textFrom(first, phone(7), sid(7));
+      await eventually('queued', async () => (await waitingIn(first, 'sms')).includes(interactionId));
+      const statesBefore = desk.received.filter((item) => item.event === 'state').length;
+      await first.redis.del(...(await first.redis.keys(`${first.config.REDIS_KEY_PREFIX}*`)));
+
+      await eventually('both nodes saw the reset', () => first.reconciler.stats().resets === 1 && second.reconciler.stats().resets === 1, 6_000);
+      await eventually('the contact back in its queue', async () => (await waitingIn(first, 'sms')).includes(interactionId), 6_000);
+      const state = await eventually('a fresh snapshot at the desk', () => desk.received.filter((item) => item.event === 'state')[statesBefore], 6_000);
+      expect(state.payload.data).toMatchObject({ agentId: agent.id, state: 'away', stateReason: 'lunch' });
+      // Read from the other node: the state is in Redis again, not only in the desk's memory.
+      const me = await request(first, 'GET', '/api/routing/me', { token: agent.token });
+      expect(me.body).toMatchObject({ state: 'away', stateReason: 'lunch' });
+    } finally {
+      desk.close();
+    }
+  }, 40_000);
+
   it('when RECONCILE_INTERVAL passes, then a contact routing lost without any reset is queued again', async () => {
     const app = await start({ RECONCILE_INTERVAL: '1s' });
     const interactionId = await textFrom(app, phone(4), sid(4));
