@@ -22,7 +22,7 @@ describe('when Redis is killed and comes back empty', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis({ persist: false });
     // Offers stay pending for minutes: the offer made before the kill is still open when it happens.
-    app = await startTestApp({ REDIS_URL: redis.url }, { routing: { queuesConfig: testQueues({ reservationTimeoutSeconds: 300 }), presenceGraceMs: 60_000 } });
+    app = await startTestApp({ REDIS_URL: redis.url }, { routing: { queuesConfig: testQueues({ reservationTimeoutSeconds: 300, wrapUpSeconds: 2 }), presenceGraceMs: 60_000 } });
     [supervisor, smsAgent, emailAgent] = [await createUserAndLogin(app, 'supervisor'), await createUserAndLogin(app, 'agent'), await createUserAndLogin(app, 'agent')];
     // One contact fills each agent: the sms agent holds one offer at a time, the email agent is full with one email.
     await app.routing!.profiles.save({ agentId: smsAgent.id, queues: ['sms'], capacity: { sms: 100 } });
@@ -128,5 +128,12 @@ describe('when Redis is killed and comes back empty', () => {
     expect(stats.repaired['routing.waiting']).toBe(139);
     expect(stats.repaired['routing.work']).toBe(1);
     expect(stats.resets).toBeGreaterThanOrEqual(1);
+
+    // Timers work on the new Redis: the email agent completes the held email, its wrap-up ends on
+    // its BullMQ timer, and the freed capacity brings them the best-placed waiting email.
+    expect((await emailDesk.act('work:complete', { interactionId: held })).ok).toBe(true);
+    const next = await emailDesk.waitFor('offer', (payload) => payload.data.reservation.interactionId !== held, 10_000);
+    expect(next.data.reservation.interactionId).toBe(order.email[0]);
+    await expect(app.services.interactions.getInteractionState(held)).resolves.toMatchObject({ status: 'closed' });
   }, 120_000);
 });
