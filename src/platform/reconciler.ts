@@ -131,16 +131,18 @@ export class Reconciler {
     this.checking = true;
     try {
       const { redis, log } = this.deps;
-      const [generation, info] = await Promise.all([redis.get(this.generationKey), redis.info('server')]);
+      const [generation, info] = await Promise.all([redis.get(this.generationKey), this.serverInfo()]);
       const observed: RedisIdentity = { generation, runId: parseRunId(info) };
       if (this.known.generation === null && this.known.runId === undefined) {
-        // Not read at start (Redis was down): this is the first look, not a reset.
+        // Not read at start (Redis was down): the first look, not a reset; the start's run may have
+        // failed on the dead Redis, so once more now that it answers.
         this.known = generation === null ? await this.claimGeneration() : observed;
+        void this.request('redis reached').catch(() => undefined);
         return false;
       }
       const kind = resetKind(this.known, observed);
       if (!kind) {
-        this.known = observed;
+        this.known = { generation: observed.generation, runId: observed.runId ?? this.known.runId };
         return false;
       }
       log.warn({ what: kind, previousRunId: this.known.runId, runId: observed.runId }, 'redis was reset: rebuilding from MongoDB');
@@ -157,8 +159,13 @@ export class Reconciler {
   private async claimGeneration(): Promise<RedisIdentity> {
     const { redis } = this.deps;
     await redis.set(this.generationKey, randomBytes(12).toString('hex'), 'NX');
-    const [generation, info] = await Promise.all([redis.get(this.generationKey), redis.info('server')]);
+    const [generation, info] = await Promise.all([redis.get(this.generationKey), this.serverInfo()]);
     return { generation, runId: parseRunId(info) };
+  }
+
+  /** `INFO server`, or nothing where it is refused (a managed Redis's ACL): the generation key alone decides then. */
+  private serverInfo(): Promise<string> {
+    return this.deps.redis.info('server').catch(() => '');
   }
 
   private async runAll(trigger: string): Promise<RepairOutcome[]> {
