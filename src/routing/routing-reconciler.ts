@@ -97,7 +97,11 @@ async function workInHand(deps: RoutingRepairDeps): Promise<number> {
     const since = phase === 'wrap_up' ? await wrapUpStart(interactions, interaction, agentId) : (interaction.answeredAt ?? interaction.lastActivityAt);
     const reservationId = `${recoveredReservationPrefix}${interaction.id}`;
     const weight = (await profiles.get(agentId)).capacity[interaction.channel];
-    if (!advanced) advanced = (await store.advanceJournal(journalAfterReset()), true);
+    // Redis lost the agent (no state): the journal jumps first, so every picture reads them again.
+    if (!advanced && !(await store.hasAgentState(agentId))) {
+      await store.advanceJournal(journalAfterReset());
+      advanced = true;
+    }
     const enqueuedAt = enqueuedAtOf(interaction).getTime();
     const restored = await store.restoreWork(
       agentId,
