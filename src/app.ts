@@ -25,6 +25,7 @@ import { createLogger, type Logger } from './platform/logger';
 import { Metrics } from './platform/metrics';
 import { startMetricsServer, type MetricsServer } from './platform/metrics-server';
 import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
+import { Reconciler } from './platform/reconciler';
 import { createRedis, pingRedis } from './platform/redis';
 import { checkRedisSettings } from './platform/redis-settings';
 import { version } from './platform/version';
@@ -51,6 +52,8 @@ export interface Switchboard {
   reports: ReportsModule;
   /** The task outbox dispatcher, a Repair (runs on a timer on every node; the reconciler may run it too; `stats()` for metrics). */
   taskOutbox: TaskOutbox;
+  /** Rebuilds Redis from MongoDB (at start, after a Redis reset, periodically); modules register their repairs on it. */
+  reconciler: Reconciler;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000, when the api role runs. */
   url?: string;
   /** Every HTTP route registered with its roles (filled when the api role runs): the OpenAPI document's and docs/security.md's source. */
@@ -246,11 +249,19 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   await surveys.start();
   await routing?.start();
   tasksModule.outbox.start();
+  const reconciler = new Reconciler({ redis, redisKeyPrefix: config.REDIS_KEY_PREFIX, log: log.child({ module: 'reconciler' }) }, { intervalMs: durationMs(config.RECONCILE_INTERVAL) });
+  // Routing first (waiting contacts and work in hand), then the timers and sends of the other modules.
+  if (routing) reconciler.register(...routing.repairs);
+  const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
+  reconciler.register(...repairs, tasksModule.outbox);
+  metrics.provide({ reconcilerRepairs: () => reconciler.stats().repaired, outboxLagSeconds: () => tasksModule.outbox.stats().oldestAgeMs / 1000 });
+  await reconciler.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      await reconciler.stop();
       await tasksModule.outbox.close();
       // Routing first, so no match in flight emits into a closed gateway; then sockets (the
       // gateway leaves the HTTP server to us, which then drains requests).
@@ -274,6 +285,5 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       log.info('switchboard stopped');
     })());
 
-  const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
-  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, taskOutbox: tasksModule.outbox, url, routes: registry.routes, metrics, metricsUrl: metricsServer?.url, close, repairs };
+  return { config, log, mongo, redis, services, queues, channels, routing, realtime, reports, reconciler, taskOutbox: tasksModule.outbox, url, routes: registry.routes, metrics, metricsUrl: metricsServer?.url, close, repairs };
 }

@@ -375,6 +375,32 @@ export class InteractionRepository {
     await this.archiveTimeline(toCustomerId);
   }
 
+  /**
+   * Every head part (the one carrying the conversation's state) matching `filter` on status and a
+   * few plain fields, without entries, read through a cursor in batches: for the reconciler, which
+   * walks what waits or is in agents' hands. Served by the `{ status: 1, createdAt: -1 }` index.
+   */
+  async *streamByStatus(
+    statuses: readonly InteractionStatus[],
+    filter: { direction?: string; channels?: readonly string[]; withAgent?: boolean } = {},
+    batchSize = 500,
+  ): AsyncGenerator<StoredInteraction> {
+    // trusted(): the operators are ours, built from our own enums, not from user input.
+    const query: Record<string, unknown> = {
+      status: statuses.length === 1 ? statuses[0] : mongoose.trusted({ $in: [...statuses] }),
+      continuedIn: mongoose.trusted({ $exists: false }),
+    };
+    if (filter.direction) query.direction = filter.direction;
+    if (filter.channels) query.channel = mongoose.trusted({ $in: [...filter.channels] });
+    if (filter.withAgent) query.agentId = mongoose.trusted({ $exists: true });
+    const cursor = this.models.Interaction.find(query, { entries: 0 }).sort({ createdAt: -1 }).batchSize(batchSize).lean<StoredInteraction>().cursor();
+    try {
+      for await (const stored of cursor) yield stored as StoredInteraction;
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
+  }
+
   /** Generic listing for integrators. Indexed on MongoDB; a scan on FerretDB (see README). */
   list(filter: { status?: InteractionStatus; channel?: string; before?: Date }, limit: number): Promise<StoredInteraction[]> {
     // Only the newest part of each conversation: it carries the conversation's state.

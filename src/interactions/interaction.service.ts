@@ -235,6 +235,22 @@ export class InteractionService {
     return { items: result, nextCursor };
   }
 
+  /**
+   * Every interaction that waits for an agent, by the rule routing queues them with: status
+   * `queued`, or `open`, inbound and on one of `channelsWithQueue` (a new SMS or email conversation).
+   * Read-only, without entries, newest first (the caller orders them by its own priority).
+   */
+  async *waitingInteractions(channelsWithQueue: readonly Channel[]): AsyncGenerator<Interaction> {
+    for await (const stored of this.interactions.streamByStatus(['queued'])) yield toInteraction(stored);
+    if (!channelsWithQueue.length) return;
+    for await (const stored of this.interactions.streamByStatus(['open'], { direction: 'inbound', channels: channelsWithQueue })) yield toInteraction(stored);
+  }
+
+  /** Every interaction an agent holds (status `active` or `wrap_up` with an agentId), without entries. Read-only. */
+  async *interactionsInHand(): AsyncGenerator<Interaction> {
+    for await (const stored of this.interactions.streamByStatus(['active', 'wrap_up'], { withAgent: true })) yield toInteraction(stored);
+  }
+
   async listInteractions(filter: { status?: InteractionStatus; channel?: Channel; before?: Date; limit: number }): Promise<Interaction[]> {
     return (await this.interactions.list(filter, filter.limit)).map(toInteraction);
   }

@@ -200,6 +200,8 @@ const configSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** When set, a scrape must send `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How often the reconciler makes Redis agree with MongoDB anyway (it also runs at start and after a Redis reset). */
+  RECONCILE_INTERVAL: z.string().regex(durationPattern, 'must look like 30s, 5m or 1h').default('5m'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

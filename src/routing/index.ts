@@ -8,6 +8,7 @@ import { projectRoot, type Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { QueueFactory } from '../platform/queues';
+import type { Repair } from '../platform/repair';
 import { AgentPicture } from './agent-picture';
 import { AgentProfileRepository } from './agent-profile.repository';
 import { ContactMoves } from './contact-moves.service';
@@ -19,6 +20,7 @@ import { QueueStats } from './queue-stats';
 import type { AgentDesk, QueueSnapshot, RoutingEvent } from './routing.contracts';
 import { RoutingTimers } from './routing.jobs';
 import { routingRoutes } from './routing.routes';
+import { routingRepairs } from './routing-reconciler';
 import { RoutingService, type Connector } from './routing.service';
 import { RoutingStore } from './routing.store';
 
@@ -78,6 +80,8 @@ export interface RoutingModule {
   start(): Promise<void>;
   close(): Promise<void>;
   router(registry: RouteRegistry): Router;
+  /** Routing's rebuild from MongoDB after Redis lost its state (see routing-reconciler.ts), for the Reconciler. */
+  repairs: Repair[];
 }
 
 const endedStatuses = new Set<Interaction['status']>(['abandoned', 'closed', 'failed']);
@@ -163,5 +167,11 @@ export function createRouting(deps: RoutingDeps, options: RoutingOptions = {}): 
       await matcher.stop();
     },
     router: (registry) => routingRoutes(registry, service, stats, profiles),
+    repairs: routingRepairs({
+      store, service, interactions: deps.interactions, profiles, queues: queuesConfig, timers, node, log,
+      match: (queues) => {
+        if (!closed) void matcher.request(queues);
+      },
+    }),
   };
 }

@@ -45,6 +45,8 @@ export class NodeLiveness {
   readonly nodeId = randomBytes(8).toString('hex');
   /** This node's live connections (socketId → agentId), to re-register them if its heartbeat lapsed. */
   private readonly local = new Map<string, string>();
+  /** The last state this node saw each of its connected agents in, to put back if Redis loses it. */
+  private readonly states = new Map<string, { state: 'offline' | 'available' | 'away'; reason?: string }>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
@@ -61,7 +63,46 @@ export class NodeLiveness {
   }
 
   untrack(connectionId: string): void {
+    const agentId = this.local.get(connectionId);
     this.local.delete(connectionId);
+    if (agentId !== undefined && !this.holds(agentId)) this.states.delete(agentId);
+  }
+
+  /** Whether this node holds a live connection of the agent. */
+  holds(agentId: string): boolean {
+    for (const held of this.local.values()) if (held === agentId) return true;
+    return false;
+  }
+
+  /** The agents with a live connection on this node. */
+  agents(): string[] {
+    return [...new Set(this.local.values())];
+  }
+
+  /** Notes the state an agent connected here is in (read from Redis); ignored for agents not connected here. */
+  rememberState(agentId: string, state: 'offline' | 'available' | 'away', reason?: string): void {
+    if (this.holds(agentId)) this.states.set(agentId, { state, ...(reason ? { reason } : {}) });
+  }
+
+  /** The last state noted for an agent connected here, if any. */
+  lastState(agentId: string): { state: 'offline' | 'available' | 'away'; reason?: string } | undefined {
+    return this.states.get(agentId);
+  }
+
+  /**
+   * Announces this node again and puts back every connection it holds that Redis no longer has
+   * (Redis lost them); returns the agents whose connections were put back.
+   */
+  async reassert(): Promise<Set<string>> {
+    const { store } = this.deps;
+    await store.registerNode(this.nodeId, this.options.heartbeatTtlMs);
+    const agents = new Set<string>();
+    for (const [connectionId, agentId] of [...this.local]) {
+      if (await store.hasConnection(agentId, this.nodeId, connectionId)) continue;
+      await store.connect(agentId, this.nodeId, connectionId);
+      agents.add(agentId);
+    }
+    return agents;
   }
 
   /** Announces this node, sweeps once (nodes that died while none ran), then keeps both going. */

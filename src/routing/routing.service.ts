@@ -42,6 +42,9 @@ export interface RoutingServiceDeps {
   node: NodeLiveness;
 }
 
+/** What RoutingStore reads as `since` for an agent whose hash holds no state. */
+const unknownSince = new Date(0).toISOString();
+
 const publicReservation = ({ weight: _weight, ...reservation }: StoredReservation): Reservation => reservation;
 
 /** Agent actions, queueing and timers; matching itself is the Matcher's. */
@@ -171,6 +174,9 @@ export class RoutingService implements AgentDesk {
   async snapshot(agentId: string): Promise<AgentSnapshot> {
     const { store } = this.deps;
     const [agent, offerIds, work] = await Promise.all([store.agent(agentId), store.offerIds(agentId), store.work(agentId)]);
+    // Kept for the reconciler: the state to give back to an agent connected here if Redis loses it.
+    // A hash with no state (Redis lost it; a put-back load alone) teaches nothing.
+    if (agent.since !== unknownSince) this.deps.node.rememberState(agentId, agent.state, agent.reason);
     const offers = (await Promise.all(offerIds.map((id) => store.reservation(id)))).flatMap((reservation) => (reservation?.state === 'pending' ? [publicReservation(reservation)] : []));
     // busy and wrap_up are derived from the work at hand (the wallboard's picture uses the same rule), never stored.
     const state = displayedState({ state: agent.state, load: agent.load, work });
@@ -324,6 +330,14 @@ export class RoutingService implements AgentDesk {
         await this.setAgentState(job.agentId, 'offline', 'disconnected');
       }
     }
+  }
+
+  /**
+   * Ends a pending offer whose contact or agent is gone (the reconciler): rescinded, the contact
+   * back in its queue if it is still there, the agent's capacity freed. False when no longer pending.
+   */
+  async rescindStranded(reservationId: string): Promise<boolean> {
+    return (await this.endOffer(reservationId, { state: 'rescinded', requeue: true, countMiss: false })) !== undefined;
   }
 
   /** Times out offers whose timer died with a process (called at start). */

@@ -470,6 +470,32 @@ end
 if forgotten > 0 then redis.call('set', KEYS[5], redis.call('incr', KEYS[4])) end
 return forgotten`;
 
+// Gives an agent back a contact they hold (the reconciler, after Redis lost it): the work item, its
+// weight on their load, and the contact's hash (assigned to them) when it is missing. Nothing when
+// they have it already, or when the contact is in routing in another way (a transfer in flight).
+// KEYS: work, agent, contact, agents. ARGV: interactionId, JSON work item, agent id, weight, queue, channel, customerId, enqueuedAt ms, score
+const restoreWorkScript = `
+if redis.call('hexists', KEYS[1], ARGV[1]) == 1 then return 0 end
+local c = redis.call('hmget', KEYS[3], 'state', 'agentId')
+if c[1] and (c[1] ~= 'assigned' or c[2] ~= ARGV[3]) then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('hincrby', KEYS[2], 'load', tonumber(ARGV[4]))
+redis.call('sadd', KEYS[4], ARGV[3])
+if not c[1] then
+  redis.call('hset', KEYS[3], 'interactionId', ARGV[1], 'queue', ARGV[5], 'channel', ARGV[6], 'customerId', ARGV[7], 'enqueuedAt', ARGV[8], 'score', ARGV[9], 'state', 'assigned', 'agentId', ARGV[3])
+end
+journal(ARGV[3])
+return 1`;
+
+// Moves the journal's number past every number it had before a Redis reset (and the floor with it),
+// so a reader that last read before the reset reads everyone again instead of missing the agents
+// written since at numbers it had already passed. KEYS: seq, floor. ARGV: the number to reach
+const advanceJournalScript = `
+if tonumber(redis.call('get', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return 0 end
+redis.call('set', KEYS[1], ARGV[1])
+redis.call('set', KEYS[2], ARGV[1])
+return 1`;
+
 // KEYS: orphaned. ARGV: agent id, generation handled
 const clearOrphanScript = `
 if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('hdel', KEYS[1], ARGV[1]) end
@@ -493,7 +519,7 @@ export class RoutingStore {
   private readonly p: string;
   private readonly scripts: Record<
     | 'enqueue' | 'claim' | 'release' | 'accept' | 'finishWork' | 'cancel' | 'transfer' | 'move' | 'disconnect' | 'sweepConnection' | 'clearOrphan' | 'forgetNode'
-    | 'writeAgentState' | 'connect' | 'putWorkItem' | 'agentChanges' | 'waitingSummary' | 'forgetAgents',
+    | 'writeAgentState' | 'connect' | 'putWorkItem' | 'agentChanges' | 'waitingSummary' | 'forgetAgents' | 'restoreWork' | 'advanceJournal',
     RedisScript
   >;
   private readonly counters: QueueCounters;
@@ -514,7 +540,8 @@ export class RoutingStore {
     };
     this.scripts = {
       enqueue: plain(enqueueScript), cancel: plain(cancelScript), move: plain(moveScript), clearOrphan: plain(clearOrphanScript), forgetNode: plain(forgetNodeScript),
-      agentChanges: plain(agentChangesScript), waitingSummary: plain(waitingSummaryScript), forgetAgents: plain(forgetAgentsScript),
+      agentChanges: plain(agentChangesScript), waitingSummary: plain(waitingSummaryScript), forgetAgents: plain(forgetAgentsScript), advanceJournal: plain(advanceJournalScript),
+      restoreWork: journaled(restoreWorkScript),
       claim: journaled(claimScript), release: journaled(releaseScript), accept: journaled(acceptScript), finishWork: journaled(finishWorkScript),
       transfer: journaled(transferScript), disconnect: journaled(disconnectScript), sweepConnection: journaled(sweepConnectionScript),
       writeAgentState: journaled(writeAgentStateScript), connect: journaled(connectScript), putWorkItem: journaled(putWorkItemScript),
@@ -753,6 +780,54 @@ export class RoutingStore {
 
   async putWorkItem(agentId: string, item: WorkRecord): Promise<void> {
     await this.scripts.putWorkItem([this.key.work(agentId)], [item.interactionId, JSON.stringify(item), agentId]);
+  }
+
+  /**
+   * Gives an agent back a contact MongoDB says they hold (see restoreWorkScript); false when they
+   * had it already or the contact is in routing another way.
+   */
+  async restoreWork(agentId: string, item: WorkRecord, contact: Pick<StoredContact, 'customerId' | 'enqueuedAt' | 'score'>): Promise<boolean> {
+    return (
+      (await this.scripts.restoreWork(
+        [this.key.work(agentId), this.key.agent(agentId), this.key.contact(item.interactionId), this.key.agents()],
+        [item.interactionId, JSON.stringify(item), agentId, String(item.weight), item.queue, item.channel, contact.customerId, String(contact.enqueuedAt), String(contact.score)],
+      )) === 1
+    );
+  }
+
+  /** See advanceJournalScript; true when the journal number moved. */
+  async advanceJournal(to: number): Promise<boolean> {
+    return (await this.scripts.advanceJournal([this.key.journalSeq(), this.key.journalFloor()], [String(to)])) === 1;
+  }
+
+  /** Whether the agent's hash holds a state (it does not after Redis lost it, even once a load was put back). */
+  async hasAgentState(agentId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.key.agent(agentId), 'state')) === 1;
+  }
+
+  async hasConnection(agentId: string, nodeId: string, connectionId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.key.conns(agentId), tagConnection(nodeId, connectionId))) === 1;
+  }
+
+  /** For each interaction id, whether routing holds it (waiting, under offer or assigned): one pipeline. */
+  async inRouting(interactionIds: readonly string[]): Promise<boolean[]> {
+    if (!interactionIds.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of interactionIds) pipeline.exists(this.key.contact(id));
+    return ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value === 1;
+    });
+  }
+
+  /** Every pending reservation id (offers in flight), for the reconciler. */
+  pendingReservations(): Promise<string[]> {
+    return this.redis.zrange(this.key.pending(), '0', '-1');
+  }
+
+  /** Drops an id from the pending set whose reservation is gone or no longer pending. */
+  async dropPending(reservationId: string): Promise<void> {
+    await this.redis.zrem(this.key.pending(), reservationId);
   }
 
   /** Reservations still pending after their expiry: their timeout job was lost with a process. */
