@@ -104,6 +104,9 @@ describe('timers and pending sends are rebuilt from MongoDB after Redis is lost'
       WEBHOOK_ATTEMPTS: 5,
     };
     api = await startTestApp({ ...settings, PORT: port, ROLES: 'api' }, { routing: false });
+    // These tests run the repairs by hand and count what each put back: the node's own reconciler
+    // (which would run them within seconds of the reset) is stopped. Its triggers have their own tests.
+    await api.reconciler.stop();
     // Every node of this test shares the api node's database and key prefix.
     settings = { ...settings, MONGODB_URI: api.config.MONGODB_URI, REDIS_KEY_PREFIX: api.config.REDIS_KEY_PREFIX };
     const agentUser = await api.services.auth.createUser({ email: `${uniqueName('agent')}@test.local`, password: randomBytes(12).toString('hex'), role: 'agent', name: 'Agent' });
@@ -123,6 +126,7 @@ describe('timers and pending sends are rebuilt from MongoDB after Redis is lost'
   /** A node that runs the workers (and nothing else), started after Redis came back. */
   const startWorkerNode = async () => {
     const node = await startTestApp({ ...settings, ROLES: 'worker' }, { routing: false });
+    await node.reconciler.stop();
     workers.push(node);
     return node;
   };
