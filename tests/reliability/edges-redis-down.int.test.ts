@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { Types } from 'mongoose';
 import { startEmailTestApp, sendEmail, type EmailTestApp } from '../support/email';
 import { startPrivateRedis, type PrivateStore } from '../support/private-stores';
 import { createUserAndLogin, request, type TestUser } from '../support/test-app';
@@ -86,6 +87,31 @@ describe('edges while Redis is down', () => {
     // An inbound SMS/email conversation waits as `open` with no agent (routing queues it by channel).
     expect(interaction).toMatchObject({ channel: 'sms', direction: 'inbound', status: 'open' });
     expect(interaction.agentId).toBeUndefined();
+  }, 30_000);
+
+  it('when a delivery finds the same text claimed moments ago but not yet recorded, then without Redis to tell a duplicate in flight it is refused with 503 and Retry-After', async () => {
+    const sid = newMessageSid();
+    // What a delivery in progress on another node leaves: the durable claim, not yet marked recorded.
+    await channel.app.mongo.collection('inbound_keys').insertOne({ _id: `twilio-sms:${sid}` as never, interactionId: new Types.ObjectId().toHexString(), entryId: new Types.ObjectId().toHexString(), at: new Date() });
+
+    const response = await channel.webhook('/webhooks/twilio/sms', { MessageSid: sid, AccountSid: channel.twilio.accountSid, From: newMobile(), To: ourNumber, Body: 'Twice', NumMedia: '0' });
+
+    expect(response.status).toBe(503);
+    expect(JSON.parse(response.text).error.code).toBe('unavailable');
+    expect(await channel.app.services.interactions.findByExternalId(`twilio-sms:${sid}`)).toBeNull();
+  }, 30_000);
+
+  it('when a delivery finds a claim older than any delivery lasts (its process died), then it finishes the record without Redis', async () => {
+    const sid = newMessageSid();
+    const from = newMobile();
+    const claimedLongAgo = Types.ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 120).toHexString();
+    await channel.app.mongo.collection('inbound_keys').insertOne({ _id: `twilio-sms:${sid}` as never, interactionId: new Types.ObjectId().toHexString(), entryId: claimedLongAgo, at: new Date(Date.now() - 120_000) });
+
+    const response = await channel.webhook('/webhooks/twilio/sms', { MessageSid: sid, AccountSid: channel.twilio.accountSid, From: from, To: ourNumber, Body: 'After a crash', NumMedia: '0' });
+
+    expect(response.status).toBe(200);
+    const interaction = await interactionOf(`twilio-sms:${sid}`);
+    expect(interaction.entries).toEqual([expect.objectContaining({ id: claimedLongAgo, text: 'After a crash' })]);
   }, 30_000);
 
   it('when an email arrives over SMTP while Redis is down, then it is accepted with 250 within a few seconds and stored waiting for an agent', async () => {
