@@ -159,7 +159,13 @@ export class InboundSmsService {
         interactionFlags.push('sms_media_not_queued');
       }
     }
-    if (!recorded.duplicate && claim) await claim.onRecorded(recorded.entryId);
+    if (!recorded.duplicate && claim) {
+      await claim.onRecorded(recorded.entryId).catch((error: unknown) => {
+        // The reply is stored (and a retry would not run this again): an outage must not turn it into a refusal.
+        if (!isRedisUnreachable(error)) throw error;
+        this.log.warn({ interactionId: recorded.interaction.id, entryId: recorded.entryId }, 'sms reply claim not completed: redis unreachable');
+      });
+    }
     if ((!recorded.duplicate || interactionFlags.includes('sms_media_not_queued')) && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
     if (!recorded.duplicate) {
       this.log.info(
