@@ -35,6 +35,8 @@ class FailFastQueue<Data> extends Queue<Data> {
   }
 }
 
+const workerCloseGraceMs = 5_000;
+
 // Connections that have been ready once: after that, "not ready" means an outage, not start-up.
 const everReady = new WeakSet<Redis>();
 const startupWaitMs = 2_000;
@@ -132,10 +134,25 @@ export class QueueFactory {
     return worker;
   }
 
-  /** Workers first (they finish their current job), then queues and the shared connection. */
+  /**
+   * Workers first (they finish their current job), then queues and the shared connection. A worker
+   * gets `workerCloseGraceMs`: one closed while its blocking connection is still reconnecting (right
+   * after a Redis outage) waits in BullMQ for an 'end' that does not come, and must not hold the
+   * shutdown; its connection is cut below with the others.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        let timer: NodeJS.Timeout | undefined;
+        const closed = await Promise.race([
+          worker.close().then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), workerCloseGraceMs))),
+        ]);
+        clearTimeout(timer);
+        if (!closed) this.log.warn({ queue: worker.name }, 'worker did not close in time: its connections are cut');
+      }),
+    );
     await Promise.all(this.workerConnections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     if (this.producerConnection) await this.producerConnection.quit().catch(() => this.producerConnection?.disconnect());

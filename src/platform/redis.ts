@@ -24,7 +24,7 @@ const reconnectDelay = (attempt: number) => Math.min(attempt * 50, maxReconnectD
 export function createRedis(url: string, purpose: 'command' | 'producer' | 'worker' = 'command'): Redis {
   const options: RedisOptions =
     purpose === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: false }
+      ? { maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: reconnectDelay }
       : purpose === 'producer'
         ? { maxRetriesPerRequest: 1, connectTimeout: 2_000, enableOfflineQueue: false, retryStrategy: reconnectDelay }
         : {

@@ -127,6 +127,8 @@ describe('edges while Redis is down', () => {
     expect(interaction).toMatchObject({ channel: 'email', direction: 'inbound', status: 'open' });
     expect(interaction!.agentId).toBeUndefined();
     expect(interaction!.entries).toHaveLength(1);
+    // The lead adds here too, after merging the reconciler: Redis started again → this email is
+    // offered to a signed-in agent within 10 s.
   }, 30_000);
 
   it('when /readyz is asked while Redis is down, then it answers 200 degraded naming redis', async () => {
