@@ -6,11 +6,6 @@ import { createRedis } from './redis';
 import { isRedisUnreachable } from './store-outage';
 
 /**
- * One place that creates BullMQ queues and workers, so every queue shares the key prefix (tests run
- * side by side), workers get a blocking connection with `maxRetriesPerRequest: null` as BullMQ
- * requires, failed jobs are logged the same way, and everything closes on shutdown.
- */
-/**
  * A Queue whose adds reject fast while its connection is down. BullMQ waits for the connection to
  * be ready before its first command, whatever the offline queue setting, so a queue first used
  * during an outage would otherwise hold its caller until Redis returns. A connection still being
@@ -59,6 +54,13 @@ async function whenProducerReady(producer: Redis): Promise<void> {
   throw new Error('Redis is unreachable: job not queued');
 }
 
+/**
+ * One place that creates BullMQ queues and workers, so every queue shares the key prefix (tests run
+ * side by side), workers get a blocking connection with `maxRetriesPerRequest: null` as BullMQ
+ * requires, producers one shared fail-fast connection (no offline queue: an add during a Redis
+ * outage rejects instead of hanging its request), failed jobs are logged the same way, and
+ * everything closes on shutdown.
+ */
 export class QueueFactory {
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
