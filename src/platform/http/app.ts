@@ -105,7 +105,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
           await check();
           return [name, 'ok'] as const;
         } catch (error) {
-          log.warn({ check: name, err: error }, 'readiness check failed');
+          // The reason only: a balancer probes every few seconds, and a stack per probe buries the outage's own lines.
+          log.warn({ check: name, reason: error instanceof Error ? error.message : String(error) }, 'readiness check failed');
           return [name, 'down'] as const;
         }
       }),
