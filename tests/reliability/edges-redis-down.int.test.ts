@@ -131,6 +131,31 @@ describe('edges while Redis is down', () => {
     // offered to a signed-in agent within 10 s.
   }, 30_000);
 
+  it('when a job is queued while Redis is down, then the add rejects within a second instead of holding its request until Redis returns', async () => {
+    // A queue already in use before the outage, and one first used during it.
+    const used = channel.app.queues.queue<{ n: number }>('degraded-probe-used');
+    await redis.start();
+    try {
+      // The producer connection reconnects on its own within half a second; until then adds fail fast too.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const added = await used.add('probe', { n: 1 }).then(() => true, () => false);
+        if (added) break;
+        if (Date.now() > deadline) throw new Error('the producer did not reconnect');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await redis.kill();
+    }
+    const fresh = channel.app.queues.queue<{ n: number }>('degraded-probe-fresh');
+
+    for (const queue of [used, fresh]) {
+      const started = Date.now();
+      await expect(queue.add('probe', { n: 2 })).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(2_500);
+    }
+  }, 30_000);
+
   it('when /readyz is asked while Redis is down, then it answers 200 degraded naming redis', async () => {
     const { value: response, ms } = await timed(() => request(channel.app, 'GET', '/readyz'));
 
