@@ -28,6 +28,7 @@ import { closeMongo, connectMongo, pingMongo } from './platform/mongo';
 import { Reconciler } from './platform/reconciler';
 import { createRedis, pingRedis } from './platform/redis';
 import { checkRedisSettings } from './platform/redis-settings';
+import { reportRedisOutages } from './platform/store-outage';
 import { version } from './platform/version';
 
 export interface Services {
@@ -122,7 +123,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
     throw error;
   });
   const redis = createRedis(config.REDIS_URL);
-  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  reportRedisOutages(redis, log);
   // Warns (never refuses) when Redis may evict or forget queues and timers.
   await checkRedisSettings(redis, log.child({ module: 'redis' }));
 
@@ -132,7 +133,7 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   const queues = new QueueFactory(config.REDIS_URL, config.REDIS_KEY_PREFIX, log.child({ module: 'queues' }), runs('worker'), (queue, final) => metrics.jobFailed(queue, final));
   const registry = new RouteRegistry(
     (req) => services.auth.authenticate(credentialsFrom(req)),
-    apiRateLimiter(redis, config.REDIS_KEY_PREFIX, parseRateLimit(config.API_RATE_LIMIT)),
+    apiRateLimiter(redis, config.REDIS_KEY_PREFIX, parseRateLimit(config.API_RATE_LIMIT), log.child({ module: 'auth' })),
   );
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
@@ -217,7 +218,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
       ],
       readiness: [
         { name: 'mongo', check: () => pingMongo(mongo) },
-        { name: 'redis', check: () => pingRedis(redis) },
+        // Optional: without Redis the node still stores and answers (`degraded`); see the readiness route.
+        { name: 'redis', check: () => pingRedis(redis), required: false },
       ],
       isDraining: () => draining,
     });

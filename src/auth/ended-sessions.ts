@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { reportRedisOutages } from '../platform/store-outage';
 import type { Logger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
 
@@ -28,7 +29,7 @@ export async function listenForEndedSessions(
 ): Promise<() => Promise<void>> {
   const channel = endedSessionsChannel(keyPrefix);
   const subscriber = createRedis(redisUrl);
-  subscriber.on('error', (error) => log.warn({ err: error }, 'ended-sessions subscriber error'));
+  reportRedisOutages(subscriber, log, 'ended-sessions');
   subscriber.on('message', (from: string, userId: string) => {
     if (from === channel && /^[a-f0-9]{24}$/.test(userId)) onEnded(userId);
   });

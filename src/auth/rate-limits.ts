@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import { durationMs } from '../platform/duration';
 import { AppError } from '../platform/errors';
 import type { Principal } from '../platform/http/principal';
+import type { Logger } from '../platform/logger';
 import { redisScript, type RedisScript } from '../platform/redis';
+import { failOpen } from '../platform/store-outage';
 
 /** `points` per `windowMs` (a fixed window that starts with the first point). */
 export interface RateLimit {
@@ -102,11 +104,15 @@ export function retryAfterSeconds(ms: number): number {
  * The per-caller limit on the authenticated API (API_RATE_LIMIT), for the RouteRegistry: each
  * signed-in user and each API key has its own counter, shared by every node through Redis.
  */
-export function apiRateLimiter(redis: Redis, keyPrefix: string, limit: RateLimit | null): ((principal: Principal) => Promise<void>) | undefined {
+export function apiRateLimiter(redis: Redis, keyPrefix: string, limit: RateLimit | null, log: Logger): ((principal: Principal) => Promise<void>) | undefined {
   if (!limit) return undefined;
   const counters = new RateCounters(redis);
+  const allowed: Verdict = { allowed: true };
   return async (principal) => {
-    const verdict = await counters.consume([{ key: `${keyPrefix}rate:api:${principal.kind}:${principal.id}`, limit }]);
+    // Fails open while Redis is down (one warning per outage): a capacity guard for signed-in callers
+    // must not take the whole API down with it. The sign-in limits (LoginGuard) fail closed instead:
+    // they are what stands between a password and a guessing flood.
+    const verdict = await failOpen(redis, log, 'api rate limit', allowed, () => counters.consume([{ key: `${keyPrefix}rate:api:${principal.kind}:${principal.id}`, limit }]));
     if (verdict.allowed) return;
     const seconds = retryAfterSeconds(verdict.retryAfterMs);
     throw new AppError('rate_limited', `Too many requests: the limit is ${limit.text} per ${principal.kind === 'api_key' ? 'API key' : 'user'}; retry in ${seconds} s`, {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DomainEvents, type DeliveryMode } from '../platform/domain-events';
 import { AppError } from '../platform/errors';
 import { withLock } from '../platform/locks';
+import { outageRetryAfterSeconds } from '../platform/store-outage';
 import type { Logger } from '../platform/logger';
 import type { Channel, Direction, InteractionStatus } from './interaction.model';
 import { fromSummary, toEntry, toInteraction } from './interaction.mappers';
@@ -20,6 +21,13 @@ export type InteractionChanges = Partial<{ status: InteractionStatus; queue: str
 const closedStatuses = new Set<InteractionStatus>(['closed', 'abandoned', 'failed']);
 
 const newId = () => new Types.ObjectId().toHexString();
+
+// How long a delivery may hold an event's lock; also how old an unrecorded claim must be before a
+// delivery without the lock (Redis down) takes it for one whose process died.
+const inboundLockTtlMs = 30_000;
+
+/** When a claim was made: its entry id is an ObjectId minted at that moment (whole seconds). */
+const claimedAt = (entryId: string) => (Types.ObjectId.isValid(entryId) ? new Types.ObjectId(entryId).getTimestamp().getTime() : 0);
 
 /**
  * Told after an interaction was created or changed (not on duplicates), e.g. so routing can queue a
@@ -89,10 +97,16 @@ export class InteractionService {
    * Records an external event exactly once. Concurrent deliveries of the same id are serialized by a
    * Redis lock; the durable claim in `inbound_keys` carries the interaction and entry ids, so a
    * retry after a crash finishes the same writes instead of duplicating them.
+   *
+   * Redis down: the lock is skipped, because the claim (a unique `_id` insert in MongoDB) already
+   * makes the record exactly-once: whoever inserts it records the event. What the lock added is
+   * telling a concurrent duplicate from a retry after a crash when the claim is there but not yet
+   * marked recorded; without it, a claim younger than the lock's TTL may be a delivery still in
+   * progress, so that delivery is refused with a retryable 503 (SMTP 451) instead of racing it.
    */
   async recordInboundEvent(event: InboundEvent): Promise<RecordedEvent> {
     const lockKey = `${this.redisKeyPrefix}lock:inbound:${event.externalId}`;
-    return withLock(this.redis, lockKey, { ttlMs: 30_000, waitMs: 10_000 }, async () => {
+    return withLock(this.redis, lockKey, { ttlMs: inboundLockTtlMs, waitMs: 10_000, whenRedisDown: 'proceed' }, async (held) => {
       // The claim is inserted first: a first delivery (nearly every one) reads nothing.
       const { key: claim, claimed } = await this.interactions.claimKey({
         _id: event.externalId,
@@ -100,6 +114,10 @@ export class InteractionService {
         entryId: newId(),
         at: event.entry.at ?? new Date(),
       });
+      if (!claimed && !claim.recordedAt && !held && Date.now() - claimedAt(claim.entryId) < inboundLockTtlMs) {
+        this.log.info({ interactionId: claim.interactionId, externalId: event.externalId }, 'inbound event refused: the same event may be being recorded, and Redis is down');
+        throw new AppError('unavailable', 'The same event is being recorded right now; retry shortly', { retryAfterSeconds: outageRetryAfterSeconds });
+      }
       if (!claimed && claim.recordedAt) {
         const interaction = await this.interactions.findHead(claim.interactionId);
         if (!interaction) throw new AppError('internal', 'Recorded event points at a missing interaction', { externalId: event.externalId }, false);

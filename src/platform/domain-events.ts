@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from './logger';
+import { isMongoUnreachable, isRedisUnreachable } from './store-outage';
 
 /**
  * How much a listener's work matters once the change it reacts to is stored:
@@ -146,7 +147,10 @@ export class DomainEvents<E> {
           this.options.log.warn(context, `${this.options.name} listener failed (best-effort: not retried)`);
         } else {
           durableFailed = true;
-          this.options.log.error({ ...context, repairedBy: this.options.repairedBy }, `${this.options.name} listener failed (must-succeed: will be redone)`);
+          // A store outage is expected to fail must-succeed work (it is redone once the store is
+          // back): one line without a stack, not an error per contact.
+          if (isRedisUnreachable(error) || isMongoUnreachable(error)) this.options.log.warn({ listener: name, mode, ...this.options.ids(event), repairedBy: this.options.repairedBy }, `${this.options.name} listener failed: store unreachable (must-succeed: will be redone)`);
+          else this.options.log.error({ ...context, repairedBy: this.options.repairedBy }, `${this.options.name} listener failed (must-succeed: will be redone)`);
         }
       }
     }

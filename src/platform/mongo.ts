@@ -2,7 +2,10 @@ import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from './logger';
 
 // Fail fast instead of queueing commands while disconnected: a webhook must get an error it can
-// retry, not hang. sanitizeFilter strips `$`-operators smuggled in through user input.
+// retry, not hang. (Mongoose's default buffers for 10 s.) While the database is down a command fails
+// at once when its connection drops, or after serverSelectionTimeoutMS (5 s) once the driver knows
+// the server is gone: the edges answer 503 / SMTP 451 within that, well inside Twilio's 15 s webhook
+// timeout. sanitizeFilter strips `$`-operators smuggled in through user input.
 mongoose.set('bufferCommands', false);
 mongoose.set('sanitizeFilter', true);
 mongoose.set('strictQuery', true);
@@ -33,9 +36,18 @@ export async function closeMongo(connection: Connection): Promise<void> {
   await connection.close();
 }
 
-export async function pingMongo(connection: Connection): Promise<void> {
+/** Answers within `timeoutMs`: a readiness probe must not wait out the driver's server selection. */
+export async function pingMongo(connection: Connection, timeoutMs = 1_000): Promise<void> {
   if (!connection.db) throw new Error('mongo not connected');
-  await connection.db.admin().command({ ping: 1 });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('mongo ping timed out')), timeoutMs);
+  });
+  try {
+    await Promise.race([connection.db.admin().command({ ping: 1 }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The URI with the option that makes the driver emit command events (a URI option, so every pooled connection has it): for counting round trips in benches and tests. */

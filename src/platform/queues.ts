@@ -3,11 +3,63 @@ import type { Redis } from 'ioredis';
 import { normalizeError } from './http/error-handler';
 import type { Logger } from './logger';
 import { createRedis } from './redis';
+import { isRedisUnreachable } from './store-outage';
+
+/**
+ * A Queue whose adds reject fast while its connection is down. BullMQ waits for the connection to
+ * be ready before its first command, whatever the offline queue setting, so a queue first used
+ * during an outage would otherwise hold its caller until Redis returns. A connection still being
+ * opened (start-up) gets a short wait instead: jobs scheduled while the app starts must not fail.
+ */
+class FailFastQueue<Data> extends Queue<Data> {
+  constructor(
+    private readonly producer: Redis,
+    ...args: ConstructorParameters<typeof Queue<Data>>
+  ) {
+    super(...args);
+  }
+
+  override async add(...args: Parameters<Queue<Data>['add']>): ReturnType<Queue<Data>['add']> {
+    await whenProducerReady(this.producer);
+    return super.add(...args);
+  }
+
+  override async addBulk(...args: Parameters<Queue<Data>['addBulk']>): ReturnType<Queue<Data>['addBulk']> {
+    await whenProducerReady(this.producer);
+    return super.addBulk(...args);
+  }
+}
+
+const workerCloseGraceMs = 5_000;
+
+// Connections that have been ready once: after that, "not ready" means an outage, not start-up.
+const everReady = new WeakSet<Redis>();
+const startupWaitMs = 2_000;
+
+async function whenProducerReady(producer: Redis): Promise<void> {
+  if (producer.status === 'ready') return;
+  if (!everReady.has(producer) && producer.status !== 'end') {
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => done(false), startupWaitMs);
+      const onReady = () => done(true);
+      function done(value: boolean) {
+        clearTimeout(timer);
+        producer.off('ready', onReady);
+        resolve(value);
+      }
+      producer.once('ready', onReady);
+    });
+    if (ready) return;
+  }
+  throw new Error('Redis is unreachable: job not queued');
+}
 
 /**
  * One place that creates BullMQ queues and workers, so every queue shares the key prefix (tests run
  * side by side), workers get a blocking connection with `maxRetriesPerRequest: null` as BullMQ
- * requires, failed jobs are logged the same way, and everything closes on shutdown.
+ * requires, producers one shared fail-fast connection (no offline queue: an add during a Redis
+ * outage rejects instead of hanging its request), failed jobs are logged the same way, and
+ * everything closes on shutdown.
  */
 export class QueueFactory {
   private readonly queues = new Map<string, Queue>();
@@ -34,13 +86,25 @@ export class QueueFactory {
   queue<Data>(name: string, defaultJobOptions: JobsOptions = {}): Queue<Data> {
     let queue = this.queues.get(name);
     if (!queue) {
-      this.producerConnection ??= createRedis(this.redisUrl, 'worker');
-      queue = new Queue(name, {
+      // Producers run on request paths (webhooks, SMTP, API): their own fail-fast connection (no
+      // offline queue), so `add` during a Redis outage rejects at once instead of hanging the request
+      // (it used to share a `maxRetriesPerRequest: null` connection and waited for Redis forever).
+      // Workers keep their blocking connections below.
+      if (!this.producerConnection) {
+        const producer = (this.producerConnection = createRedis(this.redisUrl, 'producer'));
+        producer.on('ready', () => everReady.add(producer));
+        // Reconnect errors are the outage itself; the command connection already reports it.
+        producer.on('error', () => undefined);
+      }
+      queue = new FailFastQueue(this.producerConnection, name, {
         connection: this.producerConnection,
         prefix: this.prefix,
         defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 }, ...defaultJobOptions },
       });
-      queue.on('error', (error) => this.log.warn({ err: error, queue: name }, 'queue error'));
+      // An outage is reported once by the command connection, not by every queue on every reconnect attempt.
+      queue.on('error', (error) => {
+        if (!isRedisUnreachable(error)) this.log.warn({ err: error, queue: name }, 'queue error');
+      });
       this.queues.set(name, queue);
     }
     return queue as Queue<Data>;
@@ -55,6 +119,10 @@ export class QueueFactory {
       connection,
       prefix: this.prefix,
       concurrency: 4,
+      // After a failed fetch (Redis down) BullMQ waits this long before trying again, and that wait
+      // is not cut short by close(): its default, 15 s, held jobs back for 15 s after Redis returned
+      // and held a shutdown after an outage. A fetch a second is nothing for a Redis that is down.
+      runRetryDelay: 1_000,
       ...options,
     });
     worker.on('failed', (job: Job<Data, Result> | undefined, error: Error) => {
@@ -64,15 +132,32 @@ export class QueueFactory {
       if (appError.operational) this.log.warn(context, 'job failed');
       else this.log.error({ ...context, err: error }, 'job failed');
     });
-    worker.on('error', (error) => this.log.warn({ err: error, queue: name }, 'worker error'));
+    worker.on('error', (error) => {
+      if (!isRedisUnreachable(error)) this.log.warn({ err: error, queue: name }, 'worker error');
+    });
     this.workers.push(worker);
     return worker;
   }
 
-  /** Workers first (they finish their current job), then queues and the shared connection. */
+  /**
+   * Workers first (they finish their current job), then queues and the shared connection. A worker
+   * gets `workerCloseGraceMs`: one closed while its blocking connection is still reconnecting (right
+   * after a Redis outage) waits in BullMQ for an 'end' that does not come, and must not hold the
+   * shutdown; its connection is cut below with the others.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        let timer: NodeJS.Timeout | undefined;
+        const closed = await Promise.race([
+          worker.close().then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), workerCloseGraceMs))),
+        ]);
+        clearTimeout(timer);
+        if (!closed) this.log.warn({ queue: worker.name }, 'worker did not close in time: its connections are cut');
+      }),
+    );
     await Promise.all(this.workerConnections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     if (this.producerConnection) await this.producerConnection.quit().catch(() => this.producerConnection?.disconnect());

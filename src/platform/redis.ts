@@ -1,23 +1,38 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 
+// Reconnect attempts during an outage: at most this far apart. With `maxRetriesPerRequest: 1`,
+// ioredis rejects what waits in its offline queue after every second failed attempt, so a command
+// issued while Redis is down fails within about twice this (ioredis's default grows to 2 s, which
+// held a webhook for up to 4 s). A refused connect costs nothing, so trying often is cheap.
+const maxReconnectDelayMs = 500;
+const reconnectDelay = (attempt: number) => Math.min(attempt * 50, maxReconnectDelayMs);
+
 /**
- * Two flavours: commands for request paths fail fast (a webhook should not hang on a dead Redis),
- * while BullMQ workers need `maxRetriesPerRequest: null` to block and reconnect forever.
+ * Three flavours. `command`: request paths; fails fast during an outage (see above), but keeps the
+ * offline queue, because start-up issues commands before the connection is ready, and a command
+ * issued during a reconnect should wait for it. `commandTimeout` bounds a command sent into a
+ * socket that went silent (a partition, no RST): the offline queue never sees that one.
+ * `producer`: BullMQ Queue instances on request paths (`queue.add`); no offline queue at all, so an
+ * add during an outage rejects at once instead of holding the HTTP/SMTP request (BullMQ's "failing
+ * fast when Redis is down" pattern; BullMQ requires `maxRetriesPerRequest: null` only of the blocking
+ * connections of workers). `worker`: BullMQ workers, which must block and reconnect forever.
  * Command connections pipeline automatically: commands issued in the same tick leave in one socket
  * write (many small writes cost Node more CPU than the commands themselves). Not for BullMQ's
  * connections, whose blocking commands must not wait behind others.
  */
-export function createRedis(url: string, purpose: 'command' | 'worker' = 'command'): Redis {
+export function createRedis(url: string, purpose: 'command' | 'producer' | 'worker' = 'command'): Redis {
   const options: RedisOptions =
     purpose === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: false }
-      : {
-          maxRetriesPerRequest: 1, connectTimeout: 2_000, enableOfflineQueue: true, enableAutoPipelining: true,
-          // ioredis's own exclusion list misspells punsubscribe: the Socket.IO adapter's punsubscribe at
-          // close would otherwise leave in a pipeline after the connection's QUIT, and reject unhandled.
-          autoPipeliningIgnoredCommands: ['punsubscribe', 'ssubscribe', 'sunsubscribe'],
-        };
+      ? { maxRetriesPerRequest: null, enableReadyCheck: false, retryStrategy: reconnectDelay }
+      : purpose === 'producer'
+        ? { maxRetriesPerRequest: 1, connectTimeout: 2_000, enableOfflineQueue: false, retryStrategy: reconnectDelay }
+        : {
+            maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 5_000, enableOfflineQueue: true, enableAutoPipelining: true, retryStrategy: reconnectDelay,
+            // ioredis's own exclusion list misspells punsubscribe: the Socket.IO adapter's punsubscribe at
+            // close would otherwise leave in a pipeline after the connection's QUIT, and reject unhandled.
+            autoPipeliningIgnoredCommands: ['punsubscribe', 'ssubscribe', 'sunsubscribe'],
+          };
   return new Redis(url, { lazyConnect: false, ...options });
 }
 
@@ -51,6 +66,8 @@ export function redisScript(redis: Redis, lua: string): RedisScript {
 }
 
 export async function pingRedis(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  // Known down: no need to wait for ioredis to give up on a PING queued for a reconnect.
+  if (redis.status !== 'ready') throw new Error(`redis ping: connection ${redis.status}`);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('redis ping timed out')), timeoutMs);

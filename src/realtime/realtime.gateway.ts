@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { reportRedisOutages } from '../platform/store-outage';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
@@ -78,7 +79,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
   // The adapter needs its own two connections: one publishes, the other sits in subscriber mode.
   const pub = createRedis(deps.config.REDIS_URL);
   const sub = createRedis(deps.config.REDIS_URL);
-  for (const client of [pub, sub]) client.on('error', (error) => log.warn({ err: error }, 'realtime redis error'));
+  for (const [name, client] of [['realtime-pub', pub], ['realtime-sub', sub]] as const) reportRedisOutages(client, log, name);
   // Created unattached so any process (a worker running routing, too) can emit through the adapter.
   const io = new Server<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>({
     serveClient: false,

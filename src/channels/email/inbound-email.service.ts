@@ -11,6 +11,7 @@ import type { DigestedEmail, DigestOutcome } from './email-digest';
 import { senderVerdict, type TrustPolicy } from './email-trust';
 import { readTopHeaderLines } from './raw-limits';
 import { countInWindow } from '../../platform/rate-window';
+import { failOpen } from '../../platform/store-outage';
 import type { EmailThreadRepository } from './email-thread.repository';
 import { headerRecord, shouldAcknowledge, type AcknowledgeVerdict } from './loop-guard';
 import type { OutboundEmailService } from './outbound-email.service';
@@ -224,8 +225,16 @@ export class InboundEmailService {
     return null;
   }
 
-  /** Counts one acknowledgement against the sender's mailbox and domain (atomic in Redis); false past either limit. */
-  private async underAcknowledgementLimits(senderAddress: string): Promise<boolean> {
+  /**
+   * Counts one acknowledgement against the sender's mailbox and domain (atomic in Redis); false past
+   * either limit. Fails open while Redis is down (one warning per outage): the loop guard still
+   * stands, and the acknowledgement itself is sent only once Redis takes its send job.
+   */
+  private underAcknowledgementLimits(senderAddress: string): Promise<boolean> {
+    return failOpen(this.redis, this.log, 'email acknowledgement limit', true, () => this.countAcknowledgement(senderAddress));
+  }
+
+  private async countAcknowledgement(senderAddress: string): Promise<boolean> {
     const mailbox = mailboxOf(senderAddress);
     const prefix = `${this.settings.redisKeyPrefix}email:ack-rate:`;
     const perMailbox = await countInWindow(this.redis, `${prefix}${sha256(Buffer.from(mailbox))}`, acknowledgementWindowMs);

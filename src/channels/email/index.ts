@@ -104,7 +104,7 @@ export function createEmailChannel(deps: ChannelDeps): EmailChannel {
           maxMessagesPerIp: config.SMTP_MAX_MESSAGES_PER_IP,
           messageWindowMs: durationMs(config.SMTP_MESSAGE_RATE_WINDOW),
           sessionMs: durationMs(config.SMTP_SESSION_TIMEOUT),
-        }),
+        }, log),
       });
     },
     async close() {

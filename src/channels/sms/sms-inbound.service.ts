@@ -8,6 +8,7 @@ import { messagingTwiml } from './sms.adapter';
 import type { SmsRepository } from './sms.repository';
 import type { InboundSms } from './sms.schemas';
 import { countInWindow } from '../../platform/rate-window';
+import { failOpen, isRedisUnreachable } from '../../platform/store-outage';
 import { classifyKeyword, type SmsKeyword } from './sms-keywords';
 import { isTwilioMediaUrl } from './sms-media';
 
@@ -53,7 +54,11 @@ export interface SmsReplyClaim {
 /** Looks at an inbound text (keywords excluded) and claims it when it answers a pending question. Must not write. */
 export type SmsReplyClaimer = (reply: { customerId: string; from: string; text: string; receivedAt: Date }) => Promise<SmsReplyClaim | null>;
 
-const lockOptions = { ttlMs: 30_000, waitMs: 10_000 };
+// Redis down: both locks are skipped. The text is still recorded exactly once (the durable claim of
+// recordInboundEvent); what the lock prevents, two texts of one customer arriving together each
+// opening a conversation (or an unknown sender getting two placeholder customers), is an untidy
+// record a person can merge, while refusing would make Twilio retry into the same outage.
+const lockOptions = { ttlMs: 30_000, waitMs: 10_000, whenRedisDown: 'proceed' as const };
 const unrecognizedSenderName = 'Unrecognized SMS sender';
 
 /** Inbound texts: who sent it, which conversation it joins, and what consent it changes. */
@@ -144,10 +149,24 @@ export class InboundSmsService {
     const trustedIndexes = media.flatMap((item, index) => (item.trusted ? [index] : []));
     // Also on a duplicate: a delivery that died between recording and queueing is finished by Twilio's retry.
     if (trustedIndexes.length && this.downloadMedia) {
-      await this.downloadMedia({ interactionId: recorded.interaction.id, entryId: recorded.entryId, messageSid: sms.messageSid, indexes: trustedIndexes });
+      try {
+        await this.downloadMedia({ interactionId: recorded.interaction.id, entryId: recorded.entryId, messageSid: sms.messageSid, indexes: trustedIndexes });
+      } catch (error) {
+        // The text is stored: with Redis down it is answered as received (a refusal is not reliably
+        // retried by Twilio), and the flag in MongoDB marks the media still to fetch.
+        if (!isRedisUnreachable(error)) throw error;
+        this.log.warn({ interactionId: recorded.interaction.id, messageSid: sms.messageSid }, 'sms media download not queued: redis unreachable');
+        interactionFlags.push('sms_media_not_queued');
+      }
     }
-    if (!recorded.duplicate && claim) await claim.onRecorded(recorded.entryId);
-    if (!recorded.duplicate && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
+    if (!recorded.duplicate && claim) {
+      await claim.onRecorded(recorded.entryId).catch((error: unknown) => {
+        // The reply is stored (and a retry would not run this again): an outage must not turn it into a refusal.
+        if (!isRedisUnreachable(error)) throw error;
+        this.log.warn({ interactionId: recorded.interaction.id, entryId: recorded.entryId }, 'sms reply claim not completed: redis unreachable');
+      });
+    }
+    if ((!recorded.duplicate || interactionFlags.includes('sms_media_not_queued')) && interactionFlags.length) await this.interactions.updateInteraction(recorded.interaction.id, {}, interactionFlags);
     if (!recorded.duplicate) {
       this.log.info(
         { interactionId: recorded.interaction.id, entryId: recorded.entryId, messageSid: sms.messageSid, joined: !recorded.created, media: media.length, senderKind: sender.kind },
@@ -165,7 +184,8 @@ export class InboundSmsService {
   private async mayAnswerKeyword(address: string, consentChanged: boolean): Promise<boolean> {
     if (consentChanged) return true;
     const key = `${this.settings.redisKeyPrefix}sms:keyword-replies:{${address}}`;
-    return (await countInWindow(this.redis, key, keywordReplyWindowMs)) <= keywordRepliesPerHour;
+    // Fails open: a HELP answer during an outage is worth more than the few extra texts a loop could cost.
+    return failOpen(this.redis, this.log, 'sms keyword reply limit', true, async () => (await countInWindow(this.redis, key, keywordReplyWindowMs)) <= keywordRepliesPerHour);
   }
 
   /**

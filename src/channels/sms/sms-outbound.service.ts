@@ -198,10 +198,14 @@ export class OutboundSmsService {
   /**
    * Under the sid's lock, so a callback and the worker's link cannot miss each other: whichever runs
    * second sees both the stored status and the link. Returns false when the sid is not ours (yet).
+   * With Redis down it runs unlocked: Twilio does not retry status callbacks, so a refusal would lose
+   * the status for good. The cost is a rare race: two callbacks of one sid landing in the same
+   * moment may leave the earlier status (read, then advanced) until the next callback; the worker
+   * that links a send cannot take jobs without Redis anyway.
    */
   private async applyStatus(sid: string, reported: ReturnType<typeof mapTwilioStatus>, errorCode: string | undefined): Promise<boolean> {
     const lockKey = `${this.settings.redisKeyPrefix}lock:sms:status:${sid}`;
-    return withLock(this.redis, lockKey, { ttlMs: 15_000, waitMs: 10_000 }, async () => {
+    return withLock(this.redis, lockKey, { ttlMs: 15_000, waitMs: 10_000, whenRedisDown: 'proceed' }, async () => {
       const stored = await this.sms.advanceStatus(sid, reported, errorCode, new Date());
       const link = await this.interactions.findByExternalId(`twilio-sms:${sid}`);
       if (!link || !stored || !(await this.sms.findSend(link.entryId))) return false;

@@ -52,7 +52,10 @@ export function callSidOf(interaction: Interaction): string | undefined {
 /**
  * Serializes everything that reads a call's interaction and then writes it (status callbacks,
  * connecting an agent), across processes: Twilio sends a call's callbacks concurrently.
+ * With Redis down the work runs unlocked: an incoming call is still recorded exactly once (the
+ * durable claim of recordInboundEvent), status changes are conditional writes, and Twilio does not
+ * retry status callbacks, so refusing a hang-up would leave a gone caller "queued" for good.
  */
 export function withCallLock<T>(context: VoiceContext, callSid: string, work: () => Promise<T>): Promise<T> {
-  return withLock(context.redis, `${context.config.REDIS_KEY_PREFIX}lock:voice-call:${callSid}`, { ttlMs: 15_000, waitMs: 10_000 }, work);
+  return withLock(context.redis, `${context.config.REDIS_KEY_PREFIX}lock:voice-call:${callSid}`, { ttlMs: 15_000, waitMs: 10_000, whenRedisDown: 'proceed' }, () => work());
 }

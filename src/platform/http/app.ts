@@ -14,6 +14,11 @@ import type { RouteRegistry } from './route';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /**
+   * Whether the node can do its job at all without it (default true). A required store down makes
+   * the node `not_ready` (503); an optional one makes it `degraded` (200): it still takes traffic.
+   */
+  required?: boolean;
 }
 
 export interface HttpAppOptions {
@@ -103,13 +108,21 @@ export function createHttpApp(options: HttpAppOptions): Express {
           await check();
           return [name, 'ok'] as const;
         } catch (error) {
-          log.warn({ check: name, err: error }, 'readiness check failed');
+          // The reason only: a balancer probes every few seconds, and a stack per probe buries the outage's own lines.
+          log.warn({ check: name, reason: error instanceof Error ? error.message : String(error) }, 'readiness check failed');
           return [name, 'down'] as const;
         }
       }),
     );
-    const ready = results.every(([, state]) => state === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    // ready: 200, everything up. degraded: 200, an optional store down (Redis: contacts are still
+    // stored and answered, and queued again when it returns), so a load balancer keeps sending
+    // traffic: every node shares the same Redis, and taking them all out would refuse what they can
+    // still store. not_ready: 503, a required store down (MongoDB: nothing can be stored), so the
+    // balancer takes the node out and senders retry elsewhere or later.
+    const down = results.flatMap(([name, state]) => (state === 'down' ? [name] : []));
+    const requiredDown = options.readiness.some(({ name, required }) => required !== false && down.includes(name));
+    const status = requiredDown ? 'not_ready' : down.length ? 'degraded' : 'ready';
+    res.status(requiredDown ? 503 : 200).json({ status, down, checks: Object.fromEntries(results) });
   });
 
   for (const router of options.routers) app.use(router);

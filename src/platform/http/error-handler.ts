@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, toErrorBody } from '../errors';
 import type { Logger } from '../logger';
+import { outageError } from '../store-outage';
 
 /** Turns anything thrown into an AppError; unknown errors become `internal` without leaking details. */
 export function normalizeError(error: unknown): AppError {
@@ -21,6 +22,9 @@ export function normalizeError(error: unknown): AppError {
   if (candidate?.type === 'encoding.unsupported' || candidate?.type === 'charset.unsupported') {
     return AppError.validation([{ field: 'body', message: 'has an unsupported encoding' }]);
   }
+  // A store outage is expected and retryable: 503 with Retry-After (Twilio and clients retry), not a 500 bug.
+  const outage = outageError(error);
+  if (outage) return outage;
   return new AppError('internal', 'Something went wrong on our side; it has been logged. Try again.', undefined, false, {
     cause: error,
   });
@@ -41,6 +45,9 @@ export function httpErrorHandler(log: Logger): ErrorRequestHandler {
       log.error({ ...context, err: appError.cause ?? appError }, 'request failed');
     }
     if (res.headersSent) return;
+    // Also for errors thrown outside the RouteRegistry (webhooks): 429/503 say when to come back.
+    const retryAfter = (appError.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number' && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
     res.status(appError.status).json(toErrorBody(appError));
   };
 }
