@@ -80,6 +80,15 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
   const pub = createRedis(deps.config.REDIS_URL);
   const sub = createRedis(deps.config.REDIS_URL);
   for (const [name, client] of [['realtime-pub', pub], ['realtime-sub', sub]] as const) reportRedisOutages(client, log, name);
+  // The adapter publishes without awaiting: with Redis down every emit to a room would be an
+  // unhandled rejection (which ends a Node process). The fan-out to other nodes is best-effort (a
+  // desk that missed a push gets its snapshot on reconnect); this node's own sockets still get it.
+  const publish = pub.publish.bind(pub) as (channel: string, message: string | Buffer) => Promise<number>;
+  pub.publish = ((channel: string, message: string | Buffer) => {
+    const published = publish(channel, message);
+    published.catch(() => undefined);
+    return published;
+  }) as typeof pub.publish;
   // Created unattached so any process (a worker running routing, too) can emit through the adapter.
   const io = new Server<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>({
     serveClient: false,

@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { Types } from 'mongoose';
 import { startEmailTestApp, sendEmail, type EmailTestApp } from '../support/email';
 import { startPrivateRedis, type PrivateStore } from '../support/private-stores';
+import { connectSocket, type TestSocket } from '../support/socket';
 import { createUserAndLogin, request, type TestUser } from '../support/test-app';
 
 const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
@@ -24,14 +25,30 @@ describe('edges while Redis is down', () => {
   let redis: PrivateStore;
   let channel: EmailTestApp;
   let agent: TestUser;
+  // Desks signed in and available before the outage: what Redis loses of them (state, connections)
+  // the reconciler takes back from this node's live sockets when Redis returns.
+  let voiceDesk: TestSocket;
+  let emailDesk: TestSocket;
+  // What the outage tests stored, to be offered once Redis is back; and when it came back.
+  let callStoredDuringOutage: string | undefined;
+  let emailStoredDuringOutage: string | undefined;
+  let redisBackAt = 0;
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
     channel = await startEmailTestApp({ REDIS_URL: redis.url });
     agent = await createUserAndLogin(channel.app, 'agent');
+    const [voiceAgent, emailAgent] = [await createUserAndLogin(channel.app, 'agent'), await createUserAndLogin(channel.app, 'agent')];
+    await channel.app.routing!.profiles.save({ agentId: voiceAgent.id, queues: ['general'], capacity: { voice: 100 } });
+    await channel.app.routing!.profiles.save({ agentId: emailAgent.id, queues: ['email'], capacity: { email: 100 } });
+    voiceDesk = await connectSocket(channel.app.url, { token: voiceAgent.token });
+    emailDesk = await connectSocket(channel.app.url, { token: emailAgent.token });
+    for (const desk of [voiceDesk, emailDesk]) expect((await desk.act('state:set', { state: 'available' })).ok).toBe(true);
     await redis.kill();
   }, 60_000);
   afterAll(async () => {
+    voiceDesk?.close();
+    emailDesk?.close();
     await redis.start();
     await channel.destroy();
     await redis.destroy();
@@ -58,8 +75,7 @@ describe('edges while Redis is down', () => {
     expect(interaction).toMatchObject({ channel: 'voice', direction: 'inbound', status: 'queued', queue: 'general' });
     expect(interaction.agentId).toBeUndefined();
     expect(interaction.queuedAt).toBeDefined();
-    // The lead adds here, after merging the reconciler: Redis started again → this call is offered
-    // to a signed-in agent within 10 s (issue 13, "Redis-down test").
+    callStoredDuringOutage = interaction.id;
   }, 30_000);
 
   it('when Twilio delivers the same call twice while Redis is down, then it is stored once and both deliveries get the same answer', async () => {
@@ -127,8 +143,7 @@ describe('edges while Redis is down', () => {
     expect(interaction).toMatchObject({ channel: 'email', direction: 'inbound', status: 'open' });
     expect(interaction!.agentId).toBeUndefined();
     expect(interaction!.entries).toHaveLength(1);
-    // The lead adds here too, after merging the reconciler: Redis started again → this email is
-    // offered to a signed-in agent within 10 s.
+    emailStoredDuringOutage = interaction!.id;
   }, 30_000);
 
   it('when a job is queued while Redis is down, then the add rejects within a second instead of holding its request until Redis returns', async () => {
@@ -156,6 +171,22 @@ describe('edges while Redis is down', () => {
     }
   }, 30_000);
 
+  it('when the gateway sends to a room while Redis is down, then no rejection escapes (one would end the process)', async () => {
+    const escaped: unknown[] = [];
+    const onUnhandled = (reason: unknown) => escaped.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The Socket.IO Redis adapter publishes to the other nodes without awaiting the publish.
+      await channel.app.realtime!.toRoom('supervisors', 'queue_changed', { queue: 'general' });
+      await channel.app.realtime!.toRoom('agents', 'queue_changed', { queue: 'general' });
+      // ioredis gives up on the command after its retry (maxRetriesPerRequest 1, reconnects 500 ms apart).
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(escaped).toEqual([]);
+  }, 30_000);
+
   it('when /readyz is asked while Redis is down, then it answers 200 degraded naming redis', async () => {
     const { value: response, ms } = await timed(() => request(channel.app, 'GET', '/readyz'));
 
@@ -176,6 +207,7 @@ describe('edges while Redis is down', () => {
 
   it('when Redis is started again, then /readyz answers ready', async () => {
     await redis.start();
+    redisBackAt = Date.now();
     const deadline = Date.now() + 10_000;
     let body: unknown;
     for (;;) {
@@ -186,5 +218,20 @@ describe('edges while Redis is down', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(body).toMatchObject({ status: 'ready', down: [] });
+  }, 30_000);
+
+  it('when Redis is back, then the call and the email stored during the outage are offered to the desks within 10 s', async () => {
+    expect(redisBackAt).toBeGreaterThan(0);
+    expect(callStoredDuringOutage && emailStoredDuringOutage).toBeTruthy();
+    const left = () => Math.max(1, 10_000 - (Date.now() - redisBackAt));
+    // The oldest call in "general" is the first one stored during the outage; the only email, the email.
+    const call = await voiceDesk.waitFor('offer', (payload) => payload.data.reservation.interactionId === callStoredDuringOutage, left());
+    const email = await emailDesk.waitFor('offer', (payload) => payload.data.reservation.interactionId === emailStoredDuringOutage, left());
+
+    expect(call.data.reservation).toMatchObject({ queue: 'general', channel: 'voice' });
+    expect(email.data.reservation).toMatchObject({ queue: 'email', channel: 'email' });
+    const offeredMs = Date.now() - redisBackAt;
+    expect(offeredMs).toBeLessThan(10_000);
+    process.stderr.write(`[edges-redis-down] call and email stored during the outage offered ${offeredMs} ms after Redis returned\n`);
   }, 30_000);
 });
