@@ -81,7 +81,7 @@ export function createRealtimeGateway(deps: RealtimeDeps): RealtimeGateway {
   const sub = createRedis(deps.config.REDIS_URL);
   for (const [name, client] of [['realtime-pub', pub], ['realtime-sub', sub]] as const) reportRedisOutages(client, log, name);
   // The adapter publishes without awaiting: with Redis down every emit to a room would be an
-  // unhandled rejection (which ends a Node process). The fan-out to other nodes is best-effort (a
+  // unhandled rejection (main.ts logs each as an error; a process without that handler ends). The fan-out to other nodes is best-effort (a
   // desk that missed a push gets its snapshot on reconnect); this node's own sockets still get it.
   const publish = pub.publish.bind(pub) as (channel: string, message: string | Buffer) => Promise<number>;
   pub.publish = ((channel: string, message: string | Buffer) => {
