@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { startPrivateFerretDb, startPrivateRedis } from '../support/private-stores';
+import { startPrivateFerretDb, startPrivateRedis } from '../../scripts/standins/private-stores';
 
 // The failure tests (Redis lost, database stopped) rest on these: what a kill keeps and what it loses.
 describe('private stores for failure tests', () => {
