@@ -6,8 +6,9 @@ export interface ApiAnswer<T = any> {
 }
 
 /**
- * The REST API as a client behind a load balancer sees it: each call goes to the next node, and
- * `call` answers whatever came back (network errors and timeouts as status 0).
+ * The REST API as a client behind a load balancer sees it: each call goes to the next node (a
+ * refused connection to the next one after it), and `call` answers whatever came back (network
+ * errors and timeouts as status 0, with the error's code).
  */
 export class ApiClient {
   private turn = 0;
@@ -20,7 +21,17 @@ export class ApiClient {
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
     const targets = this.targets();
-    const target = targets[this.turn++ % targets.length];
+    let answer: ApiAnswer<T> | undefined;
+    // A refused connection reached no server: the next node gets it, as a load balancer would do.
+    for (let tries = 0; tries < targets.length; tries += 1) {
+      const target = targets[this.turn++ % targets.length];
+      answer = await this.once<T>(target, method, path, body);
+      if (!(answer.status === 0 && (answer.body as { error?: { code?: string } }).error?.code === 'ECONNREFUSED')) return answer;
+    }
+    return answer!;
+  }
+
+  private async once<T>(target: EdgeTarget, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
     try {
       const response = await fetch(`${target.url}${path}`, {
         method,
@@ -37,7 +48,8 @@ export class ApiClient {
       }
       return { status: response.status, body: parsed as T };
     } catch (error) {
-      return { status: 0, body: { error: { code: 'network', message: (error as Error).message } } as T };
+      const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      return { status: 0, body: { error: { code, message: (error as Error).message } } as T };
     }
   }
 

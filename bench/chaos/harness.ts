@@ -82,8 +82,14 @@ export interface PhaseResult {
   startedAt: string;
   endedAt: string;
   contacts: { sent: number; acknowledged: number; stored: number; lost: number; duplicated: number; unacknowledged: number; refusedPermanently: number; retried: number };
-  /** Stored contacts of this phase that should wait for an agent, and how many routing does not list as waiting. */
-  waiting: { expected: number; missing: number };
+  /**
+   * At the end of the phase (just before the next fault), over every contact stored so far (3 s
+   * old or more): how many should wait for an agent (open/queued in MongoDB) and how many of them
+   * routing does not list as waiting. So each fault is judged before the next one hides it.
+   */
+  waitingAtEnd: { expected: number; missing: number; error?: string };
+  /** After the run: stored contacts first sent in this phase that should wait, and those not waiting. */
+  waitingFinal: { expected: number; missing: number };
   tasks: { started: number; filed: number; fileFailed: number; resolved: number; slaDue: number; slaNotFired: number };
   sentTwice: { sms: number; email: number };
   /** Restart → every node's /readyz ready; restart → a new text stored and listed as waiting. Null for the baseline. */
@@ -114,6 +120,7 @@ interface PhaseWindow {
   start: number;
   end: number;
   recovery: PhaseResult['recovery'];
+  waitingAtEnd: PhaseResult['waitingAtEnd'];
 }
 
 /**
@@ -299,10 +306,33 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
 
     const windows: PhaseWindow[] = [];
     const window = (name: string, fault: FaultName | null): PhaseWindow => {
-      const entry: PhaseWindow = { name, fault, start: Date.now(), end: 0, recovery: null };
+      const entry: PhaseWindow = { name, fault, start: Date.now(), end: 0, recovery: null, waitingAtEnd: { expected: 0, missing: 0 } };
       windows.push(entry);
       phase = name;
       return entry;
+    };
+
+    /** Contacts stored 3 s ago or earlier that should wait, against routing's waiting lists now. */
+    const waitingSnapshot = async (): Promise<PhaseResult['waitingAtEnd']> => {
+      const before = Date.now() - 3_000;
+      const connection = mongoose.createConnection(ferret!.url, { serverSelectionTimeoutMS: 5_000 });
+      try {
+        await connection.asPromise();
+        const store = await readStore(connection);
+        const waiting = await readWaiting(api);
+        const expected = store.shouldWait.filter((interaction) => new Date(interaction.createdAt).getTime() <= before);
+        const missing = expected.filter((interaction) => !waiting.ids.has(interaction._id)).length;
+        return { expected: expected.length, missing, ...(waiting.error ? { error: waiting.error } : waiting.truncated.length ? { error: `${waiting.truncated.join(', ')} at the list limit` } : {}) };
+      } catch (error) {
+        return { expected: 0, missing: 0, error: (error as Error).message };
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    };
+    const endPhase = async (entry: PhaseWindow) => {
+      entry.end = Date.now();
+      entry.waitingAtEnd = await waitingSnapshot();
+      progress(`${entry.name}: at its end ${entry.waitingAtEnd.expected} stored contacts should wait, ${entry.waitingAtEnd.missing} are in no queue${entry.waitingAtEnd.error ? ` (${entry.waitingAtEnd.error})` : ''}`);
     };
 
     // Baseline, then each fault: kill, outage with traffic, restart, recovery, traffic.
@@ -310,7 +340,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     progress(`baseline: ${options.baselineSeconds} s at ${options.rate} operations/s`);
     await sleep(options.baselineSeconds * 1000);
     for (const fault of options.faults) {
-      current.end = Date.now();
+      await endPhase(current);
       current = window(fault, fault);
       progress(`${fault}: ${faultTitles[fault]}`);
       const node = nodes[1];
@@ -335,7 +365,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       const restUntil = restartedAt + options.afterSeconds * 1000;
       if (Date.now() < restUntil) await sleep(restUntil - Date.now());
     }
-    current.end = Date.now();
+    await endPhase(current);
 
     // Drain: no new contacts; refused ones are retried until acknowledged or the drain ends.
     acceptingNew = false;
@@ -406,7 +436,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
           refusedPermanently: mine.filter((delivery) => delivery.refusedPermanently).length,
           retried: mine.filter((delivery) => delivery.attempts > 1).length,
         },
-        waiting: { expected: expectedByPhase.get(entry.name) ?? 0, missing: missingByPhase.get(entry.name) ?? 0 },
+        waitingAtEnd: entry.waitingAtEnd,
+        waitingFinal: { expected: expectedByPhase.get(entry.name) ?? 0, missing: missingByPhase.get(entry.name) ?? 0 },
         tasks: {
           started: ops.length,
           filed: ops.filter((op) => op.id).length,
@@ -466,7 +497,15 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
           ? `queues ${waiting.truncated.join(', ')} list ${waitingLimit}+ contacts (the API's limit): lower CHAOS_RATE or the phase lengths`
           : totals.waitingMissing === 0
             ? `${totals.waitingExpected} stored contacts wait (status open/queued), all listed by GET /api/routing/queues/:queue/waiting; ${totals.handled} past waiting`
-            : `${totals.waitingMissing} of ${totals.waitingExpected} stored contacts that should wait are in no queue (${byPhase((row) => row.waiting.missing)})`,
+            : `${totals.waitingMissing} of ${totals.waitingExpected} stored contacts that should wait are in no queue (by the phase they arrived in: ${byPhase((row) => row.waitingFinal.missing)}; at the end of each phase: ${phases.map((row) => `${row.phase} ${row.waitingAtEnd.missing}/${row.waitingAtEnd.expected}`).join(', ')})`,
+    );
+    const phaseEndMisses = phases.filter((row) => row.waitingAtEnd.missing > 0 || row.waitingAtEnd.error);
+    check(
+      'after each fault, the contacts that were waiting wait again before the next fault',
+      phaseEndMisses.length === 0,
+      phaseEndMisses.length === 0
+        ? `at every phase end all stored contacts that should wait were listed (${phases.map((row) => `${row.phase} ${row.waitingAtEnd.expected}`).join(', ')})`
+        : phaseEndMisses.map((row) => (row.waitingAtEnd.error ? `${row.phase}: lists unreadable (${row.waitingAtEnd.error})` : `${row.phase}: ${row.waitingAtEnd.missing} of ${row.waitingAtEnd.expected} in no queue`)).join('; '),
     );
     check(
       'every task SLA timer that came due fired (breach recorded)',

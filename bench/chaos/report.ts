@@ -16,17 +16,17 @@ export function chaosMarkdown(result: ChaosResult): string {
     `Rate ${options.rate} operations/s; baseline ${options.baselineSeconds} s; each fault: ${options.outageSeconds} s down, then ${options.afterSeconds} s of traffic after the restart; drain ${options.drainSeconds} s at most; checks repeated for ${options.settleSeconds} s at most.`,
     '',
   );
-  lines.push('| phase | contacts sent | acknowledged | stored | lost | duplicated | unacknowledged | retried | should wait / not waiting | tasks filed (failed) | SLA due / not fired | SMS sent twice | email sent twice | recovery: ready | recovery: new contact queued |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| phase | contacts sent | acknowledged | stored | lost | duplicated | unacknowledged | retried | not waiting at phase end / should wait | of these contacts: not waiting after the run | tasks filed (failed) | SLA due / not fired | SMS sent twice | email sent twice | recovery: ready | recovery: new contact queued |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of result.phases) {
     const c = row.contacts;
     lines.push(
-      `| ${row.title} | ${c.sent} | ${c.acknowledged} | ${c.stored} | ${c.lost} | ${c.duplicated} | ${c.unacknowledged}${c.refusedPermanently ? ` (+${c.refusedPermanently} refused)` : ''} | ${c.retried} | ${row.waiting.expected} / ${row.waiting.missing} | ${row.tasks.filed} (${row.tasks.fileFailed}) | ${row.tasks.slaDue} / ${row.tasks.slaNotFired} | ${row.sentTwice.sms} | ${row.sentTwice.email} | ${row.recovery ? seconds(row.recovery.readyMs) : '–'} | ${row.recovery ? seconds(row.recovery.contactQueuedMs) : '–'} |`,
+      `| ${row.title} | ${c.sent} | ${c.acknowledged} | ${c.stored} | ${c.lost} | ${c.duplicated} | ${c.unacknowledged}${c.refusedPermanently ? ` (+${c.refusedPermanently} refused)` : ''} | ${c.retried} | ${row.waitingAtEnd.error ? `? (${row.waitingAtEnd.error})` : `${row.waitingAtEnd.missing} / ${row.waitingAtEnd.expected}`} | ${row.waitingFinal.missing} of ${row.waitingFinal.expected} | ${row.tasks.filed} (${row.tasks.fileFailed}) | ${row.tasks.slaDue} / ${row.tasks.slaNotFired} | ${row.sentTwice.sms} | ${row.sentTwice.email} | ${row.recovery ? seconds(row.recovery.readyMs) : '–'} | ${row.recovery ? seconds(row.recovery.contactQueuedMs) : '–'} |`,
     );
   }
   const t = result.totals;
   lines.push(
-    `| **total** | ${t.sent} | ${t.acknowledged} | ${t.stored} | ${t.lost} | ${t.duplicated} | ${t.unacknowledged}${t.refusedPermanently ? ` (+${t.refusedPermanently} refused)` : ''} | ${t.retried} | ${t.waitingExpected} / ${t.waitingMissing} | ${t.tasksFiled} | ${t.slaDue} / ${t.slaNotFired} | ${t.smsSentTwice} of ${t.smsSent} | ${t.emailsSentTwice} of ${t.emailsSent} | | |`,
+    `| **total** | ${t.sent} | ${t.acknowledged} | ${t.stored} | ${t.lost} | ${t.duplicated} | ${t.unacknowledged}${t.refusedPermanently ? ` (+${t.refusedPermanently} refused)` : ''} | ${t.retried} | | ${t.waitingMissing} of ${t.waitingExpected} | ${t.tasksFiled} | ${t.slaDue} / ${t.slaNotFired} | ${t.smsSentTwice} of ${t.smsSent} | ${t.emailsSentTwice} of ${t.emailsSent} | | |`,
     '',
   );
   lines.push('## Checks', '');
@@ -34,7 +34,7 @@ export function chaosMarkdown(result: ChaosResult): string {
   lines.push('', '## How it runs', '');
   for (const line of result.setup) lines.push(`- ${line}`);
   lines.push(
-    '- Columns: a contact belongs to the phase in which it was first sent (a contact retried into the next phase still counts where it started). *Lost*: acknowledged (HTTP 200 / SMTP 250) but no entry with its external id in MongoDB. *Duplicated*: more than one entry with one external id. *Unacknowledged*: still refused when the drain ended. *Should wait / not waiting*: stored inbound contacts with status open or queued, and those of them no queue lists. *SLA due / not fired*: tasks of that phase still open when their breach timer came due (SLA_TIME_SCALE applied) plus the grace, and those without `breachedAt`. *Sent twice*: counted in the phase in which the second copy arrived. *Recovery*: from the restart to every node\'s `/readyz` answering ready, and to a new text (sent right after the restart, retried) being acknowledged and listed by `GET /api/routing/queues/sms/waiting`.',
+    '- Columns: a contact belongs to the phase in which it was first sent (a contact retried into the next phase still counts where it started). *Lost*: acknowledged (HTTP 200 / SMTP 250) but no entry with its external id in MongoDB. *Duplicated*: more than one entry with one external id. *Unacknowledged*: still refused when the drain ended. *Not waiting at phase end*: at the end of the phase (before the next fault), of all contacts stored so far (3 s old or more) with status open or queued, those no queue lists, so each fault is judged before the next hides it. *Not waiting after the run*: the same after the drain, by the phase the contact arrived in. *SLA due / not fired*: tasks of that phase still open when their breach timer came due (SLA_TIME_SCALE applied) plus the grace, and those without `breachedAt`. *Sent twice*: counted in the phase in which the second copy arrived. *Recovery*: from the restart to every node\'s `/readyz` answering ready, and to a new text (sent right after the restart, retried) being acknowledged and listed by `GET /api/routing/queues/sms/waiting`.',
   );
   if (result.logsDir) lines.push('', `Node logs of this run: \`${result.logsDir}\`.`);
   return `${lines.join('\n')}\n`;

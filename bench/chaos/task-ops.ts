@@ -53,7 +53,7 @@ export async function runTaskOp(op: TaskOp, context: TaskOpsContext, customers: 
     departmentId: context.departmentId, typeCode: context.typeCode, title: `Chaos follow-up ${count}`, description: 'Filed by the chaos run', customerId,
   });
   if (filed.status !== 201) {
-    op.fileFailure = `file ${filed.status}`;
+    op.fileFailure = `file ${filed.status || (filed.body as { error?: { code?: string } }).error?.code}`;
     return;
   }
   op.id = filed.body.id;
