@@ -154,3 +154,43 @@ function repeated(items: { key: string; at: number }[]): SentTwice[] {
   for (const item of items) seen.set(item.key, [...(seen.get(item.key) ?? []), item.at]);
   return [...seen].filter(([, times]) => times.length > 1).map(([key, times]) => ({ key, copies: times.length, secondAt: [...times].sort((a, b) => a - b)[1] }));
 }
+
+export interface MissingNotice {
+  phase: string;
+  what: string;
+}
+
+/**
+ * Messages the run must cause, checked against what left through the stand-ins: one acknowledgement
+ * per acknowledged email (EMAIL_ACKNOWLEDGE; each sender is a new mailbox on its own domain, so no
+ * limit applies), and per filed task a notice on filing plus one on resolution (matched by the
+ * task's reference in the text, by SMS or email).
+ */
+export function missingNotices(
+  deliveries: Delivery[],
+  tasks: { phase: string; reference?: string; resolvedAt?: number }[],
+  sms: StandinMessage[],
+  emails: SinkMessage[],
+): { expected: { phase: string }[]; missing: MissingNotice[] } {
+  const expected: { phase: string }[] = [];
+  const missing: MissingNotice[] = [];
+  const acknowledgedTo = new Set<string>();
+  for (const message of emails) {
+    if (/We received your message/.test(message.parsed.subject ?? '')) for (const rcpt of message.envelope.rcptTo) acknowledgedTo.add(rcpt.toLowerCase());
+  }
+  for (const delivery of deliveries) {
+    if (delivery.kind !== 'email' || delivery.ackedAt === undefined) continue;
+    expected.push({ phase: delivery.phase });
+    if (!acknowledgedTo.has(delivery.from.toLowerCase())) missing.push({ phase: delivery.phase, what: `acknowledgement of ${delivery.externalId}` });
+  }
+  const texts = [...sms.map((message) => message.body ?? ''), ...emails.map((message) => `${message.parsed.subject ?? ''}\n${message.parsed.text ?? ''}`)];
+  for (const task of tasks) {
+    if (!task.reference) continue;
+    const wanted = task.resolvedAt ? 2 : 1;
+    const pattern = new RegExp(`\\b${task.reference}\\b`);
+    const found = texts.filter((text) => pattern.test(text)).length;
+    for (let index = 0; index < wanted; index += 1) expected.push({ phase: task.phase });
+    for (let index = found; index < wanted; index += 1) missing.push({ phase: task.phase, what: `${index === 0 ? 'filing' : 'resolution'} notice of ${task.reference}` });
+  }
+  return { expected, missing };
+}

@@ -13,7 +13,7 @@ import { startSmtpSink, type SmtpSink } from '../../scripts/standins/smtp-sink';
 import { standinCredentials, startTwilioStandin, type TwilioStandin } from '../../scripts/standins/twilio-standin';
 import { ApiClient } from './api-client';
 import { appNode, isReady, sleep, type AppNode } from './app-node';
-import { emailsSentTwice, judgeDeliveries, readSla, readStore, readWaiting, smsSentTwice, waitingLimit, type SlaFindings, type StoreFindings } from './checks';
+import { emailsSentTwice, judgeDeliveries, missingNotices, readSla, readStore, readWaiting, smsSentTwice, waitingLimit, type SlaFindings, type StoreFindings } from './checks';
 import { deliver, newDelivery, type ContactKind, type Delivery, type DeliveryOptions, type EdgeTarget } from './deliveries';
 import { runTaskOp, type TaskOp } from './task-ops';
 
@@ -92,6 +92,8 @@ export interface PhaseResult {
   waitingFinal: { expected: number; missing: number };
   tasks: { started: number; filed: number; fileFailed: number; resolved: number; slaDue: number; slaNotFired: number };
   sentTwice: { sms: number; email: number };
+  /** Messages contacts and tasks of this phase must cause (email acknowledgements, task notices), and those never sent. */
+  notices: { expected: number; missing: number };
   /** Restart → every node's /readyz ready; restart → a new text stored and listed as waiting. Null for the baseline. */
   recovery: { readyMs: number | null; contactQueuedMs: number | null } | null;
 }
@@ -104,7 +106,7 @@ export interface ChaosResult {
   options: Omit<ChaosOptions, 'progress' | 'keepLogs'>;
   setup: string[];
   phases: PhaseResult[];
-  totals: PhaseResult['contacts'] & { waitingExpected: number; waitingMissing: number; handled: number; smsSent: number; emailsSent: number; smsSentTwice: number; emailsSentTwice: number; tasksFiled: number; slaDue: number; slaNotFired: number; slaNotYetDue: number };
+  totals: PhaseResult['contacts'] & { noticesExpected: number; noticesMissing: number; waitingExpected: number; waitingMissing: number; handled: number; smsSent: number; emailsSent: number; smsSentTwice: number; emailsSentTwice: number; tasksFiled: number; slaDue: number; slaNotFired: number; slaNotYetDue: number };
   checks: Check[];
   pass: boolean;
   /** Node logs, kept when a check failed. */
@@ -391,7 +393,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
         sla = await readSla(checkMongo, options.slaScale, scaleGraceMs, Date.now());
         missingWaiting = store.shouldWait.filter((interaction) => !waiting.ids.has(interaction._id));
         const lastDue = Math.max(0, ...taskOps.filter((op) => op.id).map((op) => op.startedAt)) + options.slaMinutes * 60_000 * options.slaScale + scaleGraceMs;
-        const settled = !waiting.error && missingWaiting.length === 0 && sla.notFired.length === 0 && (sla.notYetDue === 0 || Date.now() > lastDue + 5_000);
+        const noticesMissing = missingNotices(deliveries, taskOps, twilio.messages, sink.messages).missing.length;
+        const settled = !waiting.error && missingWaiting.length === 0 && sla.notFired.length === 0 && noticesMissing === 0 && (sla.notYetDue === 0 || Date.now() > lastDue + 5_000);
         if (settled || Date.now() > settleUntil) break;
         await sleep(1_000);
       }
@@ -400,6 +403,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
     }
 
     const judged = judgeDeliveries(deliveries, store);
+    const notices = missingNotices(deliveries, taskOps, twilio.messages, sink.messages);
     const smsTwice = smsSentTwice(twilio.messages);
     const emailTwice = emailsSentTwice(sink.messages);
     const emailTwiceAll = [...emailTwice.byMessageId, ...emailTwice.byContent.filter((copy) => !emailTwice.byMessageId.some((other) => other.secondAt === copy.secondAt))];
@@ -450,6 +454,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
           sms: smsTwice.filter((copy) => inWindow(copy.secondAt, entry, index)).length,
           email: emailTwiceAll.filter((copy) => inWindow(copy.secondAt, entry, index)).length,
         },
+        notices: { expected: notices.expected.filter((notice) => notice.phase === entry.name).length, missing: notices.missing.filter((notice) => notice.phase === entry.name).length },
         recovery: entry.recovery,
       };
     });
@@ -474,6 +479,8 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       slaDue: sla.due.length,
       slaNotFired: sla.notFired.length,
       slaNotYetDue: sla.notYetDue,
+      noticesExpected: notices.expected.length,
+      noticesMissing: notices.missing.length,
     };
 
     const checks: Check[] = [];
@@ -511,6 +518,13 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       'every task SLA timer that came due fired (breach recorded)',
       totals.slaNotFired === 0,
       `${totals.slaDue} tasks came due while open, ${totals.slaNotFired} without a recorded breach${totals.slaNotFired ? ` (${byPhase((row) => row.tasks.slaNotFired)}; first ${sla.notFired[0].reference})` : ''}; ${totals.slaNotYetDue} not due yet at the end (not judged)`,
+    );
+    check(
+      'every message the traffic must cause was sent (email acknowledgements, task notices)',
+      totals.noticesMissing === 0,
+      totals.noticesMissing === 0
+        ? `${totals.noticesExpected} expected, all received by the stand-ins`
+        : `${totals.noticesMissing} of ${totals.noticesExpected} never sent (${byPhase((row) => row.notices.missing)}); e.g. ${notices.missing.slice(0, 3).map((notice) => notice.what).join('; ')}`,
     );
     check('no SMS was sent twice', totals.smsSentTwice === 0, `${totals.smsSent} texts sent to the Twilio stand-in, ${totals.smsSentTwice} more than once${smsTwice.length ? ` (${byPhase((row) => row.sentTwice.sms)})` : ''}`);
     check('no email was sent twice', totals.emailsSentTwice === 0, `${totals.emailsSent} emails received by the SMTP sink, ${totals.emailsSentTwice} more than once (same Message-ID, or same recipient, subject and text)${emailTwiceAll.length ? ` (${byPhase((row) => row.sentTwice.email)})` : ''}`);
