@@ -104,6 +104,8 @@ export interface SlaFindings {
   /** Of those, the ones with no breach recorded. */
   notFired: StoredTask[];
   notYetDue: number;
+  /** When the last breach timer not yet due comes due (plus grace), ms since epoch; 0 when none. */
+  lastDueAt: number;
 }
 
 /**
@@ -115,6 +117,7 @@ export async function readSla(mongo: Connection, scale: number, graceMs: number,
   const tasks = await mongo.collection<StoredTask>('tasks').find({}, { projection: { reference: 1, status: 1, createdAt: 1, dueAt: 1, breachedAt: 1, resolvedAt: 1, rejectedAt: 1 } }).toArray();
   const due: StoredTask[] = [];
   let notYetDue = 0;
+  let lastDueAt = 0;
   for (const task of tasks) {
     const created = new Date(task.createdAt).getTime();
     const firesAt = created + scale * (new Date(task.dueAt).getTime() - created);
@@ -122,11 +125,12 @@ export async function readSla(mongo: Connection, scale: number, graceMs: number,
     if (finishedAt && new Date(finishedAt).getTime() <= firesAt + graceMs) continue;
     if (firesAt + graceMs > now) {
       notYetDue += 1;
+      lastDueAt = Math.max(lastDueAt, firesAt + graceMs);
       continue;
     }
     due.push(task);
   }
-  return { due, notFired: due.filter((task) => !task.breachedAt), notYetDue };
+  return { due, notFired: due.filter((task) => !task.breachedAt), notYetDue, lastDueAt };
 }
 
 export interface SentTwice {
