@@ -99,10 +99,10 @@ interface StoredTask {
 }
 
 export interface SlaFindings {
-  /** Tasks whose breach timer came due (on the run's SLA clock) while they were still open. */
-  due: StoredTask[];
+  /** Tasks whose breach timer came due (on the run's SLA clock, at `firesAt`) while they were still open. */
+  due: (StoredTask & { firesAt: number })[];
   /** Of those, the ones with no breach recorded. */
-  notFired: StoredTask[];
+  notFired: (StoredTask & { firesAt: number })[];
   notYetDue: number;
   /** When the last breach timer not yet due comes due (plus grace), ms since epoch; 0 when none. */
   lastDueAt: number;
@@ -115,7 +115,7 @@ export interface SlaFindings {
  */
 export async function readSla(mongo: Connection, scale: number, graceMs: number, now: number): Promise<SlaFindings> {
   const tasks = await mongo.collection<StoredTask>('tasks').find({}, { projection: { reference: 1, status: 1, createdAt: 1, dueAt: 1, breachedAt: 1, resolvedAt: 1, rejectedAt: 1 } }).toArray();
-  const due: StoredTask[] = [];
+  const due: SlaFindings['due'] = [];
   let notYetDue = 0;
   let lastDueAt = 0;
   for (const task of tasks) {
@@ -128,7 +128,7 @@ export async function readSla(mongo: Connection, scale: number, graceMs: number,
       lastDueAt = Math.max(lastDueAt, firesAt + graceMs);
       continue;
     }
-    due.push(task);
+    due.push({ ...task, firesAt });
   }
   return { due, notFired: due.filter((task) => !task.breachedAt), notYetDue, lastDueAt };
 }

@@ -416,14 +416,14 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       expectedByPhase.set(name, (expectedByPhase.get(name) ?? 0) + 1);
       if (!waiting.ids.has(interaction._id)) missingByPhase.set(name, (missingByPhase.get(name) ?? 0) + 1);
     }
-    const opByTaskId = new Map(taskOps.filter((op) => op.id).map((op) => [op.id!, op]));
-    const inWindow = (at: number, entry: PhaseWindow, index: number) => at >= entry.start && (index === windows.length - 1 || at < entry.end);
+    const inWindow = (at: number, entry: PhaseWindow, index: number) => (index === 0 || at >= entry.start) && (index === windows.length - 1 || at < windows[index + 1].start);
 
     const phases: PhaseResult[] = windows.map((entry, index) => {
       const mine = deliveries.filter((delivery) => delivery.phase === entry.name);
       const stored = mine.filter((delivery) => delivery.ackedAt !== undefined && (store.entriesByExternalId.get(delivery.externalId) ?? 0) > 0).length;
       const ops = taskOps.filter((op) => op.phase === entry.name);
-      const due = sla.due.filter((task) => opByTaskId.get(String(task._id))?.phase === entry.name);
+      // A timer belongs to the phase in which it came due (a timer set before a fault and lost in it counts there).
+      const due = sla.due.filter((task) => inWindow(task.firesAt, entry, index));
       return {
         phase: entry.name,
         fault: entry.fault,
