@@ -15,6 +15,7 @@ import { ApiClient } from './api-client';
 import { appNode, isReady, sleep, type AppNode } from './app-node';
 import { emailsSentTwice, judgeDeliveries, missingNotices, readSla, readStore, readWaiting, smsSentTwice, waitingLimit, type SlaFindings, type StoreFindings } from './checks';
 import { deliver, newDelivery, type ContactKind, type Delivery, type DeliveryOptions, type EdgeTarget } from './deliveries';
+import { compareRollups, type RollupComparison } from './rollups';
 import { runTaskOp, type TaskOp } from './task-ops';
 
 /** The faults the run injects, in order. */
@@ -108,6 +109,8 @@ export interface ChaosResult {
   setup: string[];
   phases: PhaseResult[];
   totals: PhaseResult['contacts'] & { noticesExpected: number; noticesMissing: number; waitingExpected: number; waitingMissing: number; handled: number; smsSent: number; emailsSent: number; smsSentTwice: number; emailsSentTwice: number; tasksFiled: number; slaDue: number; slaNotFired: number; slaNotYetDue: number };
+  /** Live report rollups against a rebuild from the raw log, after both nodes stopped. */
+  rollups: RollupComparison;
   checks: Check[];
   pass: boolean;
   /** Node logs, kept when a check failed. */
@@ -402,6 +405,11 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       await checkMongo.close();
     }
 
+    // Both nodes stop (SIGTERM: their report batches are flushed), then the rollups are compared with a rebuild.
+    await Promise.all(nodes.map((node) => node.stop()));
+    const rollups = await compareRollups(setupConfig, startedAt, new Date());
+    progress(`rollups: ${rollups.error ? `not compared (${rollups.error})` : `${rollups.buckets} buckets, ${rollups.differences.length} fields differ from the rebuild`}`);
+
     const judged = judgeDeliveries(deliveries, store);
     const notices = missingNotices(deliveries, taskOps, twilio.messages, sink.messages);
     const smsTwice = smsSentTwice(twilio.messages);
@@ -534,6 +542,15 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       unrecovered.length === 0,
       unrecovered.length === 0 ? phases.filter((row) => row.recovery).map((row) => `${row.phase} ${ms(Math.max(row.recovery!.readyMs!, row.recovery!.contactQueuedMs!))}`).join(', ') : `not recovered: ${unrecovered.map((row) => `${row.phase} (ready ${ms(row.recovery!.readyMs)}, contact queued ${ms(row.recovery!.contactQueuedMs)})`).join(', ')}`,
     );
+    check(
+      'live report rollups equal a rebuild from the raw log (no count lost with two nodes writing)',
+      !rollups.error && rollups.differences.length === 0,
+      rollups.error
+        ? `not compared: ${rollups.error}`
+        : rollups.differences.length === 0
+          ? `${rollups.buckets} buckets of ${rollups.days.fromDay}…${rollups.days.toDay}, every counter equal`
+          : `${rollups.differences.length} bucket fields differ, e.g. ${rollups.differences.slice(0, 4).map((diff) => `${diff.bucket} ${diff.field} live ${diff.live} / rebuilt ${diff.rebuilt}`).join('; ')}`,
+    );
     check('no app node died on its own', unexpectedNodeExits === 0, unexpectedNodeExits === 0 ? 'both nodes ran until stopped (but for the deliberate kill)' : `${unexpectedNodeExits} unexpected exits; see the node logs`);
     pass = checks.every((entry) => entry.pass);
 
@@ -545,6 +562,7 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       options: { rate: options.rate, baselineSeconds: options.baselineSeconds, outageSeconds: options.outageSeconds, afterSeconds: options.afterSeconds, faults: options.faults, drainSeconds: options.drainSeconds, settleSeconds: options.settleSeconds, recoveryTimeoutSeconds: options.recoveryTimeoutSeconds, slaMinutes: options.slaMinutes, slaScale: options.slaScale, slaGraceSeconds: options.slaGraceSeconds },
       setup,
       phases,
+      rollups,
       totals,
       checks,
       pass,

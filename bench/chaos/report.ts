@@ -31,6 +31,17 @@ export function chaosMarkdown(result: ChaosResult): string {
   );
   lines.push('## Checks', '');
   for (const check of result.checks) lines.push(`- ${check.pass ? '✅' : '❌'} **${check.name}**: ${check.detail}`);
+  lines.push('', '## Report rollups', '');
+  const { rollups } = result;
+  if (rollups.error) lines.push(`Not compared: ${rollups.error}.`);
+  else {
+    lines.push(`After both nodes stopped, the live rollups of ${rollups.days.fromDay}…${rollups.days.toDay} (${rollups.buckets} buckets) were compared with a rebuild from the raw log (\`npm run reports:rebuild\`'s code): ${rollups.differences.length} fields differ.`);
+    if (rollups.differences.length) {
+      lines.push('', '| bucket | field | live | rebuilt |', '|---|---|---:|---:|');
+      for (const diff of rollups.differences.slice(0, 30)) lines.push(`| ${diff.bucket} | ${diff.field} | ${diff.live} | ${diff.rebuilt} |`);
+      if (rollups.differences.length > 30) lines.push(`| … ${rollups.differences.length - 30} more | | | |`);
+    }
+  }
   lines.push('', '## How it runs', '');
   for (const line of result.setup) lines.push(`- ${line}`);
   lines.push(

@@ -13,7 +13,7 @@ const usage = `usage: npm run chaos -- [options]
   --rate N              operations per second (default ${defaultChaos.rate}; env CHAOS_RATE)
   --phase-seconds N     traffic after each restart, and the baseline (default ${defaultChaos.afterSeconds}; env CHAOS_PHASE_SECONDS)
   --outage-seconds N    how long each store or node stays dead (default ${defaultChaos.outageSeconds}; env CHAOS_OUTAGE_SECONDS)
-  --faults LIST         comma-separated, in order, from ${faultNames.join(', ')} (default all; env CHAOS_FAULTS)
+  --faults LIST         comma-separated, in order, from ${faultNames.join(', ')} (default all; env CHAOS_FAULTS); none: the baseline only
   --drain-seconds N     retries of refused contacts after the last phase (default ${defaultChaos.drainSeconds})
   --settle-seconds N    checks are repeated until they pass or this passes (default ${defaultChaos.settleSeconds})
   --sla-scale X         SLA_TIME_SCALE of the nodes (default ${defaultChaos.slaScale}: the 1-minute SLA fires after 15 s)
@@ -33,6 +33,7 @@ function number(raw: string | undefined, name: string, fallback: number): number
 
 function faults(raw: string | undefined): FaultName[] {
   if (raw === undefined || raw === '') return [...faultNames];
+  if (raw === 'none') return [];
   const list = raw.split(',').map((item) => item.trim()).filter(Boolean);
   const bad = list.filter((item) => !(faultNames as readonly string[]).includes(item));
   if (bad.length) throw new UsageError(`unknown fault ${bad.join(', ')}; choose from ${faultNames.join(', ')}`);
