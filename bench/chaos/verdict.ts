@@ -207,9 +207,9 @@ export function judgeRun(record: RunRecord): { phases: PhaseResult[]; totals: To
   check('no email was sent twice', totals.emailsSentTwice === 0, `${totals.emailsSent} emails received by the SMTP sink, ${totals.emailsSentTwice} more than once (same Message-ID, or same recipient, subject and text)${emailTwiceAll.length ? ` (${byPhase((row) => row.sentTwice.email)}; e.g. ${emailTwiceAll.slice(0, 2).map((copy) => `${copy.copies} × ${describeKey(copy.key)}`).join('; ')})` : ''}`);
   const unrecovered = phases.filter((row) => row.recovery && (row.recovery.readyMs === null || row.recovery.contactQueuedMs === null));
   check(
-    `every fault recovered within ${recoveryTimeoutSeconds} s (nodes ready, a new contact stored and queued)`,
+    'every fault recovered in time (nodes ready, a new contact stored and queued)',
     unrecovered.length === 0,
-    unrecovered.length === 0 ? phases.filter((row) => row.recovery).map((row) => `${row.phase} ${ms(Math.max(row.recovery!.readyMs!, row.recovery!.contactQueuedMs!))}`).join(', ') : `not recovered: ${unrecovered.map((row) => `${row.phase} (ready ${ms(row.recovery!.readyMs)}, contact queued ${ms(row.recovery!.contactQueuedMs)})`).join(', ')}`,
+    unrecovered.length === 0 ? `within ${recoveryTimeoutSeconds} s: ` + phases.filter((row) => row.recovery).map((row) => `${row.phase} ${ms(Math.max(row.recovery!.readyMs!, row.recovery!.contactQueuedMs!))}`).join(', ') : `not recovered within ${recoveryTimeoutSeconds} s: ${unrecovered.map((row) => `${row.phase} (ready ${ms(row.recovery!.readyMs)}, contact queued ${ms(row.recovery!.contactQueuedMs)})`).join(', ')}`,
   );
   check(
     'live report rollups equal a rebuild from the raw log (no count lost with two nodes writing)',

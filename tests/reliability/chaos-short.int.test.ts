@@ -19,7 +19,8 @@ describe('chaos (short): Redis, FerretDB and a node killed in turn under traffic
       afterSeconds: 6,
       drainSeconds: 15,
       settleSeconds: 15,
-      recoveryTimeoutSeconds: 30,
+      // Generous: under the whole suite a node started from the TypeScript sources takes ~15 s.
+      recoveryTimeoutSeconds: 45,
       slaMinutes: 1,
       slaScale: 0.1,
       slaGraceSeconds: 5,
@@ -38,7 +39,37 @@ describe('chaos (short): Redis, FerretDB and a node killed in turn under traffic
     expect({ sms: result.totals.smsSentTwice, email: result.totals.emailsSentTwice }).toEqual({ sms: 0, email: 0 });
   });
 
-  it('when the faults are over, then every check passes: all acknowledged, waiting again, SLA timers fired, recovered', () => {
-    expect(result.checks.filter((check) => !check.pass).map((check) => `${check.name}: ${check.detail}`)).toEqual([]);
+  const failed = (...names: string[]) => result.checks.filter((check) => names.includes(check.name) && !check.pass).map((check) => `${check.name}: ${check.detail}`);
+
+  it('when the faults are over, then every contact was acknowledged and each fault recovered', () => {
+    expect(failed('every contact is acknowledged once the faults are over (senders retry)', 'every fault recovered in time (nodes ready, a new contact stored and queued)', 'no app node died on its own')).toEqual([]);
+  });
+
+  it('when Redis, FerretDB or a node died, then every stored contact that was waiting waits again, before the next fault and after the run', () => {
+    expect(failed('after each fault, the contacts that were waiting wait again before the next fault', 'every stored contact that was waiting is waiting again (or was handled)')).toEqual([]);
+  });
+
+  it('when task SLA timers came due across the faults, then each fired', () => {
+    expect(failed('every task SLA timer that came due fired (breach recorded)')).toEqual([]);
+  });
+
+  it('when contacts and task changes must cause messages, then none is lost in a fault', () => {
+    expect(failed('every message the traffic must cause was sent (email acknowledgements, task notices)')).toEqual([]);
+  });
+
+  it('when two nodes count into the report rollups across the faults, then the rollups equal a rebuild from the raw log', () => {
+    expect(failed('live report rollups equal a rebuild from the raw log (no count lost with two nodes writing)')).toEqual([]);
+  });
+
+  it('then no check of the run is left unasserted', () => {
+    expect(result.checks.map((check) => check.name).sort()).toEqual(
+      [
+        'every acknowledged contact is stored', 'no contact is stored twice', 'no SMS was sent twice', 'no email was sent twice',
+        'every contact is acknowledged once the faults are over (senders retry)', 'every fault recovered in time (nodes ready, a new contact stored and queued)', 'no app node died on its own',
+        'after each fault, the contacts that were waiting wait again before the next fault', 'every stored contact that was waiting is waiting again (or was handled)',
+        'every task SLA timer that came due fired (breach recorded)', 'every message the traffic must cause was sent (email acknowledgements, task notices)',
+        'live report rollups equal a rebuild from the raw log (no count lost with two nodes writing)',
+      ].sort(),
+    );
   });
 });
