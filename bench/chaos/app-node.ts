@@ -81,11 +81,12 @@ export function appNode(options: { name: string; port: number; smtpPort: number;
       await exited;
     },
     async stop() {
-      if (!running()) return;
-      child!.kill('SIGTERM');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
+      if (running()) {
+        child!.kill('SIGTERM');
+        const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
       log?.end();
       log = undefined;
     },
