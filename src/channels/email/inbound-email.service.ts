@@ -99,7 +99,7 @@ export class InboundEmailService {
     const externalId = messageId ? `email:${messageId}` : `email:sha256:${rawFile.sha256}`;
 
     const known = await this.interactions.findByExternalId(externalId);
-    if (known) return { ...known, duplicate: true, created: false, acknowledged: false };
+    if (known) return { ...known, duplicate: true, created: false, acknowledged: await this.acknowledgeRetried(mail, envelope, externalId, known.interactionId) };
 
     const sender = await this.identifySender(mail, envelope, flags);
     // Mail kept raw has no From we read, so it is never authenticated (it joins no thread anyway).
@@ -241,6 +241,21 @@ export class InboundEmailService {
     if (perMailbox > acknowledgementsPerWindow) return false;
     const domain = mailbox.slice(mailbox.lastIndexOf('@') + 1);
     return (await countInWindow(this.redis, `${prefix}domain:${sha256(Buffer.from(domain))}`, acknowledgementWindowMs)) <= acknowledgementsPerDomainWindow;
+  }
+
+  /**
+   * A retried delivery of an email already stored: the node that stored it may have died before it
+   * answered 250 and before it queued the acknowledgement. The acknowledgement is queued again when
+   * this email began its conversation (as on a first delivery); it is keyed by the message, so one
+   * queued already is not sent twice.
+   */
+  private async acknowledgeRetried(mail: DigestedEmail | null, envelope: InboundEnvelope, externalId: string, interactionId: string): Promise<boolean> {
+    if (!this.settings.acknowledge || !mail) return false;
+    const interaction = await this.interactions.getInteractionState(interactionId);
+    if (interaction.externalIds[0] !== externalId) return false;
+    const sender = await this.identifySender(mail, envelope, new Set());
+    if (sender.unknown) return false;
+    return this.acknowledge(mail, sender.address, { interactionId, customerId: interaction.customerId, externalId });
   }
 
   /** Sends the acknowledgement when configured, the loop guard agrees and the sender is under the rate limit. */
