@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { isSentinelUrl, parseSentinelUrl, type SentinelTarget } from './redis-url';
 
 // Reconnect attempts during an outage: at most this far apart. With `maxRetriesPerRequest: 1`,
 // ioredis rejects what waits in its offline queue after every second failed attempt, so a command
@@ -33,7 +34,31 @@ export function createRedis(url: string, purpose: 'command' | 'producer' | 'work
             // close would otherwise leave in a pipeline after the connection's QUIT, and reject unhandled.
             autoPipeliningIgnoredCommands: ['punsubscribe', 'ssubscribe', 'sunsubscribe'],
           };
-  return new Redis(url, { lazyConnect: false, ...options });
+  if (!isSentinelUrl(url)) return new Redis(url, { lazyConnect: false, ...options });
+  return new Redis({ lazyConnect: false, ...sentinelOptions(parseSentinelUrl(url)), ...options });
+}
+
+/**
+ * ioredis options for a master found through Sentinel. On every (re)connect ioredis asks the
+ * Sentinels, in turn, for the master's address, so after a failover the next reconnect (our
+ * `retryStrategy`) reaches the promoted replica. Sentinel reconfiguring the old master kills its
+ * clients, so none stays connected to a demoted one. `sentinelRetryStrategy: null`: when no Sentinel
+ * answers, the attempt fails and `retryStrategy` tries again, so an outage of the Sentinels fails
+ * commands as fast as one of Redis does (ioredis would otherwise loop inside one connect attempt
+ * while the offline queue waits).
+ */
+function sentinelOptions(target: SentinelTarget): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    ...(target.db !== undefined && { db: target.db }),
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && { password: target.password }),
+    ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
+    ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
+    ...(target.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
+    sentinelRetryStrategy: () => null,
+  };
 }
 
 // Scripts are few and fixed; callers that bind one per call (a lock release) should not hash it each time.
