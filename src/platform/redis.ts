@@ -42,10 +42,9 @@ export function createRedis(url: string, purpose: 'command' | 'producer' | 'work
  * ioredis options for a master found through Sentinel. On every (re)connect ioredis asks the
  * Sentinels, in turn, for the master's address, so after a failover the next reconnect (our
  * `retryStrategy`) reaches the promoted replica. Sentinel reconfiguring the old master kills its
- * clients, so none stays connected to a demoted one. `sentinelRetryStrategy: null`: when no Sentinel
- * answers, the attempt fails and `retryStrategy` tries again, so an outage of the Sentinels fails
- * commands as fast as one of Redis does (ioredis would otherwise loop inside one connect attempt
- * while the offline queue waits).
+ * clients, so none stays connected to a demoted one. `sentinelRetryStrategy` must retry: when it
+ * gives up, ioredis ends the connection for good (status `end`, no `retryStrategy`), which the
+ * failover test showed; it retries as often as a reconnect does.
  */
 function sentinelOptions(target: SentinelTarget): RedisOptions {
   return {
@@ -57,7 +56,7 @@ function sentinelOptions(target: SentinelTarget): RedisOptions {
     ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
     ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
     ...(target.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
-    sentinelRetryStrategy: () => null,
+    sentinelRetryStrategy: reconnectDelay,
   };
 }
 
