@@ -1,4 +1,4 @@
-import { isSentinelUrl, parseSentinelUrl, redisUrlProblem } from './redis-url';
+import { isSentinelUrl, parseSentinelUrl, redisUrlProblem, sentinelRedisOptions } from './redis-url';
 
 describe('Redis URL forms', () => {
   it('when a Sentinel URL lists hosts and a master, then it gives every Sentinel, the master name and no db', () => {
@@ -66,5 +66,25 @@ describe('Redis URL forms', () => {
     const problem = redisUrlProblem('http://nope');
     expect(problem).toContain('must be a redis:// or rediss:// URL');
     expect(problem).toContain('redis+sentinel://');
+  });
+
+  it('when a Sentinel URL is turned into ioredis options, then credentials go to the master or the Sentinels as named, and rediss+sentinel turns TLS on for both', () => {
+    expect(sentinelRedisOptions(parseSentinelUrl('redis+sentinel://:pw@s1:26379,s2:26380/mymaster/3?sentinel_password=sp'))).toEqual({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      name: 'mymaster',
+      db: 3,
+      password: 'pw',
+      sentinelPassword: 'sp',
+    });
+    expect(sentinelRedisOptions(parseSentinelUrl('rediss+sentinel://s1/mymaster'))).toEqual({
+      sentinels: [{ host: 's1', port: 26379 }],
+      name: 'mymaster',
+      tls: {},
+      sentinelTLS: {},
+      enableTLSForSentinelMode: true,
+    });
   });
 });

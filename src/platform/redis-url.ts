@@ -1,3 +1,5 @@
+import type { RedisOptions } from 'ioredis';
+
 /**
  * REDIS_URL forms. `redis://` and `rediss://` go to ioredis unchanged. A Redis behind Sentinel has
  * no standard URL (ioredis takes `{ sentinels, name }` options, not a string), so we accept the
@@ -114,4 +116,19 @@ export function redisUrlProblem(url: string): string | undefined {
   }
   if (/^rediss?:\/\/.+/.test(url)) return undefined;
   return `must be a redis:// or rediss:// URL, or ${sentinelUrlForm} for a Redis behind Sentinel`;
+}
+
+/** ioredis connection options for the master that `target`'s Sentinels name (purpose options are added by createRedis). */
+export function sentinelRedisOptions(target: SentinelTarget): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    ...(target.db !== undefined && { db: target.db }),
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && { password: target.password }),
+    ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
+    ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
+    // TLS to the master (tls + enableTLSForSentinelMode) and to the Sentinels (sentinelTLS).
+    ...(target.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
+  };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { isSentinelUrl, parseSentinelUrl, type SentinelTarget } from './redis-url';
+import { isSentinelUrl, parseSentinelUrl, sentinelRedisOptions } from './redis-url';
 
 // Reconnect attempts during an outage: at most this far apart. With `maxRetriesPerRequest: 1`,
 // ioredis rejects what waits in its offline queue after every second failed attempt, so a command
@@ -35,29 +35,13 @@ export function createRedis(url: string, purpose: 'command' | 'producer' | 'work
             autoPipeliningIgnoredCommands: ['punsubscribe', 'ssubscribe', 'sunsubscribe'],
           };
   if (!isSentinelUrl(url)) return new Redis(url, { lazyConnect: false, ...options });
-  return new Redis({ lazyConnect: false, ...sentinelOptions(parseSentinelUrl(url)), ...options });
-}
-
-/**
- * ioredis options for a master found through Sentinel. On every (re)connect ioredis asks the
- * Sentinels, in turn, for the master's address, so after a failover the next reconnect (our
- * `retryStrategy`) reaches the promoted replica. Sentinel reconfiguring the old master kills its
- * clients, so none stays connected to a demoted one. `sentinelRetryStrategy` must retry: when it
- * gives up, ioredis ends the connection for good (status `end`, no `retryStrategy`), which the
- * failover test showed; it retries as often as a reconnect does.
- */
-function sentinelOptions(target: SentinelTarget): RedisOptions {
-  return {
-    sentinels: target.sentinels,
-    name: target.name,
-    ...(target.db !== undefined && { db: target.db }),
-    ...(target.username !== undefined && { username: target.username }),
-    ...(target.password !== undefined && { password: target.password }),
-    ...(target.sentinelUsername !== undefined && { sentinelUsername: target.sentinelUsername }),
-    ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
-    ...(target.tls && { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true }),
-    sentinelRetryStrategy: reconnectDelay,
-  };
+  // On every (re)connect ioredis asks the Sentinels, in turn, for the master's address, so after a
+  // failover the next reconnect (`retryStrategy`) reaches the promoted replica; Sentinel kills the
+  // clients of a master it demotes, so none stays on it. `sentinelRetryStrategy` must retry: when it
+  // gives up, ioredis ends the client for good (status `end`, no `retryStrategy`), which the failover
+  // test showed. A reconnect can emit "All sentinels are unreachable" even though one answers: ioredis
+  // resumes its round of the Sentinels past the one that answered last, and reports each round's end.
+  return new Redis({ lazyConnect: false, ...sentinelRedisOptions(parseSentinelUrl(url)), sentinelRetryStrategy: reconnectDelay, ...options });
 }
 
 // Scripts are few and fixed; callers that bind one per call (a lock release) should not hash it each time.
