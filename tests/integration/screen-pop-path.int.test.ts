@@ -9,6 +9,9 @@ describe('the screen-pop path', () => {
 
   beforeAll(async () => {
     app = await startTestApp();
+    // The reconciler reads the log in the background (its start run, and on any Redis event): these
+    // tests count the log commands one recording makes, so it is stopped.
+    await app.reconciler.stop();
   });
   afterAll(() => app.destroy());
 

@@ -1,21 +1,9 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newCallSid, newMessageSid, newMobile, ourNumber, timed, unlistedNumber } from '../support/edge-fixtures';
 import { startEmailTestApp, sendEmail, type EmailTestApp } from '../support/email';
 import { startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
 import { request, uniqueName } from '../support/test-app';
 
-const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
-const newMessageSid = () => `SM${randomBytes(16).toString('hex')}`;
-const newMobile = () => `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
-// The default entry of config/voice-numbers.json: open around the clock, straight to "general".
-const unlistedNumber = '+862150009999';
-const ourNumber = '+862150000000';
-
-/** Runs `work` and tells how long it took, so "answered within a few seconds" is asserted, not assumed. */
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work();
-  return { value, ms: Date.now() - started };
-}
 
 // MongoDB is the record: an edge answers success only for what is stored. With the database down,
 // Twilio gets a 5xx and the mail server a 451, so both retry; the retry, once it is back, is stored once.

@@ -1,23 +1,11 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
+import { newCallSid, newMessageSid, newMobile, ourNumber, timed, unlistedNumber } from '../support/edge-fixtures';
 import { startEmailTestApp, sendEmail, type EmailTestApp } from '../support/email';
 import { startPrivateRedis, type PrivateStore } from '../support/private-stores';
 import { connectSocket, type TestSocket } from '../support/socket';
 import { createUserAndLogin, request, type TestUser } from '../support/test-app';
 
-const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
-const newMessageSid = () => `SM${randomBytes(16).toString('hex')}`;
-const newMobile = () => `+86139${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
-// The default entry of config/voice-numbers.json: open around the clock, straight to "general".
-const unlistedNumber = '+862150009999';
-const ourNumber = '+862150000000';
-
-/** Runs `work` and tells how long it took, so "answered within a few seconds" is asserted, not assumed. */
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  const value = await work();
-  return { value, ms: Date.now() - started };
-}
 
 // Redis holds the queues; MongoDB is the record. With Redis gone, the edges still store and answer,
 // and the contact waits in MongoDB (status queued/open, no agent) for the reconciler to queue again.
