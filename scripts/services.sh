@@ -55,7 +55,7 @@ die() { printf 'services: %s\n' "$*" >&2; exit 1; }
 # SRV record: those are never "the local default", so the caller treats them as external.
 uri_host_port() { # <uri> <default port>
   local rest="${1#*://}"
-  [[ "$1" == mongodb+srv://* || "$1" == rediss://* ]] && return 0
+  [[ "$1" == mongodb+srv://* || "$1" == rediss://* || "$1" == *+sentinel://* ]] && return 0
   rest="${rest%%[/?]*}"
   rest="${rest##*@}"
   [[ "$rest" == *,* || -z "$rest" ]] && return 0
@@ -79,7 +79,10 @@ is_local_default() { # <uri> <default port>
 uri_port() { local hp; hp="$(uri_host_port "$1" "$2")"; echo "${hp#* }"; }
 
 # Hides the password if a URI carries one, so it never lands in CI logs.
-redact() { sed -E 's#(://[^:/@]*:)[^@/]*@#\1***@#' <<<"$1"; }
+redact() { sed -E -e 's#(://[^:/@]*:)[^@/]*@#\1***@#' -e 's#([?&]sentinel_?[pP]assword=)[^&]*#\1***#' <<<"$1"; }
+
+# A Redis behind Sentinel (REDIS_URL=redis+sentinel://…): ping-stores.js asks the Sentinels for the master.
+is_sentinel_url() { [[ "$1" == redis+sentinel://* || "$1" == rediss+sentinel://* ]]; }
 
 # ---------------------------------------------------------------------------------------------
 # Does it answer?
@@ -97,6 +100,9 @@ tcp_open() { # <host> <port>
 answers() { # mongo|redis <uri>
   if have_node_drivers; then
     node "$ROOT/scripts/ping-stores.js" "$1" "$2"
+  elif [[ "$1" == redis ]] && is_sentinel_url "$2"; then
+    log "redis: cannot check a Sentinel URL before npm ci has installed ioredis"
+    return 1
   elif [[ "$1" == redis ]] && command -v redis-cli >/dev/null; then
     [[ "$(timeout 2 redis-cli -u "$2" ping 2>/dev/null)" == PONG ]]
   else
@@ -301,6 +307,10 @@ SUMMARY=()
 
 start_redis() {
   local pid port
+  if ((REDIS_ANSWERS)) && is_sentinel_url "$REDIS_URL"; then
+    SUMMARY+=("redis  $(redact "$REDIS_URL")  answers through Sentinel (external, left alone)")
+    return 0
+  fi
   if ((REDIS_ANSWERS)); then
     if pid="$(pid_of "$REDIS_PID" redis-server)"; then
       SUMMARY+=("redis  $(redact "$REDIS_URL")  already running (ours, pid $pid, data .data/redis)")
@@ -403,6 +413,8 @@ MONGO_ANSWERS=0
 preflight() {
   if answers redis "$REDIS_URL"; then REDIS_ANSWERS=1; fi
   if answers mongo "$MONGODB_URI"; then MONGO_ANSWERS=1; fi
+  ((REDIS_ANSWERS)) || ! is_sentinel_url "$REDIS_URL" ||
+    die "REDIS_URL=$(redact "$REDIS_URL"): no Sentinel there named a master that answers. Check the Sentinel hosts, the master name and sentinel_password (PING_VERBOSE=1 node scripts/ping-stores.js redis \"\$REDIS_URL\" says why)."
   ((REDIS_ANSWERS)) || is_local_default "$REDIS_URL" 6379 ||
     die "REDIS_URL=$(redact "$REDIS_URL") does not answer. Start that Redis, or unset REDIS_URL to use a local one on 127.0.0.1:6379."
   ((MONGO_ANSWERS)) || is_local_default "$MONGODB_URI" 27017 ||
@@ -426,7 +438,8 @@ cmd_status() {
   for svc in "mongo|$MONGODB_URI|$FERRETDB_PID|ferretdb" "redis|$REDIS_URL|$REDIS_PID|redis-server"; do
     IFS='|' read -r name uri pidfile frag <<<"$svc"
     if answers "$name" "$uri"; then state=answers; else state="does not answer"; rc=1; fi
-    if pid="$(pid_of "$pidfile" "$frag")"; then owner="ours, pid $pid"; else owner="not started by this script"; fi
+    if [[ "$name" == redis ]] && is_sentinel_url "$uri"; then owner="through Sentinel, not started by this script"
+    elif pid="$(pid_of "$pidfile" "$frag")"; then owner="ours, pid $pid"; else owner="not started by this script"; fi
     echo "$name  $(redact "$uri")  $state ($owner)"
   done
   return "$rc"

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,88 @@ export async function startPrivateRedis(options: { persist?: boolean } = {}): Pr
   store.url = `redis://127.0.0.1:${port}`;
   await store.start();
   return store;
+}
+
+export interface PrivateSentinelRedis {
+  /** `redis+sentinel://127.0.0.1:<sentinel port>/<masterName>`: what the app is given. */
+  url: string;
+  masterName: string;
+  master: PrivateStore;
+  replica: PrivateStore;
+  sentinel: PrivateStore;
+  /** The port Sentinel names as the master now (it changes with a failover). */
+  masterPort(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return out;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * A Redis master, one replica (`--replicaof`) and one Sentinel watching them (quorum 1), all of
+ * the test's own, no persistence. Resolves once the replica is in sync and the Sentinel knows it,
+ * so killing the master leads to a failover: Sentinel sees it down after `downAfterMs` and
+ * promotes the replica.
+ */
+export async function startPrivateRedisSentinel(options: { downAfterMs?: number; failoverTimeoutMs?: number } = {}): Promise<PrivateSentinelRedis> {
+  const masterName = 'sbmaster';
+  const master = await startPrivateRedis();
+  const replicaPort = await freePort();
+  const replica = privateStore('redis-replica', (dir) => ['redis-server', ['--port', String(replicaPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--replicaof', '127.0.0.1', String(master.port)]], replicaPort);
+  replica.url = `redis://127.0.0.1:${replicaPort}`;
+  await replica.start();
+  const sentinelPort = await freePort();
+  const sentinel = privateStore('redis-sentinel', (dir, port) => {
+    // Sentinel rewrites its config file with what it learns; a restart keeps it.
+    const conf = path.join(dir, 'sentinel.conf');
+    if (!existsSync(conf)) {
+      writeFileSync(conf, [
+        `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`,
+        `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 5000}`,
+        `sentinel parallel-syncs ${masterName} 1`, '',
+      ].join('\n'));
+    }
+    return ['redis-server', [conf, '--sentinel']];
+  }, sentinelPort);
+  sentinel.url = `redis://127.0.0.1:${sentinelPort}`;
+  await sentinel.start();
+  const stores = [sentinel, replica, master];
+  try {
+    await until('replica in sync', async () => (await redisCli(replicaPort, 'info', 'replication')).includes('master_link_status:up'));
+    await until('sentinel knows the replica', async () => (await redisCli(sentinelPort, 'sentinel', 'replicas', masterName)).includes(String(replicaPort)));
+  } catch (error) {
+    for (const store of stores) await store.destroy();
+    throw error;
+  }
+  return {
+    url: `redis+sentinel://127.0.0.1:${sentinelPort}/${masterName}`,
+    masterName,
+    master,
+    replica,
+    sentinel,
+    async masterPort() {
+      const [, port] = (await redisCli(sentinelPort, 'sentinel', 'get-master-addr-by-name', masterName)).trim().split('\n');
+      return Number(port);
+    },
+    async destroy() {
+      for (const store of stores) await store.destroy();
+    },
+  };
 }
 
 /** A FerretDB (the project's build, SQLite backend) of the test's own; its data survives a kill. */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isTimeZone } from './zoned-time';
+import { redisUrlProblem } from './redis-url';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 
 /**
@@ -19,7 +20,11 @@ const configSchema = z.object({
   SMTP_PORT: z.coerce.number().int().min(0).max(65535),
   HOST: z.string().min(1),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL'),
+  /** redis://, rediss://, or redis+sentinel://host:26379[,host2…]/masterName[/db] (see redis-url.ts). */
+  REDIS_URL: z.string().superRefine((url, ctx) => {
+    const problem = redisUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   REDIS_KEY_PREFIX: z.string().min(1).max(40),
   PUBLIC_BASE_URL: z.url({ message: 'must be an absolute URL, the address Twilio calls' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { isSentinelUrl, parseSentinelUrl, sentinelRedisOptions } from './redis-url';
 
 // Reconnect attempts during an outage: at most this far apart. With `maxRetriesPerRequest: 1`,
 // ioredis rejects what waits in its offline queue after every second failed attempt, so a command
@@ -33,7 +34,14 @@ export function createRedis(url: string, purpose: 'command' | 'producer' | 'work
             // close would otherwise leave in a pipeline after the connection's QUIT, and reject unhandled.
             autoPipeliningIgnoredCommands: ['punsubscribe', 'ssubscribe', 'sunsubscribe'],
           };
-  return new Redis(url, { lazyConnect: false, ...options });
+  if (!isSentinelUrl(url)) return new Redis(url, { lazyConnect: false, ...options });
+  // On every (re)connect ioredis asks the Sentinels, in turn, for the master's address, so after a
+  // failover the next reconnect (`retryStrategy`) reaches the promoted replica; Sentinel kills the
+  // clients of a master it demotes, so none stays on it. `sentinelRetryStrategy` must retry: when it
+  // gives up, ioredis ends the client for good (status `end`, no `retryStrategy`), which the failover
+  // test showed. A reconnect can emit "All sentinels are unreachable" even though one answers: ioredis
+  // resumes its round of the Sentinels past the one that answered last, and reports each round's end.
+  return new Redis({ lazyConnect: false, ...sentinelRedisOptions(parseSentinelUrl(url)), sentinelRetryStrategy: reconnectDelay, ...options });
 }
 
 // Scripts are few and fixed; callers that bind one per call (a lock release) should not hash it each time.
