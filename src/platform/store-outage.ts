@@ -18,6 +18,8 @@ const redisConnectionMessages = [
   'Command timed out',
   'redis ping timed out',
   'Redis is unreachable',
+  // ioredis, on each pass through the Sentinel list while the master is being failed over.
+  'All sentinels are unreachable',
 ];
 const socketErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
 
