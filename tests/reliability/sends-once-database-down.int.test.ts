@@ -1,17 +1,20 @@
 import { randomInt } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../scripts/standins/smtp-sink';
+import { standinCredentials, startTwilioStandin, type StandinMessage, type TwilioStandin } from '../../scripts/standins/twilio-standin';
 import type { EmailChannel } from '../../src/channels/email';
 import { outboundEmailQueueName, type OutboundEmailJob } from '../../src/channels/email/outbound-email.jobs';
-import { startChannelTestApp, type ChannelTestApp } from '../support/channel-app';
-import { startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
-import { uniqueName } from '../support/test-app';
+import type { SmsChannel } from '../../src/channels/sms';
+import { smsOutboundQueue, type SmsOutboundJob } from '../../src/channels/sms/sms.jobs';
+import { freePort, startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
+import { startTestApp, uniqueName, type TestApp } from '../support/test-app';
 
 /*
  * Issue 13, found by the chaos run: the mail server accepted an email (250), then MongoDB went down
  * before the outcome was written; the job failed, was retried once the database was back, found the
- * entry not `sent`, and sent it again. Here the SMTP sink kills the test's own FerretDB at the moment
- * it has the message and before it answers 250, so the outcome write surely fails.
+ * entry not `sent`, and sent it again. Here the SMTP sink (and the Twilio stand-in) kill the test's
+ * own FerretDB at the moment they have the message and before they answer 250 (201), so the outcome
+ * write surely fails.
  */
 async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -27,34 +30,54 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('a send the provider accepted is not sent again when the database was down for its outcome', () => {
   let ferret: PrivateStore;
   let sink: SmtpSink;
-  let channel: ChannelTestApp;
-  /** Recipients at whose first message the sink kills the database (before answering 250). */
+  let twilio: TwilioStandin;
+  let app: TestApp;
+  /** Recipients (addresses, numbers) at whose first message the provider kills the database before answering. */
   const killOn = new Set<string>();
+  const killIfArmed = async (recipients: string[]) => {
+    const armed = recipients.find((to) => killOn.has(to));
+    if (!armed) return;
+    killOn.delete(armed);
+    await ferret.kill('SIGKILL');
+  };
 
   beforeAll(async () => {
     ferret = await startPrivateFerretDb(uniqueName('sbonce'));
-    sink = await startSmtpSink({
-      beforeAnswer: async (message: SinkMessage) => {
-        const armed = message.envelope.rcptTo.find((to) => killOn.has(to));
-        if (!armed) return;
-        killOn.delete(armed);
-        await ferret.kill('SIGKILL');
-      },
+    sink = await startSmtpSink({ beforeAnswer: (message: SinkMessage) => killIfArmed(message.envelope.rcptTo) });
+    const credentials = standinCredentials();
+    twilio = await startTwilioStandin({ ...credentials, callbackDelayMs: 5, beforeAnswer: (message: StandinMessage) => killIfArmed([message.to]) });
+    const port = await freePort();
+    app = await startTestApp({
+      PORT: port,
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      MONGODB_URI: ferret.url,
+      TWILIO_ACCOUNT_SID: credentials.accountSid,
+      TWILIO_AUTH_TOKEN: credentials.authToken,
+      TWILIO_API_BASE_URL: twilio.url,
+      TWILIO_NUMBERS: '+862150000000',
+      SMTP_OUT_URL: sink.url,
+      SUPPORT_EMAIL: 'support@switchboard.test',
     });
-    channel = await startChannelTestApp({ MONGODB_URI: ferret.url, SMTP_OUT_URL: sink.url, SUPPORT_EMAIL: 'support@switchboard.test' });
   }, 60_000);
   afterAll(async () => {
     await ferret?.start();
-    await channel?.destroy();
-    await sink?.close();
+    await app?.destroy();
+    await Promise.all([sink?.close(), twilio?.close()]);
     await ferret?.destroy();
   }, 60_000);
 
+  const newCustomer = async () => {
+    const mobile = `+86137${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
+    const email = `${uniqueName('once')}@example.net`;
+    const customer = await app.services.customers.createCustomer({ name: 'Li Wei', phones: [mobile], emails: [email] });
+    return { id: customer.id, mobile, email };
+  };
+  const entryOf = async (interactionId: string, entryId: string) => (await app.services.interactions.getInteraction(interactionId)).entries?.find((candidate) => candidate.id === entryId);
+
   it('when the database dies as the mail server accepts an email, then the job retries record it as sent and the email reached the server once', async () => {
-    const { app } = channel;
     const email = app.channels.find((candidate) => candidate.name === 'email') as EmailChannel;
-    const address = `${uniqueName('once')}@example.net`;
-    const customer = await app.services.customers.createCustomer({ name: 'Li Wei', phones: [`+86137${String(randomInt(0, 100_000_000)).padStart(8, '0')}`], emails: [address] });
+    const customer = await newCustomer();
+    const address = customer.email;
     const queue = app.queues.queue<OutboundEmailJob>(outboundEmailQueueName) as Queue<OutboundEmailJob>;
 
     // Arrange: the first message to this address kills the database.
@@ -72,8 +95,7 @@ describe('a send the provider accepted is not sent again when the database was d
     await ferret.start();
 
     const entry = await eventually(async () => {
-      const interaction = await app.services.interactions.getInteraction(sent.interactionId);
-      const found = interaction.entries?.find((candidate) => candidate.id === sent.entryId);
+      const found = await entryOf(sent.interactionId, sent.entryId);
       return found?.data?.status === 'sent' ? found : undefined;
     }, 'the entry recorded as sent', 60_000);
     expect(entry.data?.message).toMatchObject({ messageId });
@@ -83,5 +105,30 @@ describe('a send the provider accepted is not sent again when the database was d
 
     const arrivals = sink.messages.filter((message) => message.header('message-id') === messageId).map((message) => message.receivedAt.toISOString());
     expect(arrivals).toHaveLength(1);
+  }, 120_000);
+
+  it('when the database dies as Twilio accepts a text, then the job retries record its sid and Twilio got the text once', async () => {
+    const sms = app.channels.find((candidate) => candidate.name === 'sms') as SmsChannel;
+    const customer = await newCustomer();
+    killOn.add(customer.mobile);
+    const sent = await sms.outbound.sendSms({ customerId: customer.id, text: 'Your car is ready', idempotencyKey: uniqueName('sms') });
+    // Taken after the send: the queue factory keeps the options of the first caller (here the job's retries).
+    const queue = app.queues.queue<SmsOutboundJob>(smsOutboundQueue) as Queue<SmsOutboundJob>;
+    await eventually(async () => {
+      const job = (await queue.getJob(sent.entryId)) as Job<SmsOutboundJob> | undefined;
+      return job && job.attemptsMade >= 1 && !ferret.running();
+    }, 'the first attempt to fail with the database down');
+    await ferret.start();
+
+    const entry = await eventually(async () => {
+      const found = await entryOf(sent.interactionId, sent.entryId);
+      return typeof found?.data?.sid === 'string' ? found : undefined;
+    }, 'the entry linked to its Twilio sid', 60_000);
+    await eventually(async () => (await queue.getJob(sent.entryId))?.isCompleted(), 'the job completed');
+    await pause(1_000);
+
+    const texts = twilio.messages.filter((message) => message.to === customer.mobile).map((message) => message.sid);
+    expect(texts).toHaveLength(1);
+    expect(entry.data?.sid).toBe(texts[0]);
   }, 120_000);
 });
