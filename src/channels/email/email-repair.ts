@@ -16,8 +16,11 @@ export type EmailRepairAction = 'requeue' | 'wait' | 'none';
 
 /**
  * What the reconciler does with one email send record. `queued` and `retrying`: the job is re-added.
- * `sending`: the process or Redis died during the SMTP exchange, so whether the server took it is
- * unknown. SMTP offers no way to ask, so once the attempt is surely over the email is sent again,
+ * `sending`: the attempt ended between `markSending` and the outcome write. When the server had
+ * accepted it, the worker finds its answer in Redis (`<prefix>sent:email:<entryId>`, written before
+ * the MongoDB write) and only records it. Without that key (the process died during the SMTP
+ * exchange, or Redis was down or reset at that instant) whether the server took it is unknown.
+ * SMTP offers no way to ask, so once the attempt is surely over the email is sent again,
  * with the Message-ID fixed before the first attempt (kept on the entry): a duplicate, if the first
  * got through, is the same message to the receiving side (mail stores and our chaos check count
  * Message-IDs), where dropping it would lose the email for certain.
