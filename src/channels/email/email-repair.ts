@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../platform/logger';
 import type { Repair } from '../../platform/repair';
-import { restoreJob } from '../../platform/repair-jobs';
+import { restoreJobReplacingFailed } from '../../platform/repair-jobs';
 import type { EmailSendDocument, EmailSendRepository } from './email-send.repository';
 import type { OutboundEmailJob } from './outbound-email.jobs';
 
@@ -32,7 +32,10 @@ export function emailRepairAction(send: Pick<EmailSendDocument, 'state' | 'sendi
   return now.getTime() - new Date(send.sendingSince).getTime() >= graceMs ? 'requeue' : 'wait';
 }
 
-/** The reconciler's repair for outbound email: every unfinished send gets its job back under its entry id. */
+/**
+ * The reconciler's repair for outbound email: every unfinished send gets its job back under its entry
+ * id, also when its job failed for good (all tries inside a database outage left the record open).
+ */
 export function outboundEmailRepair(deps: { sends: Pick<EmailSendRepository, 'unfinished'>; queue: Queue<OutboundEmailJob>; log: Logger; graceMs?: number; now?: () => Date }): Repair {
   return {
     name: 'email-outbound',
@@ -41,7 +44,7 @@ export function outboundEmailRepair(deps: { sends: Pick<EmailSendRepository, 'un
       let restored = 0;
       for await (const send of deps.sends.unfinished()) {
         if (emailRepairAction(send, now, deps.graceMs) !== 'requeue') continue;
-        const added = await restoreJob(deps.queue as Queue<OutboundEmailJob, unknown, string>, 'send', { interactionId: send.interactionId, entryId: send._id }, { jobId: send._id });
+        const added = await restoreJobReplacingFailed(deps.queue as Queue<OutboundEmailJob, unknown, string>, 'send', { interactionId: send.interactionId, entryId: send._id }, { jobId: send._id });
         if (added) deps.log.info({ interactionId: send.interactionId, entryId: send._id, state: send.state }, send.state === 'sending' ? 'email send of unknown outcome restored: resent with its Message-ID' : 'email send restored');
         restored += added;
       }
