@@ -1,9 +1,11 @@
 import { randomInt } from 'node:crypto';
-import type { Job, Queue } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../scripts/standins/smtp-sink';
 import { standinCredentials, startTwilioStandin, type StandinMessage, type TwilioStandin } from '../../scripts/standins/twilio-standin';
 import type { EmailChannel } from '../../src/channels/email';
+import { EmailSendRepository } from '../../src/channels/email/email-send.repository';
 import { outboundEmailQueueName, type OutboundEmailJob } from '../../src/channels/email/outbound-email.jobs';
+import { createRedis } from '../../src/platform/redis';
 import type { SmsChannel } from '../../src/channels/sms';
 import { smsOutboundQueue, type SmsOutboundJob } from '../../src/channels/sms/sms.jobs';
 import { freePort, startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
@@ -130,5 +132,50 @@ describe('a send the provider accepted is not sent again when the database was d
     const texts = twilio.messages.filter((message) => message.to === customer.mobile).map((message) => message.sid);
     expect(texts).toHaveLength(1);
     expect(entry.data?.sid).toBe(texts[0]);
+  }, 120_000);
+
+  it('when an accepted email\'s job ran out of tries while the database was down, then the repair puts it back and it is recorded as sent without a resend', async () => {
+    // A node of its own (own database and key prefix) without workers, so nothing takes the job but this test.
+    const settings = { MONGODB_URI: ferret.url.replace(/\/[^/]+$/, `/${uniqueName('sbonce2')}`), REDIS_KEY_PREFIX: `${uniqueName('once2')}:`, SMTP_OUT_URL: sink.url, SUPPORT_EMAIL: 'support@switchboard.test' };
+    const api = await startTestApp({ ...settings, ROLES: 'api' });
+    let worker: TestApp | undefined;
+    const redis = createRedis(api.config.REDIS_URL);
+    try {
+      await api.reconciler.stop();
+      const email = api.channels.find((candidate) => candidate.name === 'email') as EmailChannel;
+      const address = `${uniqueName('once')}@example.net`;
+      const customer = await api.services.customers.createCustomer({ name: 'Li Wei', phones: [], emails: [address] });
+      const sent = await email.sendEmail({ customerId: customer.id, subject: 'Your car', text: 'Your car is ready', idempotencyKey: uniqueName('mail') });
+
+      // What six failed tries inside an outage leave: the server's answer in Redis, the send still
+      // `sending` in MongoDB (since long ago), and the job failed for good under the entry id.
+      const acceptedAt = new Date(Date.now() - 10 * 60_000);
+      await redis.set(`${api.config.REDIS_KEY_PREFIX}sent:email:${sent.entryId}`, JSON.stringify({ status: 'sent', send: { accepted: [address], rejected: [], response: '250 taken before the outage', at: acceptedAt.toISOString(), attempt: 1 } }), 'EX', 3_600);
+      await new EmailSendRepository(api.mongo).markSending(sent.entryId, acceptedAt);
+      const exhaustConnection = createRedis(api.config.REDIS_URL, 'worker');
+      const exhaust = new Worker<OutboundEmailJob>(outboundEmailQueueName, async () => { throw new UnrecoverableError('the database was down on every try'); }, { connection: exhaustConnection, prefix: `${api.config.REDIS_KEY_PREFIX}bull` });
+      const queue = api.queues.queue<OutboundEmailJob>(outboundEmailQueueName) as Queue<OutboundEmailJob>;
+      await eventually(async () => (await queue.getJob(sent.entryId))?.isFailed(), 'the job failed for good');
+      await exhaust.close();
+      exhaustConnection.disconnect();
+
+      worker = await startTestApp({ ...settings, ROLES: 'worker' });
+      await worker.reconciler.stop();
+      const repair = api.repairs.find((candidate) => candidate.name === 'email-outbound')!;
+      expect(await repair.run()).toBe(1);
+
+      const entry = await eventually(async () => {
+        const found = (await api.services.interactions.getInteraction(sent.interactionId)).entries?.find((candidate) => candidate.id === sent.entryId);
+        return found?.data?.status === 'sent' ? found : undefined;
+      }, 'the entry recorded as sent');
+      expect(entry.data?.send).toMatchObject({ response: '250 taken before the outage', attempt: 1 });
+      expect((await new EmailSendRepository(api.mongo).find(sent.entryId))?.state).toBe('done');
+      await pause(500);
+      expect(sink.messages.filter((message) => message.envelope.rcptTo.includes(address))).toHaveLength(0);
+    } finally {
+      await redis.quit();
+      await worker?.close();
+      await api.destroy();
+    }
   }, 120_000);
 });
