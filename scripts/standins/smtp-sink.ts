@@ -28,7 +28,14 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(options: { port?: number; host?: string } = {}): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  port?: number;
+  host?: string;
+  /** Awaited after a message is kept and before it is answered 250: a test's fault at that instant (e.g. kill the database). */
+  beforeAnswer?: (message: SinkMessage) => Promise<void> | void;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: SinkMessage[] = [];
   const waiters: { match: (message: SinkMessage) => boolean; resolve: (message: SinkMessage) => void }[] = [];
   let rejections = { count: 0, code: 451 };
@@ -51,7 +58,7 @@ export async function startSmtpSink(options: { port?: number; host?: string } = 
         }
         const raw = Buffer.concat(chunks);
         simpleParser(raw)
-          .then((parsed) => {
+          .then(async (parsed) => {
             const message: SinkMessage = {
               envelope: { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
               raw,
@@ -69,7 +76,9 @@ export async function startSmtpSink(options: { port?: number; host?: string } = 
                 waiter.resolve(message);
               }
             }
-            callback(null, `Sink accepted ${messages.length}`);
+            const count = messages.length;
+            await options.beforeAnswer?.(message);
+            callback(null, `Sink accepted ${count}`);
           })
           .catch((error: Error) => callback(error));
       });

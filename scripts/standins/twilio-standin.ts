@@ -66,7 +66,14 @@ export interface TwilioStandin {
 
 const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
 
-export async function startTwilioStandin(options: { accountSid: string; authToken: string; port?: number; callbackDelayMs?: number }): Promise<TwilioStandin> {
+export async function startTwilioStandin(options: {
+  accountSid: string;
+  authToken: string;
+  port?: number;
+  callbackDelayMs?: number;
+  /** Awaited after a message is created and before the 201 is sent: a test's fault at that instant (e.g. kill the database). */
+  beforeAnswer?: (message: StandinMessage) => Promise<void> | void;
+}): Promise<TwilioStandin> {
   const { accountSid, authToken } = options;
   const callbackDelayMs = options.callbackDelayMs ?? 20;
   const messages: StandinMessage[] = [];
@@ -121,7 +128,7 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
     next();
   });
 
-  app.post('/2010-04-01/Accounts/:accountSid/Messages.json', (req: Request, res: Response) => {
+  app.post('/2010-04-01/Accounts/:accountSid/Messages.json', async (req: Request, res: Response) => {
     const body = req.body as Record<string, string | string[]>;
     const to = String(body.To ?? '');
     if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
@@ -149,6 +156,7 @@ export async function startTwilioStandin(options: { accountSid: string; authToke
       req.socket.destroy();
       return;
     }
+    await options.beforeAnswer?.(message);
     res.status(201).json(messageJson(message, 'queued'));
   });
 

@@ -29,3 +29,18 @@ export async function* scanById<Doc extends { _id: string }>(model: Model<Doc>, 
     after = page[page.length - 1]._id;
   }
 }
+
+/**
+ * `restoreJob` for work MongoDB still holds open although its job failed for good: a job whose tries
+ * all fell inside a database outage (its reads or its outcome write failed each time) leaves the
+ * record unfinished and a failed job under the id, which `restoreJob` alone would never replace.
+ * The failed job is removed and the work re-added; a job that is active meanwhile is left alone.
+ */
+export async function restoreJobReplacingFailed<Data>(queue: Queue<Data, unknown, string>, name: string, data: Data, options: JobsOptions & { jobId: string }): Promise<number> {
+  const existing = await queue.getJob(options.jobId);
+  if (existing && (await existing.isFailed())) {
+    // Another node may have replaced it already, or a worker taken the replacement: then it stays.
+    await existing.remove().catch(() => undefined);
+  }
+  return restoreJob(queue, name, data, options);
+}

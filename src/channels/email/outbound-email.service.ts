@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import type { CustomerService } from '../../customers';
 import type { Entry, Interaction, InteractionService } from '../../interactions';
 import { normalizeEmail } from '../../customers/identity';
+import { AcceptedSends } from '../accepted-sends';
 import { AppError } from '../../platform/errors';
 import { withLock } from '../../platform/locks';
 import type { Logger } from '../../platform/logger';
@@ -47,6 +48,12 @@ export interface OutboundEmailSettings {
 
 const maxSubjectLength = 250;
 
+/** The outcome of an SMTP exchange the server answered, as recorded on the entry. */
+interface SmtpOutcome {
+  status: 'sent' | 'rejected';
+  send: { accepted: string[]; rejected: string[]; response: string; at: string; attempt: number };
+}
+
 export class OutboundEmailService {
   constructor(
     private readonly interactions: InteractionService,
@@ -59,7 +66,12 @@ export class OutboundEmailService {
     private readonly log: Logger,
     /** Send records: what the reconciler re-queues when Redis lost the jobs (issue 13). */
     private readonly sends: EmailSendRepository,
-  ) {}
+  ) {
+    this.accepted = new AcceptedSends<SmtpOutcome>(redis, settings.redisKeyPrefix, 'email', log);
+  }
+
+  /** What the SMTP server answered, kept in Redis until MongoDB has it (issue 13: no email sent twice). */
+  private readonly accepted: AcceptedSends<SmtpOutcome>;
 
   /** Records the email as a queued outbound entry and queues its delivery. */
   async sendEmail(input: SendEmailInput): Promise<{ interactionId: string; entryId: string; status: string }> {
@@ -121,8 +133,15 @@ export class OutboundEmailService {
         await this.sends.markDone(job.entryId);
         return {};
       }
+      // The server took it on an earlier attempt whose outcome write failed (MongoDB down): record, never resend.
+      const earlier = await this.accepted.recall(job.entryId);
+      if (earlier) {
+        await this.recordOutcome(job, earlier);
+        this.log.info({ ...job, status: earlier.status, attempt: attempt.number, sentOnAttempt: earlier.send.attempt }, 'email outcome recorded from an earlier attempt; not sent again');
+        return {};
+      }
       const prepared = (data.message as PreparedMessage | undefined) ?? (await this.prepare(interaction, entry));
-      // From here until the outcome is written, a crash leaves the outcome unknown (see email-repair.ts).
+      // From here until the outcome is remembered, a crash leaves the outcome unknown (see email-repair.ts).
       await this.sends.markSending(job.entryId, new Date());
       try {
         const result = await this.sender.send({
@@ -138,13 +157,14 @@ export class OutboundEmailService {
           references: prepared.references,
           automatic: data.automatic === true,
         });
-        const status = result.accepted.length > 0 ? 'sent' : 'rejected';
-        await this.interactions.updateEntry(job.interactionId, job.entryId, {
-          data: { status, send: { accepted: result.accepted, rejected: result.rejected, response: result.response, at: new Date().toISOString(), attempt: attempt.number } },
-          ...(status === 'rejected' ? { flags: ['send_rejected'] } : {}),
-        });
-        await this.sends.markDone(job.entryId);
-        this.log.info({ ...job, status, attempt: attempt.number }, 'email sent');
+        const outcome: SmtpOutcome = {
+          status: result.accepted.length > 0 ? 'sent' : 'rejected',
+          send: { accepted: result.accepted, rejected: result.rejected, response: result.response, at: new Date().toISOString(), attempt: attempt.number },
+        };
+        // Before the database write, which may fail; a retry then finds this and only records it.
+        await this.accepted.remember(job.entryId, outcome);
+        await this.recordOutcome(job, outcome);
+        this.log.info({ ...job, status: outcome.status, attempt: attempt.number }, 'email sent');
         return {};
       } catch (error) {
         if (!(error instanceof EmailSendError)) throw error;
@@ -162,6 +182,15 @@ export class OutboundEmailService {
         throw new AppError('unavailable', error.message, { entryId: job.entryId, responseCode: error.responseCode }, true, { cause: error });
       }
     });
+  }
+
+  /** Writes the server's answer on the entry and closes the send record; a failure throws, and the job's retry writes it again. */
+  private async recordOutcome(job: OutboundEmailJob, outcome: SmtpOutcome): Promise<void> {
+    await this.interactions.updateEntry(job.interactionId, job.entryId, {
+      data: { status: outcome.status, send: outcome.send },
+      ...(outcome.status === 'rejected' ? { flags: ['send_rejected'] } : {}),
+    });
+    await this.sends.markDone(job.entryId);
   }
 
   /** Fixes Message-ID, subject tag, reply address and thread headers, and links our Message-ID to the entry. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizePhone, type CustomerService } from '../../customers';
 import type { InteractionService } from '../../interactions';
+import { AcceptedSends } from '../accepted-sends';
 import { AppError } from '../../platform/errors';
 import { withLock } from '../../platform/locks';
 import type { Logger } from '../../platform/logger';
@@ -50,7 +51,12 @@ export class OutboundSmsService {
     private readonly redis: Redis,
     private readonly settings: OutboundSmsSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.accepted = new AcceptedSends<SentSms>(redis, settings.redisKeyPrefix, 'sms', log);
+  }
+
+  /** What Twilio accepted, kept in Redis until MongoDB has the sid (issue 13); asked before Twilio's list. */
+  private readonly accepted: AcceptedSends<SentSms>;
 
   /** An agent's reply in an SMS conversation, to the number the customer last texted from. */
   async reply(input: { interactionId: string; text: string; authorId: string }): Promise<{ entryId: string; status: string }> {
@@ -123,7 +129,9 @@ export class OutboundSmsService {
   /**
    * The worker's step for one queued text. Never sends twice: the send record moves queued →
    * sending → sent(sid) | failed. Finding `sending` means an earlier attempt's outcome is unknown
-   * (a timeout or reset after Twilio may have accepted it), so before sending again we list recent
+   * (a timeout or reset after Twilio may have accepted it, or MongoDB failed the sid write). First
+   * the sid remembered in Redis right after Twilio accepted (`<prefix>sent:sms:<entryId>`) is taken
+   * when there is one; otherwise, before sending again we list recent
    * messages to that number from our number and adopt one with the same body created since that
    * attempt began and not already linked to another entry. Identical texts to the same number in
    * that short span are the one case this could confuse; the cost is a missed resend, never a
@@ -143,6 +151,14 @@ export class OutboundSmsService {
     if (!body) return this.fail(send, 'entry_missing');
 
     try {
+      if (send.state === 'sending') {
+        // Twilio took it on an earlier attempt whose sid write failed (MongoDB down): record, never resend.
+        const remembered = await this.accepted.recall(send._id);
+        if (remembered) {
+          this.log.info({ ...job, messageSid: remembered.sid }, 'sms sid recorded from an earlier attempt; not sent again');
+          return this.markSent(send, remembered);
+        }
+      }
       if (send.state === 'sending' && send.sendingSince) {
         const earlier = await this.findEarlierAttempt(send, body);
         if (earlier) {
@@ -152,6 +168,8 @@ export class OutboundSmsService {
       }
       await this.sms.markSending(send._id, new Date());
       const sent = await this.provider.send({ to: send.to, from: this.settings.fromNumber, body, statusCallback: this.settings.statusCallbackUrl });
+      // Before the database write, which may fail; a retry then finds this and only records it.
+      await this.accepted.remember(send._id, sent);
       await this.markSent(send, sent);
       this.log.info({ ...job, messageSid: sent.sid }, 'sms sent');
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { QueueFactory } from '../../platform/queues';
-import { restoreJob } from '../../platform/repair-jobs';
+import { restoreJobReplacingFailed } from '../../platform/repair-jobs';
 
 export const smsOutboundQueue = 'sms-outbound';
 
@@ -19,9 +19,12 @@ export async function enqueueOutboundSms(queues: QueueFactory, job: SmsOutboundJ
   await queues.queue<SmsOutboundJob>(smsOutboundQueue, jobOptions).add('send', job, { jobId: job.entryId });
 }
 
-/** Puts a send's job back when Redis lost it (same id as `enqueueOutboundSms`); 1 when it was missing. */
+/**
+ * Puts a send's job back when Redis lost it, or when it failed for good while the send is still open
+ * (its tries fell inside a database outage); same id as `enqueueOutboundSms`. 1 when it was added.
+ */
 export function restoreOutboundSms(queues: QueueFactory, job: SmsOutboundJob): Promise<number> {
-  return restoreJob(queues.queue<SmsOutboundJob>(smsOutboundQueue, jobOptions), 'send', job, { jobId: job.entryId });
+  return restoreJobReplacingFailed(queues.queue<SmsOutboundJob>(smsOutboundQueue, jobOptions), 'send', job, { jobId: job.entryId });
 }
 
 /** Starts the worker in processes that run the worker role. */
