@@ -5,10 +5,11 @@ import type { InteractionListener, InteractionService } from '../interactions';
 import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
+import type { Repair } from '../platform/repair';
 import type { QueuesConfig, RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import type { ContactRules } from './contact-facts';
-import { FactCounter } from './fact-counter';
+import { FactCounter, reportBatchesRepair } from './fact-counter';
 import { RawLogReader } from './raw-log.reader';
 import { RebuildService } from './rebuild.service';
 import { ReportQuery } from './report-query';
@@ -44,6 +45,8 @@ export interface ReportsModule {
   /** Waits for the counting this process's listeners started (tests, and before closing the stores). */
   settle(): Promise<void>;
   router(registry: RouteRegistry): Router;
+  /** Finishes report batches a dead node (or an outage) left half written; for the reconciler. */
+  repair: Repair;
 }
 
 /** KPIs, interval rollups written as events happen, historical reports, scorecards and the rebuild. */
@@ -56,7 +59,7 @@ export function createReports(deps: ReportsDeps): ReportsModule {
     shortAbandonSeconds: deps.config.REPORTS_SHORT_ABANDON_SECONDS,
   };
   const repository = new ReportsRepository(deps.mongo, deps.redis, deps.config.REDIS_KEY_PREFIX);
-  const counter = new FactCounter(repository, settings.timeZone);
+  const counter = new FactCounter(repository, settings.timeZone, { log });
   const service = new ReportsService({ repository, counter, interactions: deps.interactions, rules, settings, log });
   const query = new ReportQuery(repository, settings.timeZone);
   const rebuild = new RebuildService({ repository, raw: new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id)), interactions: deps.interactions, rules, settings });
@@ -69,6 +72,7 @@ export function createReports(deps: ReportsDeps): ReportsModule {
     rebuild,
     query,
     settle: () => service.settle(),
+    repair: reportBatchesRepair(repository, settings.timeZone),
     router: (registry) => reportsRoutes(registry, query, { timeZone: settings.timeZone, thresholdSeconds: rules.thresholdSeconds, settle: () => service.settle() }),
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Interaction, InteractionService } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { isMongoUnreachable, isRedisUnreachable } from '../platform/store-outage';
 import type { RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import { dayId } from './buckets';
@@ -47,6 +48,9 @@ export interface QueueToday {
   longestWaitSeconds: number | null;
 }
 
+/** How long a reader waits for pending counting before it reads (longer only while the database is away). */
+const settleMaxMs = 10_000;
+
 /**
  * Feeds the rollups as things happen: interaction changes (queue and handling facts), routing's
  * agent states (occupancy), task events (turnaround) and CSAT answers. Each listener derives facts
@@ -85,14 +89,22 @@ export class ReportsService {
   async settle(): Promise<void> {
     const started = Promise.all([...this.inFlight]);
     // Pending facts are written now rather than when the batch timer fires; facts that counting
-    // adds after this (a repeat found) follow with the next batch.
-    await this.deps.counter.flush();
-    await started;
+    // adds after this (a repeat found) follow with the next batch. While the database is away the
+    // counter retries its batch until written: readers wait a little, then read what is there.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, settleMaxMs);
+    });
+    await Promise.race([this.deps.counter.flush().then(() => started), bound]);
+    clearTimeout(timer);
   }
 
   private track(work: () => Promise<void>, context: Record<string, unknown>): Promise<void> {
     const running: Promise<void> = work()
-      .catch((error: unknown) => this.deps.log.error({ err: error, ...context }, 'report counting failed'))
+      .catch((error: unknown) =>
+        // A store outage: the batch is retried (or repaired from its journal); one line without a stack.
+        isMongoUnreachable(error) || isRedisUnreachable(error) ? this.deps.log.warn({ ...context }, 'report counting delayed: store unreachable') : this.deps.log.error({ err: error, ...context }, 'report counting failed'),
+      )
       .finally(() => this.inFlight.delete(running));
     this.inFlight.add(running);
     return running;
@@ -117,10 +129,22 @@ export class ReportsService {
     }
   }
 
-  /** Task listener; counts in the background like the others, so a task change never waits for a batch. */
-  onTaskEvent(event: TaskEvent): Promise<void> {
-    this.track(() => this.countTask(event), { taskId: event.task.id });
-    return Promise.resolve();
+  /**
+   * Task listener, registered must-succeed (through the task outbox): it returns once the task's
+   * facts are written (flushed at once rather than after the batch delay), and fails when they are
+   * not, so the outbox delivers the event again; a batch that failed is itself retried, and a
+   * redelivery finds its facts claimed.
+   */
+  async onTaskEvent(event: TaskEvent): Promise<void> {
+    const counted = this.countTask(event);
+    void this.deps.counter.flush();
+    const running = counted.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(running);
+    void running.finally(() => this.inFlight.delete(running));
+    await counted;
   }
 
   private async countTask(event: TaskEvent): Promise<void> {
