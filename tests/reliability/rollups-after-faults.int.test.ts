@@ -8,7 +8,12 @@ import { emptySums } from '../../src/reports/kpis';
 import { ReportsRepository } from '../../src/reports/reports.repository';
 import { closeMongo, connectMongo } from '../../src/platform/mongo';
 import { createLogger } from '../../src/platform/logger';
-import { startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
+import { ReportsService } from '../../src/reports/reports.service';
+import { dayId } from '../../src/reports/buckets';
+import { localDay } from '../../src/reports/intervals';
+import type { InteractionService } from '../../src/interactions';
+import type { TaskEvent, TaskHistoryEntry } from '../../src/tasks';
+import { startPrivateFerretDb, startPrivateRedis, type PrivateStore } from '../support/private-stores';
 
 /*
  * Report rollups through a database crash. A batch of facts is written in steps (journal, marks,
@@ -153,5 +158,30 @@ describe('report rollups after a database or node crash', () => {
     const { stored, expected } = await compare(repository, all);
     expect(stored).toEqual(expected);
     void counts;
+  }, 60_000);
+
+  it('when Redis is down, then a filed task is still counted before its listener returns (its link to the contact takes no Redis lock)', async () => {
+    const privateRedis = await startPrivateRedis();
+    const client = new Redis(privateRedis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    client.on('error', () => undefined);
+    try {
+      const reports = new ReportsRepository(mongo, client, prefix);
+      const counter = new FactCounter(reports, timeZone, { log });
+      // The task listener never reads the interaction log: no interaction service is needed here.
+      const service = new ReportsService({ repository: reports, counter, interactions: {} as InteractionService, rules: { thresholdSeconds: () => 20, channelQueue: () => undefined, shortAbandonSeconds: 5 }, settings: { timeZone, fcrDays: 7 }, log });
+      await privateRedis.kill();
+      const department = `dep-${randomBytes(4).toString('hex')}`;
+      const now = new Date().toISOString();
+      const entry = { id: 'h1', at: now, action: 'created', actor: { kind: 'user', id: 'agent-1', name: 'A' }, toStatus: 'open' } as unknown as TaskHistoryEntry;
+      const task = { id: randomBytes(12).toString('hex'), departmentId: department, typeCode: 'claim', createdBy: { kind: 'user', id: 'agent-1', name: 'A' }, interactionId: randomBytes(12).toString('hex'), createdAt: now, history: [entry] };
+      const event = { type: 'task_created', action: 'created', task, entry } as unknown as TaskEvent;
+      const outcome = await Promise.race([service.onTaskEvent(event).then(() => 'counted'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000))]);
+      expect(outcome).toBe('counted');
+      const [sums] = await reports.readSums([dayId('department', department, localDay(new Date(now), timeZone))]);
+      expect(sums?.tasksCreated).toBe(1);
+    } finally {
+      client.disconnect();
+      await privateRedis.destroy();
+    }
   }, 60_000);
 });
