@@ -50,6 +50,13 @@ const maxBatch = 500;
 const retryFirstMs = 250;
 const retryMaxMs = 2_000;
 
+/** A fact asked for again while the batch holding it is being retried (it is counted by that batch). */
+export class BatchRetrying extends Error {
+  constructor() {
+    super('an earlier report batch with this fact is still being retried');
+  }
+}
+
 export interface FactCounterOptions {
   log?: Logger;
   /** This process's writer id in the buckets' guards; random per process (a restart is a new writer). */
@@ -197,7 +204,7 @@ export class FactCounter {
 
   private claim(fact: Fact): Promise<Claim> {
     // Not yet known to be written (nor journaled): a must-succeed redelivery fails again, and is redone later.
-    if (this.retrying.has(fact.key)) return Promise.reject(new Error('an earlier report batch with this fact is still being retried'));
+    if (this.retrying.has(fact.key)) return Promise.reject(new BatchRetrying());
     if (this.recent.has(fact.key)) return Promise.resolve('existing');
     this.recent.add(fact.key);
     return new Promise<Claim>((resolve, reject) => {

@@ -7,7 +7,7 @@ import type { RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import { dayId } from './buckets';
 import { contactFacts, type ContactRules } from './contact-facts';
-import type { FactCounter } from './fact-counter';
+import { BatchRetrying, type FactCounter } from './fact-counter';
 import { agentStateFact, csatFact } from './facts';
 import { localDay, splitByQuarter } from './intervals';
 import { emptySums, figures, isSatisfied } from './kpis';
@@ -101,10 +101,11 @@ export class ReportsService {
 
   private track(work: () => Promise<void>, context: Record<string, unknown>): Promise<void> {
     const running: Promise<void> = work()
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
         // A store outage: the batch is retried (or repaired from its journal); one line without a stack.
-        isMongoUnreachable(error) || isRedisUnreachable(error) ? this.deps.log.warn({ ...context }, 'report counting delayed: store unreachable') : this.deps.log.error({ err: error, ...context }, 'report counting failed'),
-      )
+        if (isMongoUnreachable(error) || isRedisUnreachable(error)) this.deps.log.warn({ ...context }, 'report counting delayed: store unreachable');
+        else if (!(error instanceof BatchRetrying)) this.deps.log.error({ err: error, ...context }, 'report counting failed');
+      })
       .finally(() => this.inFlight.delete(running));
     this.inFlight.add(running);
     return running;
