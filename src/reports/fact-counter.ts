@@ -68,7 +68,7 @@ export interface FactCounterOptions {
  * database went away, the node died) is finished by a retry or by the repair, and counted once:
  * 1. its journal (`report_batches`: the batch's facts, under `<node>:<seq>`);
  * 2. the facts' marks, each carrying the batch id: a duplicate key is another batch's fact (counted
- *    there), unless the mark names this batch (a retry: the claim is ours);
+ *    there), unless the mark names this batch (an earlier try, or the repair beside it: the claim is ours);
  * 3. the bucket sums, guarded by the batch number per node (ReportsRepository.addBatch);
  * 4. the journal dropped.
  * Returns each fact's claim, in order.
@@ -78,7 +78,7 @@ export async function writeBatch(
   timeZone: string,
   batch: { node: string; seq: number },
   facts: Fact[],
-  options: { retry: boolean; journaled?: boolean; remember?: (dim: Dimension, key: string) => Promise<void> },
+  options: { journaled?: boolean; remember?: (dim: Dimension, key: string) => Promise<void> } = {},
 ): Promise<Claim[]> {
   const id = `${batch.node}:${batch.seq}`;
   if (!options.journaled) await repository.saveJournal({ _id: id, at: new Date(), facts: facts.map(journalFact) });
@@ -92,8 +92,10 @@ export async function writeBatch(
     })),
   );
   const claimed: Claim[] = inserted.map((isNew) => (isNew ? 'counted' : 'existing'));
-  if (options.retry) {
-    // A mark written by this batch's earlier try is ours.
+  // A mark that names this batch is ours: written by this batch's earlier try, or by the repair (or
+  // the node) finishing the same batch beside it. Checked on every try, so that all writers of a
+  // batch add the same facts to its buckets (one read, only for a batch that met duplicates).
+  if (inserted.includes(false)) {
     const owners = await repository.claimedBy(facts.filter((_, index) => !inserted[index]).map((fact) => fact.key));
     facts.forEach((fact, index) => {
       if (!inserted[index] && owners.get(fact.key) === id) claimed[index] = 'counted';
@@ -161,7 +163,7 @@ export function reportBatchesRepair(repository: ReportsRepository, timeZone: str
       const journals = await repository.staleJournals(new Date(Date.now() - staleMs));
       for (const journal of journals) {
         const cut = journal._id.lastIndexOf(':');
-        await writeBatch(repository, timeZone, { node: journal._id.slice(0, cut), seq: Number(journal._id.slice(cut + 1)) }, journal.facts.map(factOf), { retry: true, journaled: true });
+        await writeBatch(repository, timeZone, { node: journal._id.slice(0, cut), seq: Number(journal._id.slice(cut + 1)) }, journal.facts.map(factOf), { journaled: true });
       }
       return journals.length;
     },
@@ -269,7 +271,7 @@ export class FactCounter {
     for (let attempt = 0; ; attempt += 1) {
       try {
         facts ??= [...factsTold, ...(await this.saveSegments(segments))];
-        const claims = facts.length ? await writeBatch(this.repository, this.timeZone, batch, facts.map(({ fact }) => fact), { retry: attempt > 0, remember: (dim, key) => this.rememberKey(dim, key) }) : [];
+        const claims = facts.length ? await writeBatch(this.repository, this.timeZone, batch, facts.map(({ fact }) => fact), { remember: (dim, key) => this.rememberKey(dim, key) }) : [];
         if (attempt > 0) this.options.log?.info({ batch: `${batch.node}:${batch.seq}`, facts: facts.length, attempts: attempt + 1 }, 'report batch written after a retry');
         if (!told) facts.forEach(({ resolve }, index) => resolve(claims[index]));
         for (const { fact } of facts) this.retrying.delete(fact.key);
