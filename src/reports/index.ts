@@ -6,6 +6,7 @@ import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
 import type { Repair } from '../platform/repair';
+import { durationMs } from '../platform/duration';
 import type { QueuesConfig, RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import type { ContactRules } from './contact-facts';
@@ -45,8 +46,11 @@ export interface ReportsModule {
   /** Waits for the counting this process's listeners started (tests, and before closing the stores). */
   settle(): Promise<void>;
   router(registry: RouteRegistry): Router;
-  /** Finishes report batches a dead node (or an outage) left half written; for the reconciler. */
-  repair: Repair;
+  /**
+   * For the reconciler: finishes report batches a dead node (or an outage) left half written, and
+   * counts the facts of lately changed contacts that no batch holds (a node died before writing it).
+   */
+  repairs: Repair[];
 }
 
 /** KPIs, interval rollups written as events happen, historical reports, scorecards and the rebuild. */
@@ -62,7 +66,9 @@ export function createReports(deps: ReportsDeps): ReportsModule {
   const counter = new FactCounter(repository, settings.timeZone, { log });
   const service = new ReportsService({ repository, counter, interactions: deps.interactions, rules, settings, log });
   const query = new ReportQuery(repository, settings.timeZone);
-  const rebuild = new RebuildService({ repository, raw: new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id)), interactions: deps.interactions, rules, settings });
+  const raw = new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id));
+  const rebuild = new RebuildService({ repository, raw, interactions: deps.interactions, rules, settings });
+  const recountWindowMs = durationMs(deps.config.RECONCILE_INTERVAL) + 5 * 60_000;
   return {
     onInteractionChange: (change) => service.onInteractionChange(change),
     onRoutingEvent: (event) => service.onRoutingEvent(event),
@@ -72,7 +78,11 @@ export function createReports(deps: ReportsDeps): ReportsModule {
     rebuild,
     query,
     settle: () => service.settle(),
-    repair: reportBatchesRepair(repository, settings.timeZone),
+    repairs: [
+      reportBatchesRepair(repository, settings.timeZone),
+      // The contacts changed since a little before the previous run: what a node that died since may have left uncounted.
+      { name: 'report-recount', run: () => service.recount(raw.interactionsTouching(new Date(Date.now() - recountWindowMs), new Date(Date.now() + 60_000))) },
+    ],
     router: (registry) => reportsRoutes(registry, query, { timeZone: settings.timeZone, thresholdSeconds: rules.thresholdSeconds, settle: () => service.settle() }),
   };
 }

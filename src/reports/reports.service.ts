@@ -118,6 +118,27 @@ export class ReportsService {
     if (created && interaction.direction === 'inbound') await this.markRepeats(interaction);
   }
 
+  /**
+   * Counts again the facts of these interactions (the recount repair passes those changed lately):
+   * a node that died with a contact's facts still waiting for their batch (or that failed to count
+   * them) left them out, and the contact may never change again. Facts counted before are found
+   * marked; returns how many were missing.
+   */
+  async recount(interactions: AsyncIterable<Interaction>): Promise<number> {
+    const counts: Array<Promise<boolean>> = [];
+    for await (const interaction of interactions) {
+      const { facts, fcr } = contactFacts(interaction, this.deps.rules);
+      for (const fact of facts) if (fact !== fcr) counts.push(this.deps.counter.count(fact));
+      if (fcr) counts.push(this.deps.counter.countFcr(fcr).then(() => false));
+    }
+    await this.deps.counter.flush();
+    // A fact whose batch is being retried here is counted by that batch.
+    const settled = await Promise.allSettled(counts);
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && !(outcome.reason instanceof BatchRetrying));
+    if (failed) throw failed.reason;
+    return settled.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
+  }
+
   /** A new inbound contact is a repeat of every inbound contact of the customer in the N days before it. */
   private async markRepeats(interaction: Interaction): Promise<void> {
     const createdAt = Date.parse(interaction.createdAt);

@@ -11,7 +11,8 @@ import { createLogger } from '../../src/platform/logger';
 import { ReportsService } from '../../src/reports/reports.service';
 import { dayId } from '../../src/reports/buckets';
 import { localDay } from '../../src/reports/intervals';
-import type { InteractionService } from '../../src/interactions';
+import type { Interaction, InteractionService } from '../../src/interactions';
+import { contactFacts, type ContactRules } from '../../src/reports/contact-facts';
 import type { TaskEvent, TaskHistoryEntry } from '../../src/tasks';
 import { startPrivateFerretDb, startPrivateRedis, type PrivateStore } from '../support/private-stores';
 
@@ -183,5 +184,33 @@ describe('report rollups after a database or node crash', () => {
       client.disconnect();
       await privateRedis.destroy();
     }
+  }, 60_000);
+
+  it('when a node dies before its batch reaches the store, then the recount repair on another node counts the contact, once', async () => {
+    const rules: ContactRules = { thresholdSeconds: () => 20, channelQueue: () => undefined, shortAbandonSeconds: 5 };
+    const settings = { timeZone, fcrDays: 7 };
+    const now = new Date().toISOString();
+    const interaction = { id: randomBytes(12).toString('hex'), direction: 'inbound', channel: 'voice', queue: `q-d${randomBytes(3).toString('hex')}`, queuedAt: now, createdAt: now, updatedAt: now, status: 'queued', customerId: 'c1', entries: [] } as unknown as Interaction;
+    // The dying node: its batch never reaches the store (the process is gone before the journal is written).
+    class DyingRepository extends ReportsRepository {
+      override saveJournal(): Promise<void> {
+        return new Promise<void>(() => undefined);
+      }
+    }
+    const dyingRepository = new DyingRepository(mongo, redis, prefix);
+    const dying = new ReportsService({ repository: dyingRepository, counter: new FactCounter(dyingRepository, timeZone, { log }), interactions: {} as InteractionService, rules, settings, log });
+    await dying.onInteractionChange({ interaction, created: true });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Another node's reconciler: the contacts changed lately, counted where no batch holds them.
+    const other = new ReportsService({ repository, counter: new FactCounter(repository, timeZone, { log }), interactions: {} as InteractionService, rules, settings, log });
+    async function* changedLately() {
+      yield interaction;
+    }
+    expect(await other.recount(changedLately())).toBe(1);
+    const restarted = new ReportsService({ repository, counter: new FactCounter(repository, timeZone, { log }), interactions: {} as InteractionService, rules, settings, log });
+    expect(await restarted.recount(changedLately())).toBe(0);
+    const { stored, expected } = await compare(repository, contactFacts(interaction, rules).facts);
+    expect(stored).toEqual(expected);
   }, 60_000);
 });
