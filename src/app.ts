@@ -256,6 +256,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   if (routing) reconciler.register(...routing.repairs);
   const repairs = [...tasksModule.repairs, ...channels.flatMap((channel) => channel.repairs ?? []), ...surveys.repairs, ...integrations.repairs];
   reconciler.register(...repairs, tasksModule.outbox);
+  // Report batches a dead node or an outage left half written (their journal), finished once; facts of lately changed contacts no batch holds.
+  reconciler.register(...reports.repairs);
   metrics.provide({ reconcilerRepairs: () => reconciler.stats().repaired, outboxLagSeconds: () => tasksModule.outbox.stats().oldestAgeMs / 1000 });
   await reconciler.start();
 

@@ -5,10 +5,12 @@ import type { InteractionListener, InteractionService } from '../interactions';
 import type { Config } from '../platform/config';
 import type { RouteRegistry } from '../platform/http/route';
 import type { Logger } from '../platform/logger';
+import type { Repair } from '../platform/repair';
+import { durationMs } from '../platform/duration';
 import type { QueuesConfig, RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import type { ContactRules } from './contact-facts';
-import { FactCounter } from './fact-counter';
+import { FactCounter, reportBatchesRepair } from './fact-counter';
 import { RawLogReader } from './raw-log.reader';
 import { RebuildService } from './rebuild.service';
 import { ReportQuery } from './report-query';
@@ -44,6 +46,11 @@ export interface ReportsModule {
   /** Waits for the counting this process's listeners started (tests, and before closing the stores). */
   settle(): Promise<void>;
   router(registry: RouteRegistry): Router;
+  /**
+   * For the reconciler: finishes report batches a dead node (or an outage) left half written, and
+   * counts the facts of lately changed contacts that no batch holds (a node died before writing it).
+   */
+  repairs: Repair[];
 }
 
 /** KPIs, interval rollups written as events happen, historical reports, scorecards and the rebuild. */
@@ -56,10 +63,12 @@ export function createReports(deps: ReportsDeps): ReportsModule {
     shortAbandonSeconds: deps.config.REPORTS_SHORT_ABANDON_SECONDS,
   };
   const repository = new ReportsRepository(deps.mongo, deps.redis, deps.config.REDIS_KEY_PREFIX);
-  const counter = new FactCounter(repository, settings.timeZone);
+  const counter = new FactCounter(repository, settings.timeZone, { log });
   const service = new ReportsService({ repository, counter, interactions: deps.interactions, rules, settings, log });
   const query = new ReportQuery(repository, settings.timeZone);
-  const rebuild = new RebuildService({ repository, raw: new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id)), interactions: deps.interactions, rules, settings });
+  const raw = new RawLogReader(deps.mongo, (id) => deps.interactions.getInteraction(id));
+  const rebuild = new RebuildService({ repository, raw, interactions: deps.interactions, rules, settings });
+  const recountWindowMs = durationMs(deps.config.RECONCILE_INTERVAL) + 5 * 60_000;
   return {
     onInteractionChange: (change) => service.onInteractionChange(change),
     onRoutingEvent: (event) => service.onRoutingEvent(event),
@@ -69,6 +78,11 @@ export function createReports(deps: ReportsDeps): ReportsModule {
     rebuild,
     query,
     settle: () => service.settle(),
+    repairs: [
+      reportBatchesRepair(repository, settings.timeZone),
+      // The contacts changed since a little before the previous run: what a node that died since may have left uncounted.
+      { name: 'report-recount', run: () => service.recount(raw.interactionsTouching(new Date(Date.now() - recountWindowMs), new Date(Date.now() + 60_000))) },
+    ],
     router: (registry) => reportsRoutes(registry, query, { timeZone: settings.timeZone, thresholdSeconds: rules.thresholdSeconds, settle: () => service.settle() }),
   };
 }

@@ -1,6 +1,7 @@
 import type { Interaction, InteractionService } from '../interactions';
 import { accumulate } from './buckets';
 import { contactFacts, type ContactRules } from './contact-facts';
+import { reportBatchesRepair } from './fact-counter';
 import { agentStateFact, csatFact, repeatFact, type CsatAnswer, type Fact } from './facts';
 import { nextDay, splitByQuarter, startOfLocalDay } from './intervals';
 import { isSatisfied } from './kpis';
@@ -49,6 +50,10 @@ export class RebuildService {
       if (kept.parts.length) facts.push(kept);
     };
     progress(`rebuilding ${range.fromDay} … ${range.toDay} (${settings.timeZone}): ${from.toISOString()} – ${to.toISOString()}`);
+    // Batches left half written are finished first: once their buckets are replaced, a later repair
+    // of such a batch would add its sums to buckets that count them already.
+    const finished = await reportBatchesRepair(repository, settings.timeZone, { staleMs: 0 }).run();
+    if (finished) progress(`report batches left half written, finished first: ${finished}`);
 
     const withTasks = await raw.tasksByInteraction();
     const answers = await repository.csatAnswersBetween(from, to);

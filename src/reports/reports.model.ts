@@ -26,6 +26,18 @@ export interface MarkDocument {
    * task). A loss before the FCR fact is counted leaves a bare mark (no `parts`) that the fact completes.
    */
   lostAt?: Date;
+  /** The batch that claimed it (`<node>:<seq>`): a retry of that batch, or its repair, knows the claim is its own. */
+  b?: string;
+}
+
+/**
+ * A batch of facts on its way into the rollups, written before its marks and dropped once its sums
+ * are in; one left behind (a node died, the database went away) is finished by the repair.
+ */
+export interface BatchJournalDocument {
+  _id: string;
+  at: Date;
+  facts: Array<{ key: string; parts: Array<{ at: Date; targets: Array<{ dim: string; key: string }>; inc: Record<string, number>; maxWaitMs?: number }> }>;
 }
 
 /** The keys seen per dimension (queues, agents, departments…), so a report can list them without a scan of rollups. */
@@ -83,7 +95,7 @@ const rollupSchema = new Schema<RollupDocument>(
   { versionKey: false },
 );
 
-const markSchema = new Schema<MarkDocument>({ _id: { type: String, required: true }, at: { type: Date, required: true }, parts: Schema.Types.Mixed, lostAt: Date }, { versionKey: false });
+const markSchema = new Schema<MarkDocument>({ _id: { type: String, required: true }, at: { type: Date, required: true }, parts: Schema.Types.Mixed, lostAt: Date, b: String }, { versionKey: false });
 const keySchema = new Schema<KeyDocument>({ _id: { type: String, required: true }, dim: String, key: String }, { versionKey: false });
 const agentStateSchema = new Schema<AgentStateDocument>({ _id: { type: String, required: true }, agentId: String, state: String, from: Date, to: Date }, { versionKey: false });
 const csatSchema = new Schema<CsatAnswerDocument>(

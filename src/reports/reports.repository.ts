@@ -1,12 +1,11 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { isDuplicateKeyError } from '../platform/errors';
-import { withLock } from '../platform/locks';
 import { redisScript, type RedisScript } from '../platform/redis';
 import type { BucketRef, BucketTotal } from './buckets';
 import type { Dimension } from './facts';
 import { emptySums, sumFields, type Sums } from './kpis';
-import { reportModels, type AgentNow, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
+import { reportModels, type AgentNow, type BatchJournalDocument, type AgentStateDocument, type CsatAnswerDocument, type MarkDocument, type ReportModels, type RollupDocument } from './reports.model';
 
 /**
  * The reports store. Bucket sums are single-document `$inc`/`$max` upserts, atomic on MongoDB and on
@@ -18,6 +17,7 @@ import { reportModels, type AgentNow, type AgentStateDocument, type CsatAnswerDo
 export class ReportsRepository {
   private readonly models: ReportModels;
   private readonly swapNow: RedisScript;
+  private readonly journals: mongoose.mongo.Collection<BatchJournalDocument>;
 
   constructor(
     connection: Connection,
@@ -26,6 +26,34 @@ export class ReportsRepository {
   ) {
     this.models = reportModels(connection);
     this.swapNow = redisScript(redis, swapNowScript);
+    this.journals = connection.collection<BatchJournalDocument>('report_batches');
+  }
+
+  // --- batch journal (see FactCounter) ---
+
+  /** Writes a batch's journal; idempotent (a retry finds it written). */
+  async saveJournal(journal: BatchJournalDocument): Promise<void> {
+    try {
+      await this.journals.insertOne(journal);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  async dropJournal(id: string): Promise<void> {
+    await this.journals.deleteOne({ _id: id });
+  }
+
+  /** Journals written before `before` and still there: batches whose writer died or gave up for now. */
+  staleJournals(before: Date, limit = 100): Promise<BatchJournalDocument[]> {
+    return this.journals.find({ at: { $lt: before } }).sort({ at: 1 }).limit(limit).toArray();
+  }
+
+  /** The batch that claimed each of these marks (`b`), for a retry to tell its own claims from others'. */
+  async claimedBy(keys: string[]): Promise<Map<string, string | undefined>> {
+    if (!keys.length) return new Map();
+    const marks = await this.models.Mark.collection.find({ _id: { $in: keys } } as never, { projection: { b: 1 } }).toArray();
+    return new Map(marks.map((mark) => [String(mark._id), (mark as { b?: string }).b]));
   }
 
   /**
@@ -33,8 +61,8 @@ export class ReportsRepository {
    * it did, i.e. the FCR fact is ours to count and its loss came first. False when the mark has its
    * parts already (the fact was counted before).
    */
-  async completeFcrMark(key: string, parts: NonNullable<MarkDocument['parts']>): Promise<boolean> {
-    const result = await this.models.Mark.updateOne({ _id: key, parts: mongoose.trusted({ $exists: false }) }, { $set: { parts, ...(parts[0] ? { at: parts[0].at } : {}) } }).exec();
+  async completeFcrMark(key: string, parts: NonNullable<MarkDocument['parts']>, batch?: string): Promise<boolean> {
+    const result = await this.models.Mark.updateOne({ _id: key, parts: mongoose.trusted({ $exists: false }) }, { $set: { parts, ...(parts[0] ? { at: parts[0].at } : {}), ...(batch ? { b: batch } : {}) } }).exec();
     return result.modifiedCount === 1;
   }
 
@@ -73,23 +101,43 @@ export class ReportsRepository {
     return claimed;
   }
 
-  /** Adds summed increments to many buckets in one command: `$inc` the sums, `$max` the longest wait. */
-  async addBatch(changes: Array<{ bucket: BucketRef; inc: Record<string, number>; maxWaitMs?: number }>): Promise<void> {
+  /**
+   * Adds summed increments to many buckets in one command: `$inc` the sums, `$max` the longest wait.
+   * With `guard` (the writing node and its batch number) each bucket records the last batch of that
+   * node it took (`w.<node>`), and takes a batch only when that is lower: a retry of a batch whose
+   * write landed (or half landed: the command is unordered) adds nothing twice. A node writes one
+   * batch at a time, in order, so a lower number is always a batch not yet taken.
+   */
+  async addBatch(changes: Array<{ bucket: BucketRef; inc: Record<string, number>; maxWaitMs?: number }>, guard?: { node: string; seq: number }): Promise<void> {
     if (!changes.length) return;
-    await this.models.Rollup.bulkWrite(
-      changes.map(({ bucket, inc, maxWaitMs }) => ({
-        updateOne: {
-          filter: { _id: bucket.id },
-          update: {
-            $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
-            ...(Object.keys(inc).length ? { $inc: inc } : {}),
-            ...(maxWaitMs !== undefined ? { $max: { maxWaitMs } } : {}),
-          },
-          upsert: true,
+    const field = guard ? `w.${guard.node}` : '';
+    const ops = changes.map(({ bucket, inc, maxWaitMs }) => ({
+      updateOne: {
+        filter: guard ? { _id: bucket.id, $or: [{ [field]: { $exists: false } }, { [field]: { $lt: guard.seq } }] } : { _id: bucket.id },
+        update: {
+          $setOnInsert: { dim: bucket.dim, key: bucket.key, kind: bucket.kind, start: bucket.start },
+          ...(Object.keys(inc).length ? { $inc: inc } : {}),
+          ...(maxWaitMs !== undefined ? { $max: { maxWaitMs } } : {}),
+          ...(guard ? { $set: { [field]: guard.seq } } : {}),
         },
-      })),
-      { ordered: false },
-    );
+        upsert: true,
+      },
+    }));
+    let pending = ops;
+    // A duplicate key on an upsert: the bucket exists and the guard did not match it (this batch is
+    // in it), or another writer created the bucket at the same moment (no retry by the server for a
+    // filter with `$or`). Once more, then: a second duplicate can only be the guard.
+    for (let round = 0; pending.length; round += 1) {
+      try {
+        await this.models.Rollup.collection.bulkWrite(pending as never[], { ordered: false });
+        return;
+      } catch (error) {
+        const writeErrors = (error as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
+        if (!guard || !Array.isArray(writeErrors) || !writeErrors.length || writeErrors.some((item) => item.code !== 11000)) throw error;
+        if (round > 0) return;
+        pending = writeErrors.map((item) => pending[item.index]);
+      }
+    }
   }
 
   /** The sums of each bucket id, in order (zeros for a bucket never written). */
@@ -164,10 +212,18 @@ export class ReportsRepository {
     }
   }
 
+  /**
+   * One atomic `$addToSet` upsert, no Redis lock (a Redis outage must not stop task counting): two
+   * first links racing make one upsert collide on the key, and its retry updates the document.
+   */
   async linkTask(interactionId: string, departmentId: string): Promise<void> {
-    await withLock(this.redis, `${this.redisKeyPrefix}lock:report-link:${interactionId}`, { ttlMs: 5_000, waitMs: 10_000 }, () =>
-      this.models.TaskLink.updateOne({ _id: interactionId }, { $addToSet: { departmentIds: departmentId } }, { upsert: true }).exec(),
-    );
+    const link = () => this.models.TaskLink.updateOne({ _id: interactionId }, { $addToSet: { departmentIds: departmentId } }, { upsert: true }).exec();
+    try {
+      await link();
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      await link();
+    }
   }
 
   async linkedDepartments(interactionId: string): Promise<string[]> {

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { Interaction, InteractionService } from '../interactions';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { isMongoUnreachable, isRedisUnreachable } from '../platform/store-outage';
 import type { RoutingEvent } from '../routing';
 import type { TaskEvent } from '../tasks';
 import { dayId } from './buckets';
 import { contactFacts, type ContactRules } from './contact-facts';
-import type { FactCounter } from './fact-counter';
+import { BatchRetrying, type FactCounter } from './fact-counter';
 import { agentStateFact, csatFact } from './facts';
 import { localDay, splitByQuarter } from './intervals';
 import { emptySums, figures, isSatisfied } from './kpis';
@@ -47,6 +48,9 @@ export interface QueueToday {
   longestWaitSeconds: number | null;
 }
 
+/** How long a reader waits for pending counting before it reads (longer only while the database is away). */
+const settleMaxMs = 10_000;
+
 /**
  * Feeds the rollups as things happen: interaction changes (queue and handling facts), routing's
  * agent states (occupancy), task events (turnaround) and CSAT answers. Each listener derives facts
@@ -85,14 +89,23 @@ export class ReportsService {
   async settle(): Promise<void> {
     const started = Promise.all([...this.inFlight]);
     // Pending facts are written now rather than when the batch timer fires; facts that counting
-    // adds after this (a repeat found) follow with the next batch.
-    await this.deps.counter.flush();
-    await started;
+    // adds after this (a repeat found) follow with the next batch. While the database is away the
+    // counter retries its batch until written: readers wait a little, then read what is there.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, settleMaxMs);
+    });
+    await Promise.race([this.deps.counter.flush().then(() => started), bound]);
+    clearTimeout(timer);
   }
 
   private track(work: () => Promise<void>, context: Record<string, unknown>): Promise<void> {
     const running: Promise<void> = work()
-      .catch((error: unknown) => this.deps.log.error({ err: error, ...context }, 'report counting failed'))
+      .catch((error: unknown) => {
+        // A store outage: the batch is retried (or repaired from its journal); one line without a stack.
+        if (isMongoUnreachable(error) || isRedisUnreachable(error)) this.deps.log.warn({ ...context }, 'report counting delayed: store unreachable');
+        else if (!(error instanceof BatchRetrying)) this.deps.log.error({ err: error, ...context }, 'report counting failed');
+      })
       .finally(() => this.inFlight.delete(running));
     this.inFlight.add(running);
     return running;
@@ -103,6 +116,27 @@ export class ReportsService {
     // All of a contact's facts go into the same batch.
     await Promise.all([...facts.filter((fact) => fact !== fcr).map((fact) => this.deps.counter.count(fact)), ...(fcr ? [this.deps.counter.countFcr(fcr)] : [])]);
     if (created && interaction.direction === 'inbound') await this.markRepeats(interaction);
+  }
+
+  /**
+   * Counts again the facts of these interactions (the recount repair passes those changed lately):
+   * a node that died with a contact's facts still waiting for their batch (or that failed to count
+   * them) left them out, and the contact may never change again. Facts counted before are found
+   * marked; returns how many were missing.
+   */
+  async recount(interactions: AsyncIterable<Interaction>): Promise<number> {
+    const counts: Array<Promise<boolean>> = [];
+    for await (const interaction of interactions) {
+      const { facts, fcr } = contactFacts(interaction, this.deps.rules);
+      for (const fact of facts) if (fact !== fcr) counts.push(this.deps.counter.count(fact));
+      if (fcr) counts.push(this.deps.counter.countFcr(fcr).then(() => false));
+    }
+    await this.deps.counter.flush();
+    // A fact whose batch is being retried here is counted by that batch.
+    const settled = await Promise.allSettled(counts);
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && !(outcome.reason instanceof BatchRetrying));
+    if (failed) throw failed.reason;
+    return settled.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
   }
 
   /** A new inbound contact is a repeat of every inbound contact of the customer in the N days before it. */
@@ -117,10 +151,22 @@ export class ReportsService {
     }
   }
 
-  /** Task listener; counts in the background like the others, so a task change never waits for a batch. */
-  onTaskEvent(event: TaskEvent): Promise<void> {
-    this.track(() => this.countTask(event), { taskId: event.task.id });
-    return Promise.resolve();
+  /**
+   * Task listener, registered must-succeed (through the task outbox): it returns once the task's
+   * facts are written (flushed at once rather than after the batch delay), and fails when they are
+   * not, so the outbox delivers the event again; a batch that failed is itself retried, and a
+   * redelivery finds its facts claimed.
+   */
+  async onTaskEvent(event: TaskEvent): Promise<void> {
+    const counted = this.countTask(event);
+    void this.deps.counter.flush();
+    const running = counted.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(running);
+    void running.finally(() => this.inFlight.delete(running));
+    await counted;
   }
 
   private async countTask(event: TaskEvent): Promise<void> {
