@@ -138,7 +138,8 @@ export async function startSwitchboard(config: Config, options: StartOptions = {
   let queuesConfig: QueuesConfig | undefined;
   // Counting runs in the background (batched); readers of figures settle it first.
   const reports = createReports({ config, log, mongo, redis, interactions: services.interactions, queues: () => queuesConfig });
-  // Counts run in the background; the rollup rebuild from the raw log repairs a contact's counts.
+  // Best-effort here (counting is batched in the background): the reconciler's report-recount repair
+  // counts the facts of recently changed contacts that no batch holds.
   services.interactions.onChange(reports.onInteractionChange, 'best-effort', 'reports');
   // Replayed after a crash: fact marks count each task fact once.
   services.tasks.onEvent(reports.onTaskEvent, 'must-succeed', 'reports');
