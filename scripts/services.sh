@@ -425,6 +425,9 @@ cmd_start() {
   preflight
   start_redis
   start_mongo
+  # The failure tests (tests/reliability) and `npm run chaos` kill and restart FerretDBs of their
+  # own, started from this binary, even when MONGODB_URI points at a server that already answers.
+  ensure_ferretdb
   printf '%s\n' "${SUMMARY[@]}"
 }
 

@@ -176,6 +176,7 @@ export async function startPrivateRedisSentinel(options: { downAfterMs?: number;
 export async function startPrivateFerretDb(database: string): Promise<PrivateStore> {
   const port = await freePort();
   const binary = path.join(projectRoot(), '.tools', 'bin', 'ferretdb');
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: \`npm run setup\` (or \`npm run services -- start\`) builds it`);
   const store = privateStore('ferretdb', (dir) => [binary, ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=error']], port);
   store.url = `mongodb://127.0.0.1:${port}/${database}`;
   await store.start();

@@ -116,9 +116,9 @@ describe('task SLAs: warnings, breaches and escalation to the department head', 
     const marked = (await app.services.tasks.findTask(normal.id)) as Task;
     expect(marked.breachedAt).toBeDefined();
     expect(marked.priority).toBe('high');
-    // The escalation is a delayed job to the next opening (delay scaled like every SLA delay).
-    const escalation = await app.queues.queue<TaskSlaJob>(taskSlaQueue).getJob(slaJobId('escalate', normal.id, normal.dueAt));
-    expect(escalation).toBeDefined();
+    // The escalation is a delayed job to the next opening (delay scaled like every SLA delay), added
+    // once the breach's write and its must-succeed listeners are done: a moment after the entry shows.
+    const escalation = await eventually(() => app.queues.queue<TaskSlaJob>(taskSlaQueue).getJob(slaJobId('escalate', normal.id, normal.dueAt)), 'the escalation job');
     const expectedDelay = (opening.getTime() - Date.parse(quiet.at)) * scale;
     expect(Math.abs(escalation!.delay - expectedDelay)).toBeLessThan(200);
 

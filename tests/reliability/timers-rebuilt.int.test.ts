@@ -135,6 +135,8 @@ describe('timers and pending sends are rebuilt from MongoDB after Redis is lost'
     await redis.kill('SIGKILL');
     await redis.start();
     await eventually(async () => (await api.redis.ping()) === 'PONG', 'redis back for the api node');
+    // The producers' own connection (no offline queue) reconnects on its own schedule: wait for it too.
+    await eventually(() => queueOf(api, taskSlaQueue).getJobCounts().then(() => true, () => false), 'redis back for the producers');
   };
   const runRepairs = async (...apps: TestApp[]) => {
     const counts = await Promise.all(apps.flatMap((app) => app.repairs.map(async (repair) => [repair.name, await repair.run()] as const)));
