@@ -134,6 +134,10 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
       EMAIL_ACKNOWLEDGE: '1',
       CSAT_ENABLED: 'false',
       SLA_TIME_SCALE: String(options.slaScale),
+      // A task event a killed node left owed is replayed after the grace; production's 30 s + 10 s
+      // would outlast a short run's drain. 5 s is still far longer than a normal publish.
+      TASK_OUTBOX_GRACE: '5s',
+      TASK_OUTBOX_INTERVAL: '2s',
       // Behind an MX every email comes from the relay's address; production raises these for it.
       SMTP_MAX_MESSAGES_PER_IP: '1000000',
       SMTP_MAX_CONNECTIONS_PER_IP: '10000',
@@ -352,7 +356,10 @@ export async function runChaos(input: Partial<ChaosOptions> = {}): Promise<Chaos
         sla = await readSla(checkMongo, options.slaScale, scaleGraceMs, Date.now());
         missingWaiting = store.shouldWait.filter((interaction) => !waiting.ids.has(interaction._id));
         const noticesMissing = missingNotices(deliveries, taskOps, twilio.messages, sink.messages).missing.length;
-        const settled = !waiting.error && missingWaiting.length === 0 && sla.notFired.length === 0 && noticesMissing === 0 && sla.notYetDue === 0;
+        // Work still owed in MongoDB (task events not yet fanned out, report batches not yet written)
+        // is done by the outbox dispatcher and the reconciler: the run settles once none is left.
+        const owed = (await checkMongo.collection('task_outbox').countDocuments()) + (await checkMongo.collection('report_batches').countDocuments());
+        const settled = !waiting.error && missingWaiting.length === 0 && sla.notFired.length === 0 && noticesMissing === 0 && sla.notYetDue === 0 && owed === 0;
         if (settled || Date.now() > settleUntil) break;
         await sleep(1_000);
       }
