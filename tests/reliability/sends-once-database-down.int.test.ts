@@ -10,6 +10,7 @@ import type { SmsChannel } from '../../src/channels/sms';
 import { smsOutboundQueue, type SmsOutboundJob } from '../../src/channels/sms/sms.jobs';
 import { freePort, startPrivateFerretDb, type PrivateStore } from '../support/private-stores';
 import { startTestApp, uniqueName, type TestApp } from '../support/test-app';
+import { eventuallyThroughOutages } from '../support/edge-fixtures';
 
 /*
  * Issue 13, found by the chaos run: the mail server accepted an email (250), then MongoDB went down
@@ -18,15 +19,7 @@ import { startTestApp, uniqueName, type TestApp } from '../support/test-app';
  * own FerretDB at the moment they have the message and before they answer 250 (201), so the outcome
  * write surely fails.
  */
-async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000) => eventuallyThroughOutages(probe, what, timeoutMs, 100);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a send the provider accepted is not sent again when the database was down for its outcome', () => {

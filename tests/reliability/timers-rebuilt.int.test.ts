@@ -20,6 +20,7 @@ import { taskNotifyQueue } from '../../src/tasks/task-notifications.jobs';
 import { slaJobId } from '../../src/tasks/task-sla';
 import { freePort, startPrivateRedis, type PrivateStore } from '../support/private-stores';
 import { createUserAndLogin, request, startTestApp, uniqueName, type TestApp } from '../support/test-app';
+import { eventuallyThroughOutages } from '../support/edge-fixtures';
 
 /*
  * Issue 13: every BullMQ job lives only in Redis. Here Redis is a private one without persistence;
@@ -34,15 +35,7 @@ const alwaysOpen: BusinessHours = { weekly: { mon: allDay, tue: allDay, wed: all
 const ourNumber = '+862150000000';
 const newMobile = () => `+86137${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
 
-async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = <T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000) => eventuallyThroughOutages(probe, what, timeoutMs, 50);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A webhook receiver that keeps what it got; answers 200 unless `refuse` names the delivery (then 503). */

@@ -14,3 +14,17 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
   const value = await work();
   return { value, ms: Date.now() - started };
 }
+
+/**
+ * Polls `probe` until it gives a value (not undefined, null or false), for tests that kill or stop a
+ * store: a probe that throws meanwhile (the store is down) counts as "not yet", not as a failure.
+ */
+export async function eventuallyThroughOutages<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs: number, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
